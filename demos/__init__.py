@@ -1,0 +1,1 @@
+"""Demo modules: each one is shown in the docs, served live and tested."""

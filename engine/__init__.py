@@ -1,0 +1,74 @@
+"""An embedded engine for server-side states, event handlers and background tasks.
+
+Import it as `rx`:
+
+    import engine as rx
+
+    class Counter(rx.State):
+        count: int = 0
+
+        @rx.event(background=True)
+        async def tick(self):
+            async with self:
+                self.count += 1
+"""
+
+from .app import App, get_app
+from .components import button, cond, heading, hstack, number_input, text, vstack
+from .errors import (
+    BackgroundCallError,
+    EngineError,
+    EventError,
+    ImmutableStateError,
+    InvalidArgumentError,
+    LimitExceededError,
+    LockExpiredError,
+    SettingsError,
+    StateDefinitionError,
+    StateLockError,
+    StateStoreError,
+    UnknownEventError,
+    UnknownStateError,
+)
+from .event import EventHandler, EventSpec, background, event
+from .lifecycle import TabState, TaskState
+from .managers import MemoryStateManager, StateManager
+from .settings import Settings
+from .state import State
+from .vars import Var
+
+__all__ = [
+    "App",
+    "BackgroundCallError",
+    "EngineError",
+    "EventError",
+    "EventHandler",
+    "EventSpec",
+    "ImmutableStateError",
+    "InvalidArgumentError",
+    "LimitExceededError",
+    "LockExpiredError",
+    "MemoryStateManager",
+    "Settings",
+    "SettingsError",
+    "State",
+    "StateDefinitionError",
+    "StateLockError",
+    "StateManager",
+    "StateStoreError",
+    "TabState",
+    "TaskState",
+    "UnknownEventError",
+    "UnknownStateError",
+    "Var",
+    "background",
+    "button",
+    "cond",
+    "event",
+    "get_app",
+    "heading",
+    "hstack",
+    "number_input",
+    "text",
+    "vstack",
+]

@@ -1,0 +1,85 @@
+"""Snapshots of a tab's state tree, and the deltas between a snapshot and now.
+
+A transaction captures the tree when it takes the lock; the public vars that
+differ at commit time form the delta sent to the tab, and a rollback puts
+the captured values back. Comparing values (rather than tracking writes)
+also catches in-place changes such as `self.items.append(x)`.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from .codec import to_wire
+from .state import State
+
+__all__ = ["Delta", "Snapshot", "capture", "copy_values", "diff", "restore"]
+
+Delta = dict[str, dict[str, Any]]
+Snapshot = dict[State, dict[str, Any]]
+
+
+def copy_values(state: State) -> dict[str, Any]:
+    """A detached copy of one state's values (mutable ones deep-copied)."""
+    values = dict(state._rx_values)
+    for field in type(state)._rx_mutable_fields:
+        values[field.name] = copy.deepcopy(values[field.name])
+    return values
+
+
+def capture(root: State) -> Snapshot:
+    """Detached copies of every state instance in the tree."""
+    return {state: copy_values(state) for state in root.walk()}
+
+
+def _same(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and a == b
+
+
+def diff(root: State, snapshot: Snapshot) -> Delta:
+    """Public vars that differ from the snapshot, per state full name.
+
+    A state created after the snapshot is compared with its defaults, which
+    is what the page shows before the tab hears of it.
+    """
+    delta: Delta = {}
+    for state in root.walk():
+        cls = type(state)
+        values = state._rx_values
+        before = snapshot.get(state)
+        changed: dict[str, Any] = {}
+        if before is None:
+            fields = cls._rx_fields
+            for name in cls._rx_public:
+                if not _same(values[name], fields[name].default):
+                    changed[name] = to_wire(values[name])
+        else:
+            for name in cls._rx_public:
+                if not _same(values[name], before[name]):
+                    changed[name] = to_wire(values[name])
+        if changed:
+            delta[cls._rx_full_name] = changed
+    return delta
+
+
+def backend_changed(root: State, snapshot: Snapshot) -> bool:
+    """Whether anything, public or backend, differs from the snapshot."""
+    for state in root.walk():
+        before = snapshot.get(state)
+        if before is None:
+            return True
+        values = state._rx_values
+        if any(not _same(values[name], before[name]) for name in values):
+            return True
+    return False
+
+
+def restore(root: State, snapshot: Snapshot) -> None:
+    """Put the snapshot's values back and drop substates created since."""
+    for state, values in snapshot.items():
+        state._rx_values = values
+        subs = state._rx_subs
+        if subs:
+            kept = {name: sub for name, sub in subs.items() if sub in snapshot}
+            state._rx_subs = kept or None

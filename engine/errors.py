@@ -1,0 +1,86 @@
+"""The engine's exceptions, in one small tree.
+
+    EngineError
+    ├── StateDefinitionError (TypeError)      a State class is declared wrongly
+    ├── ImmutableStateError (AttributeError)  a background task changed state outside `async with self`
+    ├── UnknownStateError (LookupError)       no state class has that name or path
+    ├── StateLockError (RuntimeError)         the tab lock was misused (re-entered, nested, not owned)
+    │   └── LockExpiredError                  a lease ran out before the commit; changes discarded
+    ├── EventError (ValueError)               an event from a tab cannot be run as sent
+    │   ├── UnknownEventError (LookupError)   no such handler
+    │   └── InvalidArgumentError              an argument does not fit the handler or var type
+    ├── BackgroundCallError (RuntimeError)    a background task was called like a function
+    ├── LimitExceededError (RuntimeError)     a configured limit was hit (the message names the setting)
+    ├── StateStoreError (ConnectionError)     the state store cannot be reached or read
+    └── SettingsError (ValueError)            a setting has a bad value
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BackgroundCallError",
+    "EngineError",
+    "EventError",
+    "ImmutableStateError",
+    "InvalidArgumentError",
+    "LimitExceededError",
+    "LockExpiredError",
+    "SettingsError",
+    "StateDefinitionError",
+    "StateLockError",
+    "StateStoreError",
+    "UnknownStateError",
+    "UnknownEventError",
+]
+
+
+class EngineError(Exception):
+    """Root of every error the engine raises on purpose."""
+
+
+class StateDefinitionError(EngineError, TypeError):
+    """A State subclass is declared in a way the engine cannot run."""
+
+
+class ImmutableStateError(EngineError, AttributeError):
+    """A background task tried to change its state outside `async with self`."""
+
+
+class UnknownStateError(EngineError, LookupError):
+    """No state class is registered under that name or path."""
+
+
+class StateLockError(EngineError, RuntimeError):
+    """A tab's state lock was used wrongly (re-entered, nested or not owned)."""
+
+
+class LockExpiredError(StateLockError):
+    """The lock's lease ran out before the commit; the changes were discarded."""
+
+
+class EventError(EngineError, ValueError):
+    """An event sent by a tab cannot be run as sent; nothing was changed."""
+
+
+class UnknownEventError(EventError, LookupError):
+    """The event names no handler that a tab may call."""
+
+
+class InvalidArgumentError(EventError):
+    """An event argument does not fit the handler or the var's annotated type."""
+
+
+class BackgroundCallError(EngineError, RuntimeError):
+    """A background task was called directly instead of being returned or yielded."""
+
+
+class LimitExceededError(EngineError, RuntimeError):
+    """A configured limit was reached; the message names the setting to change."""
+
+
+class StateStoreError(EngineError, ConnectionError):
+    """The state store could not be reached, or returned data that is not a valid state."""
+
+
+class SettingsError(EngineError, ValueError):
+    """A setting has a value the engine cannot use."""

@@ -1,0 +1,80 @@
+"""A fair, owner-checked lock for one tab's state.
+
+Like `trio.Lock`: one owner at a time, first come first served, not
+re-entrant. A task that asks again for a lock it holds fails at once instead
+of waiting for itself forever, and a waiter cancelled at the moment the lock
+was handed to it passes the lock on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+
+from .errors import StateLockError
+
+__all__ = ["TabLock"]
+
+_HANDED_OVER = object()  # owner placeholder between release() and the waiter resuming
+
+
+class TabLock:
+    __slots__ = ("name", "_owner", "_waiters")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._owner: object | None = None
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    def locked(self) -> bool:
+        return self._owner is not None
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiters)
+
+    @property
+    def owner(self) -> object | None:
+        return self._owner
+
+    async def acquire(self, timeout: float | None = None) -> None:
+        task = asyncio.current_task()
+        if self._owner is None:
+            self._owner = task
+            return
+        if self._owner is task:
+            raise StateLockError(
+                f"this task already holds the lock of tab {self.name}; "
+                "taking it again (a nested `async with self` or `app.modify_state` "
+                "for the same tab) would wait forever"
+            )
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            if timeout is None:
+                await waiter
+            else:
+                async with asyncio.timeout(timeout):
+                    await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self._owner = task  # it was handed to us as we were cancelled: pass it on
+                self.release()
+            else:
+                try:
+                    self._waiters.remove(waiter)
+                except ValueError:
+                    pass
+            raise
+        self._owner = task
+
+    def release(self) -> None:
+        if self._owner is None:
+            raise StateLockError(f"cannot release the lock of tab {self.name}: it is not held")
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                self._owner = _HANDED_OVER
+                waiter.set_result(None)
+                return
+        self._owner = None

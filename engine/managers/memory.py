@@ -1,0 +1,134 @@
+"""The default state manager: every tab's state as live objects in this process."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ..errors import LimitExceededError, StateLockError
+from ..locks import TabLock
+from ..settings import Settings
+from ..state import State
+from .base import StateManager, Transaction
+
+__all__ = ["MemoryStateManager"]
+
+
+class _Entry:
+    __slots__ = ("root", "seq", "used")
+
+    def __init__(self, root: State) -> None:
+        self.root = root
+        self.seq = 0
+        self.used = time.monotonic()
+
+
+class _MemoryTransaction(Transaction):
+    __slots__ = ("_entry",)
+
+    def __init__(self, token: str, entry: _Entry) -> None:
+        super().__init__(token, entry.root, entry.seq)
+        self._entry = entry
+
+    async def _persist(self, seq: int) -> None:
+        self._entry.seq = seq
+
+
+class _Modify:
+    """The `modify(token)` block, as a class: it is on every event's hot path."""
+
+    __slots__ = ("_manager", "_token", "_lock", "_tx", "_held")
+
+    def __init__(self, manager: MemoryStateManager, token: str) -> None:
+        self._manager = manager
+        self._token = token
+        self._held = False
+
+    async def __aenter__(self) -> Transaction:
+        manager, token = self._manager, self._token
+        lock = manager._locks.get(token)
+        if lock is None:
+            lock = manager._locks[token] = TabLock(token[:8])
+        self._lock = lock
+        try:
+            await lock.acquire(manager.settings.lock_timeout)
+        except TimeoutError:
+            self._release()
+            raise StateLockError(
+                f"waited {manager.settings.lock_timeout}s for the lock of tab {token[:8]} "
+                "(setting lock_timeout); another handler is holding it too long"
+            ) from None
+        except BaseException:
+            self._release()
+            raise
+        self._held = True
+        try:
+            entry = manager._entries.get(token)
+            if entry is None:
+                entry = manager._create(token)
+            entry.used = time.monotonic()
+            self._tx = _MemoryTransaction(token, entry)
+        except BaseException:
+            self._release()
+            raise
+        return self._tx
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        try:
+            if exc_type is not None:
+                self._tx.rollback()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        lock = self._lock
+        if self._held:
+            self._held = False
+            lock.release()
+        if not lock.locked() and not lock.waiting:
+            self._manager._locks.pop(self._token, None)
+
+
+class MemoryStateManager(StateManager):
+    """Keeps each tab's state tree in a dict; idle tabs are evicted after `idle_state_ttl`."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self._entries: dict[str, _Entry] = {}
+        self._locks: dict[str, TabLock] = {}
+
+    def modify(self, token: str) -> _Modify:
+        return _Modify(self, token)
+
+    def _create(self, token: str) -> _Entry:
+        if len(self._entries) >= self.settings.max_tabs:
+            self.evict_idle()
+            if len(self._entries) >= self.settings.max_tabs:
+                raise LimitExceededError(
+                    f"this server already holds {len(self._entries)} tab states "
+                    f"(setting max_tabs={self.settings.max_tabs}); try again later"
+                )
+        entry = self._entries[token] = _Entry(State._rx_new(token))
+        return entry
+
+    async def peek(self, token: str) -> State | None:
+        entry = self._entries.get(token)
+        return entry.root if entry is not None else None
+
+    def locked(self, token: str) -> bool:
+        lock = self._locks.get(token)
+        return lock is not None and lock.locked()
+
+    def evict_idle(self, now: float | None = None) -> int:
+        """Drop states unused for `idle_state_ttl` seconds; a locked state is never evicted."""
+        cutoff = (time.monotonic() if now is None else now) - self.settings.idle_state_ttl
+        stale = [t for t, e in self._entries.items() if e.used < cutoff and not self.locked(t)]
+        for token in stale:
+            del self._entries[token]
+        return len(stale)
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "tabs": len(self._entries),
+            "locks_held": sum(1 for lock in self._locks.values() if lock.locked()),
+        }

@@ -1,0 +1,160 @@
+"""Every tunable number of the engine, validated once, in one unit each.
+
+Times are seconds (floats), sizes are bytes (ints), limits are counts (ints).
+Each field's docstring-like `help` is what the settings reference page shows.
+Values come from `Settings(...)` keyword arguments, or from environment
+variables named `ENGINE_<FIELD>` (upper case) through `Settings.from_env()`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from .errors import SettingsError
+
+__all__ = ["Settings"]
+
+
+def _setting(default: Any, help: str, *, minimum: float | None = 0, unit: str = "") -> Any:
+    return dataclasses.field(
+        default=default, metadata={"help": help, "minimum": minimum, "unit": unit}
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Validated engine settings; build with keywords or `Settings.from_env()`."""
+
+    redis_url: str | None = _setting(
+        None, "Redis URL for shared state; unset keeps state in this process's memory.", minimum=None
+    )
+    state_ttl: float = _setting(
+        3600.0, "How long a tab's stored state lives in Redis after its last use.", unit="s"
+    )
+    lock_lease: float = _setting(
+        10.0, "Lease on a tab's Redis lock; a holder past it loses the commit.", unit="s"
+    )
+    lock_warn_after: float = _setting(
+        2.0, "Log a warning when one holder keeps a tab's lock longer than this.", unit="s"
+    )
+    lock_timeout: float = _setting(
+        30.0, "Give up waiting for a tab's lock after this long and report an error.", unit="s"
+    )
+    token_secret: str | None = _setting(
+        None,
+        "Key that signs tab tickets; unset generates one at start (tickets then die with the process).",
+        minimum=None,
+    )
+    token_max_age: float = _setting(
+        7 * 24 * 3600.0, "A tab ticket older than this starts a fresh tab.", unit="s"
+    )
+    allowed_origins: tuple[str, ...] | None = _setting(
+        None,
+        "Extra origins allowed to open a socket; unset allows only the site's own origin.",
+        minimum=None,
+    )
+    max_message_bytes: int = _setting(
+        64 * 1024, "Largest message a tab may send.", minimum=1, unit="bytes"
+    )
+    max_json_depth: int = _setting(
+        32, "Deepest nesting accepted in an event's arguments.", minimum=1
+    )
+    events_per_second: float = _setting(
+        50.0, "Sustained events per second one connection may send (burst: twice this).", unit="1/s"
+    )
+    max_bad_events: int = _setting(
+        20, "Refused events after which a connection is closed.", minimum=1
+    )
+    max_tasks_per_tab: int = _setting(
+        16, "Background tasks one tab may have running at once.", minimum=1
+    )
+    max_tasks_total: int = _setting(
+        10_000, "Background tasks the whole process may have running at once.", minimum=1
+    )
+    max_tabs: int = _setting(
+        100_000, "Tab states one process keeps in memory.", minimum=1
+    )
+    idle_state_ttl: float = _setting(
+        3600.0, "An in-memory tab state unused this long is evicted (never while locked).", unit="s"
+    )
+    max_queued_events: int = _setting(
+        100, "Events waiting to run for one tab before new ones are refused.", minimum=1
+    )
+    max_queued_updates: int = _setting(
+        256, "Updates waiting to be sent to one slow tab before it is resynced.", minimum=1
+    )
+    max_chain_length: int = _setting(
+        100, "Events one event may chain (return or yield) before it is stopped.", minimum=1
+    )
+    tab_grace: float = _setting(
+        60.0, "After a tab disconnects, its background tasks are cancelled after this long.", unit="s"
+    )
+    shutdown_timeout: float = _setting(
+        10.0, "On shutdown, running tasks get this long to finish before they are cancelled.", unit="s"
+    )
+    loop_lag_warn: float = _setting(
+        0.5, "Log the running handler when the event loop is blocked longer than this.", unit="s"
+    )
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            minimum = field.metadata["minimum"]
+            if minimum is None or value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise SettingsError(
+                    f"setting {field.name} must be a number, got {value!r}"
+                )
+            if field.type == "int" and not isinstance(value, int):
+                raise SettingsError(f"setting {field.name} must be a whole number, got {value!r}")
+            if math.isnan(value) or value < minimum:
+                raise SettingsError(
+                    f"setting {field.name} must be at least {minimum}, got {value!r}"
+                )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read `ENGINE_<NAME>` variables (and `REDIS_URL`), then apply keyword overrides."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for field in dataclasses.fields(cls):
+            raw = env.get(f"ENGINE_{field.name.upper()}")
+            if field.name == "redis_url" and raw is None:
+                raw = env.get("REDIS_URL")
+            if raw is None or raw == "":
+                continue
+            values[field.name] = _parse(field, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some settings changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def describe(cls) -> list[tuple[str, str, str, str]]:
+        """(name, default, unit, help) for each setting, for the reference page."""
+        rows = []
+        for field in dataclasses.fields(cls):
+            rows.append((field.name, repr(field.default), field.metadata["unit"], field.metadata["help"]))
+        return rows
+
+
+def _parse(field: dataclasses.Field[Any], raw: str) -> Any:
+    name = f"ENGINE_{field.name.upper()}"
+    kind = str(field.type)
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number") from None
+    if kind.startswith("tuple"):
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+    return raw

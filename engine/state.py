@@ -1,0 +1,403 @@
+"""The State base class: per-tab vars declared by annotation, arranged in a tree.
+
+Each subclass of `State` is a node of one class tree rooted at `State`
+itself. A browser tab owns one instance of the root; instances of the
+subclasses hang below it and are created the first time they are used, so an
+idle tab costs only what it touched. Var values live in one dict per
+instance; class-level access to a var gives a `Var` for components to bind to.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import typing
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from .codec import convert, to_wire, type_name
+from .errors import InvalidArgumentError, StateDefinitionError, UnknownStateError
+from .event import EventHandler, is_background_function
+from .vars import Var
+
+__all__ = ["State", "VarField"]
+
+_MUTABLE_TYPES = (list, dict, set)
+# Methods of State itself: a subclass may not shadow them with handlers or vars.
+_RESERVED = frozenset(
+    {
+        "get_name", "get_full_name", "get_token", "get_substate", "get_state",
+        "get_root", "parent_state", "substates", "class_tree", "public_values",
+        "var_fields", "handlers",
+    }
+)
+
+
+def _snake(name: str) -> str:
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+
+
+class VarField:
+    """Descriptor for one declared var: a `Var` on the class, the tab's value on an instance."""
+
+    __slots__ = ("name", "owner", "type_", "default", "backend", "mutable", "var")
+
+    def __init__(self, name: str, owner: type[State], type_: Any, default: Any) -> None:
+        self.name = name
+        self.owner = owner
+        self.type_ = type_
+        self.default = default
+        self.backend = name.startswith("_")
+        origin = typing.get_origin(type_) or type_
+        self.mutable = isinstance(default, _MUTABLE_TYPES) or origin in _MUTABLE_TYPES
+        self.var = Var(owner.get_full_name(), name, type_)
+
+    def fresh_default(self) -> Any:
+        return copy.deepcopy(self.default) if self.mutable else self.default
+
+    def __get__(self, obj: State | None, objtype: type | None = None) -> Any:
+        if obj is None:
+            return self.var
+        if type(obj) is not self.owner:
+            obj = obj._rx_ancestor(self.owner)
+        return obj._rx_values[self.name]
+
+    def __set__(self, obj: State, value: Any) -> None:
+        if type(obj) is not self.owner:
+            obj = obj._rx_ancestor(self.owner)
+        obj._rx_values[self.name] = value
+
+    def __delete__(self, obj: State) -> None:
+        raise AttributeError(
+            f"var {self.owner.__name__}.{self.name} cannot be deleted; assign a value instead"
+        )
+
+
+class _StateMeta(type):
+    """Turns annotations into VarFields and methods into EventHandlers at class creation."""
+
+    def __new__(mcls, name: str, bases: tuple[type, ...], ns: dict[str, Any], **kw: Any) -> _StateMeta:
+        ns.setdefault("__slots__", ())
+        is_root = not any(isinstance(base, _StateMeta) for base in bases)
+        if not is_root:
+            for key in _RESERVED & ns.keys():
+                raise StateDefinitionError(
+                    f"{name}.{key} shadows a State method of the same name; rename it"
+                )
+        handlers: dict[str, EventHandler] = {}
+        if not is_root:
+            for key, value in list(ns.items()):
+                if key.startswith("_") or not callable(value) or isinstance(value, type):
+                    continue
+                if isinstance(value, (staticmethod, classmethod, EventHandler)):
+                    continue
+                bg = is_background_function(value)
+                if bg and not (
+                    _is_async(value)
+                ):
+                    raise TypeError(
+                        f"background task {name}.{key} must be `async def` "
+                        "(a coroutine or async generator function)"
+                    )
+                handlers[key] = ns[key] = EventHandler(value, name=key, background=bg)
+        raw_annotations: dict[str, Any] = {}
+        defaults: dict[str, Any] = {}
+        backend_plain: dict[str, Any] = {}
+        if not is_root:
+            raw_annotations = {
+                key: value
+                for key, value in ns.get("__annotations__", {}).items()
+                if not _is_classvar(value)
+            }
+            defaults = {key: ns.pop(key) for key in raw_annotations if key in ns}
+            backend_plain = {
+                key: ns.pop(key)
+                for key, value in list(ns.items())
+                if key.startswith("_") and not key.startswith("__")
+                and not callable(value)
+                and not isinstance(value, (property, staticmethod, classmethod))
+            }
+        cls = super().__new__(mcls, name, bases, ns, **kw)
+        cls._rx_init_class(raw_annotations, defaults, backend_plain, handlers, is_root)
+        return cls
+
+
+def _is_classvar(annotation: Any) -> bool:
+    if isinstance(annotation, str):
+        return annotation.startswith(("ClassVar", "typing.ClassVar"))
+    return typing.get_origin(annotation) is ClassVar or annotation is ClassVar
+
+
+def _is_async(fn: Any) -> bool:
+    import inspect
+
+    return inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn)
+
+
+class State(metaclass=_StateMeta):
+    """Base class of every state: subclass it and annotate vars.
+
+    `class Counter(rx.State): count: int = 0` gives each browser tab its own
+    `count`, a setter event `set_count`, and `Counter.count` for components.
+    """
+
+    __slots__ = ("_rx_values", "_rx_parent", "_rx_subs", "_rx_token")
+
+    _rx_name: ClassVar[str] = "state"
+    _rx_full_name: ClassVar[str] = "state"
+    _rx_parent_cls: ClassVar[type[State] | None] = None
+    _rx_children: ClassVar[dict[str, type[State]]] = {}
+    _rx_fields: ClassVar[dict[str, VarField]] = {}
+    _rx_handlers: ClassVar[dict[str, EventHandler]] = {}
+    _rx_immutable_defaults: ClassVar[dict[str, Any]] = {}
+    _rx_mutable_fields: ClassVar[tuple[VarField, ...]] = ()
+    _rx_public: ClassVar[tuple[str, ...]] = ()
+
+    _rx_values: dict[str, Any]
+    _rx_parent: State | None
+    _rx_subs: dict[str, State] | None
+    _rx_token: str
+
+    # -- class side -------------------------------------------------------
+    @classmethod
+    def _rx_init_class(
+        cls,
+        annotations: dict[str, Any],
+        defaults: dict[str, Any],
+        backend_plain: dict[str, Any],
+        handlers: dict[str, EventHandler],
+        is_root: bool,
+    ) -> None:
+        cls._rx_children = {}
+        cls._rx_fields = {}
+        if is_root:
+            cls._rx_handlers = {}
+            return
+        parent = next(base for base in cls.__mro__[1:] if isinstance(base, _StateMeta))
+        cls._rx_parent_cls = parent
+        cls._rx_name = _snake(cls.__name__)
+        cls._rx_full_name = f"{parent._rx_full_name}.{cls._rx_name}"
+        existing = parent._rx_children.get(cls._rx_name)
+        if existing is not None and (existing.__module__, existing.__qualname__) != (
+            cls.__module__,
+            cls.__qualname__,
+        ):
+            raise StateDefinitionError(
+                f"state name {cls._rx_full_name!r} is taken by {existing.__module__}.{existing.__qualname__}; "
+                f"rename {cls.__module__}.{cls.__qualname__}"
+            )
+        parent._rx_children[cls._rx_name] = cls
+        hints = _resolve_hints(cls, annotations)
+        for name, type_ in hints.items():
+            if typing.get_origin(type_) is ClassVar or name.startswith("_rx_"):
+                continue
+            if name.startswith("__"):
+                raise StateDefinitionError(f"var {cls.__name__}.{name}: names may not start with '__'")
+            default = defaults[name] if name in defaults else _implicit_default(cls, name, type_)
+            cls._rx_add_field(name, type_, default)
+        for name, value in backend_plain.items():
+            cls._rx_add_field(name, type(value) if value is not None else Any, value)
+        cls._rx_handlers = dict(handlers)
+        for handler in handlers.values():
+            handler.state_cls = cls
+        for field in cls._rx_fields.values():
+            setter = f"set_{field.name}"
+            if field.backend or setter in cls.__dict__:
+                continue
+            handler = EventHandler(_make_setter(cls, field), name=setter)
+            handler.state_cls = cls
+            setattr(cls, setter, handler)
+            cls._rx_handlers[setter] = handler
+        cls._rx_immutable_defaults = {
+            f.name: f.default for f in cls._rx_fields.values() if not f.mutable
+        }
+        cls._rx_mutable_fields = tuple(f for f in cls._rx_fields.values() if f.mutable)
+        cls._rx_public = tuple(name for name, f in cls._rx_fields.items() if not f.backend)
+
+    @classmethod
+    def _rx_add_field(cls, name: str, type_: Any, default: Any) -> None:
+        if name in _RESERVED:
+            raise StateDefinitionError(f"var {cls.__name__}.{name} shadows a State method; rename it")
+        if not name.startswith("_"):
+            try:
+                to_wire(default)
+            except TypeError as exc:
+                raise StateDefinitionError(f"var {cls.__name__}.{name}: {exc}") from None
+        field = VarField(name, cls, type_, default)
+        cls._rx_fields[name] = field
+        setattr(cls, name, field)
+
+    @classmethod
+    def get_name(cls) -> str:
+        """This state's own name: the class name in snake case."""
+        return cls._rx_name
+
+    @classmethod
+    def get_full_name(cls) -> str:
+        """The dotted path from the root, e.g. `state.my_task_state`; stable across runs."""
+        return cls._rx_full_name
+
+    @classmethod
+    def var_fields(cls) -> dict[str, VarField]:
+        return dict(cls._rx_fields)
+
+    @classmethod
+    def handlers(cls) -> dict[str, EventHandler]:
+        """The handlers a tab may trigger on this state, setters included."""
+        return dict(cls._rx_handlers)
+
+    @classmethod
+    def class_tree(cls) -> Iterator[type[State]]:
+        """This class and every state class below it, parents first."""
+        yield cls
+        for child in list(cls._rx_children.values()):
+            yield from child.class_tree()
+
+    @classmethod
+    def find_class(cls, full_name: str) -> type[State]:
+        """The state class with this full name, or `UnknownStateError`."""
+        parts = full_name.split(".")
+        if not parts or parts[0] != State._rx_name:
+            raise UnknownStateError(f"no state named {full_name!r}")
+        node: type[State] = State
+        for part in parts[1:]:
+            child = node._rx_children.get(part)
+            if child is None:
+                raise UnknownStateError(f"no state named {full_name!r}")
+            node = child
+        return node
+
+    @classmethod
+    def _rx_new(cls, token: str, parent: State | None = None) -> State:
+        obj = object.__new__(cls)
+        values = dict(cls._rx_immutable_defaults)
+        for field in cls._rx_mutable_fields:
+            values[field.name] = field.fresh_default()
+        obj._rx_values = values
+        obj._rx_parent = parent
+        obj._rx_subs = None
+        obj._rx_token = token
+        return obj
+
+    def __init__(self) -> None:
+        raise TypeError(
+            f"{type(self).__name__} instances belong to browser tabs; "
+            "use `async with app.modify_state(token) as root` to reach one"
+        )
+
+    # -- instance side ----------------------------------------------------
+    def get_token(self) -> str:
+        """The token of the browser tab this state belongs to."""
+        return self._rx_token
+
+    def get_root(self) -> State:
+        node = self
+        while node._rx_parent is not None:
+            node = node._rx_parent
+        return node
+
+    @property
+    def parent_state(self) -> State | None:
+        return self._rx_parent
+
+    @property
+    def substates(self) -> dict[str, State]:
+        """The substates this tab has used so far, by name."""
+        return dict(self._rx_subs or {})
+
+    def get_substate(self, path: list[str] | tuple[str, ...]) -> State:
+        """The tab's instance of the state at `path` below this one (created on first use).
+
+        `path` may start with this state's own name, as `get_full_name().split(".")` does.
+        """
+        parts = list(path)
+        if parts and parts[0] == self._rx_name and (
+            type(self)._rx_children.get(parts[0]) is None
+        ):
+            parts = parts[1:]
+        node: State = self
+        for part in parts:
+            node = node._rx_child(part)
+        return node
+
+    def _rx_child(self, name: str) -> State:
+        subs = self._rx_subs
+        if subs is not None and name in subs:
+            return subs[name]
+        cls = type(self)._rx_children.get(name)
+        if cls is None:
+            raise UnknownStateError(f"{type(self).__name__} has no substate {name!r}")
+        child = cls._rx_new(self._rx_token, self)
+        if subs is None:
+            subs = self._rx_subs = {}
+        subs[name] = child
+        return child
+
+    async def get_state(self, state_cls: type[State]) -> State:
+        """Another state of the same tab, e.g. `await self.get_state(SettingsState)`."""
+        return self.get_root().get_substate(state_cls.get_full_name().split("."))
+
+    def public_values(self) -> dict[str, Any]:
+        """This state's public vars as JSON, as the tab sees them."""
+        values = self._rx_values
+        return {name: to_wire(values[name]) for name in type(self)._rx_public}
+
+    def walk(self) -> Iterator[State]:
+        """This instance and every substate instance created so far."""
+        yield self
+        if self._rx_subs:
+            for sub in self._rx_subs.values():
+                yield from sub.walk()
+
+    def _rx_ancestor(self, owner: type[State]) -> State:
+        node: State | None = self._rx_parent
+        while node is not None and type(node) is not owner:
+            node = node._rx_parent
+        if node is None:
+            raise AttributeError(f"{type(self).__name__} has no parent {owner.__name__}")
+        return node
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in self._rx_values.items())
+        return f"<{type(self).__name__} {shown}>"
+
+
+def _resolve_hints(cls: type, annotations: dict[str, Any]) -> dict[str, Any]:
+    if not annotations:
+        return {}
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:
+        hints = {}
+    return {name: hints.get(name, value) for name, value in annotations.items()}
+
+
+def _implicit_default(cls: type, name: str, type_: Any) -> Any:
+    origin = typing.get_origin(type_) or type_
+    if origin in (list, dict, set):
+        return origin()
+    if type(None) in typing.get_args(type_):
+        return None
+    raise StateDefinitionError(
+        f"var {cls.__name__}.{name}: {type_name(type_)} has no natural default; "
+        f"give one, e.g. `{name}: {type_name(type_)} = ...`"
+    )
+
+
+def _make_setter(cls: type[State], field: VarField) -> Any:
+    name, type_ = field.name, field.type_
+
+    def setter(self: State, value: Any) -> None:
+        try:
+            converted = convert(value, type_)
+        except InvalidArgumentError as exc:
+            raise InvalidArgumentError(
+                f"{cls.__name__}.set_{name}: {exc}; {name} is unchanged"
+            ) from None
+        setattr(self, name, converted)
+
+    setter.__name__ = f"set_{name}"
+    setter.__qualname__ = f"{cls.__qualname__}.set_{name}"
+    setter.__doc__ = f"Set `{name}` from a tab, converting the value to {type_name(type_)}."
+    return setter

@@ -1,0 +1,710 @@
+/*
+ * engine.js: the browser runtime of the docs site's live demo boxes.
+ *
+ * It keeps one Socket.IO connection per page (namespace /engine, websocket
+ * transport only) and keeps the markup described in docs/site/protocol.md in
+ * step with the tab's server-side state:
+ *
+ *   data-rx-demo / data-rx-states        a demo box and the states it shows
+ *   data-rx-status / data-rx-error       connection status / last error
+ *   data-rx-text / data-rx-show / data-rx-value        bindings (JSON expressions)
+ *   data-rx-on-click / data-rx-on-change               actions (JSON)
+ *
+ * Needs the global `io` from the socket.io-client browser bundle, loaded
+ * before this file. No build step, no eval: server values reach the page only
+ * through textContent, .value and .hidden.
+ *
+ * Debug hook for tests: window.engineRuntime.{store, seq, socket, states, status}.
+ */
+(function () {
+  "use strict";
+
+  if (window.engineRuntime && window.engineRuntime.loaded) {
+    // Loaded twice (e.g. a page script re-run): the first copy stays in charge.
+    window.engineRuntime.rescan();
+    return;
+  }
+
+  var NAMESPACE = "/engine";
+  var TICKET_KEY = "engine.ticket";
+  var INPUT_DEBOUNCE_MS = 250;
+  var ACK_TIMEOUT_MS = 30000;
+  var RESYNC_RETRY_MS = 5000;
+  var RECONNECT_MIN_MS = 1000;
+  var RECONNECT_MAX_MS = 30000;
+  var MAX_TRACKED_EVENTS = 500;
+
+  var STATUS_CONNECTING = "connecting";
+  var STATUS_LIVE = "live";
+  var STATUS_OFFLINE = "offline";
+
+  // ---------------------------------------------------------------------
+  // Runtime state
+  // ---------------------------------------------------------------------
+
+  var store = {}; // {stateName: {varName: value}}
+  var seq = null; // seq of the last update applied; null before the first full
+  var socket = null;
+  var status = STATUS_CONNECTING;
+  var states = []; // states the current page shows (union over its boxes)
+  var sentStates = null; // states the server was last told about (auth or resync)
+  var resyncSentAt = 0; // when a resync went out that no full update answered yet
+  var eventCounter = 0;
+  var eventBoxes = new Map(); // event id -> demo box element that sent it
+  var reconnectDelay = RECONNECT_MIN_MS;
+  var reconnectTimer = null;
+  var listenersInstalled = false;
+
+  // Per-element bookkeeping (WeakMaps so replaced DOM is collected).
+  var parsedAttrs = new WeakMap(); // el -> {attrName: {raw, value}}
+  var lastValueKey = new WeakMap(); // input -> JSON of the value last applied
+  var lastSent = new WeakMap(); // input -> text last sent by its on-change action
+  var debounceTimers = new WeakMap(); // input -> pending input-debounce timer
+  var inflight = new WeakMap(); // input -> number of events without an ack yet
+
+  var warned = new Set();
+
+  function warnOnce(key, message, detail) {
+    if (warned.has(key)) return;
+    warned.add(key);
+    if (window.console && console.warn) console.warn("engine.js: " + message, detail);
+  }
+
+  // ---------------------------------------------------------------------
+  // Ticket storage
+  // ---------------------------------------------------------------------
+
+  function readTicket() {
+    try {
+      return window.sessionStorage.getItem(TICKET_KEY);
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function writeTicket(token) {
+    try {
+      if (typeof token === "string" && token) {
+        window.sessionStorage.setItem(TICKET_KEY, token);
+      }
+    } catch (e) {
+      /* storage disabled: the tab simply gets a fresh state on reload */
+    }
+  }
+
+  // ---------------------------------------------------------------------
+  // JSON helpers
+  // ---------------------------------------------------------------------
+
+  function isPlainObject(v) {
+    return v !== null && typeof v === "object" && !Array.isArray(v);
+  }
+
+  function deepEqual(a, b) {
+    if (a === b) return true;
+    if (Array.isArray(a)) {
+      if (!Array.isArray(b) || a.length !== b.length) return false;
+      for (var i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false;
+      return true;
+    }
+    if (isPlainObject(a)) {
+      if (!isPlainObject(b)) return false;
+      var ka = Object.keys(a);
+      var kb = Object.keys(b);
+      if (ka.length !== kb.length) return false;
+      for (var j = 0; j < ka.length; j++) {
+        if (!Object.prototype.hasOwnProperty.call(b, ka[j])) return false;
+        if (!deepEqual(a[ka[j]], b[ka[j]])) return false;
+      }
+      return true;
+    }
+    return false;
+  }
+
+  // Truthiness of a JSON value, as Python sees it: null, false, 0, "", [] and
+  // {} are false; everything else is true.
+  function truthy(v) {
+    if (Array.isArray(v)) return v.length > 0;
+    if (isPlainObject(v)) return Object.keys(v).length > 0;
+    return !!v;
+  }
+
+  function toText(v) {
+    if (v === null || v === undefined) return "";
+    if (typeof v === "boolean") return v ? "true" : "false";
+    if (typeof v === "string") return v;
+    if (typeof v === "number") return String(v);
+    return JSON.stringify(v);
+  }
+
+  function parseAttr(el, name) {
+    var raw = el.getAttribute(name);
+    if (raw === null) return undefined;
+    var cache = parsedAttrs.get(el);
+    if (!cache) {
+      cache = {};
+      parsedAttrs.set(el, cache);
+    }
+    var hit = cache[name];
+    if (hit && hit.raw === raw) return hit.value;
+    var value;
+    try {
+      value = JSON.parse(raw);
+    } catch (e) {
+      warnOnce(name + raw, "bad JSON in " + name + ":", raw);
+      value = undefined;
+    }
+    cache[name] = { raw: raw, value: value };
+    return value;
+  }
+
+  // ---------------------------------------------------------------------
+  // Expressions
+  // ---------------------------------------------------------------------
+
+  // Thrown when an expression reads a var the client has no value for yet:
+  // the element keeps whatever it shows (the server-rendered default).
+  var MISSING = { missing: true };
+
+  function ExprError(message) {
+    this.message = message;
+  }
+
+  function lookup(path) {
+    if (typeof path !== "string") throw new ExprError("var path must be a string");
+    var dot = path.lastIndexOf(".");
+    if (dot <= 0 || dot === path.length - 1) throw new ExprError("bad var path " + path);
+    var stateName = path.slice(0, dot);
+    var varName = path.slice(dot + 1);
+    var vars = store[stateName];
+    if (!vars || !Object.prototype.hasOwnProperty.call(vars, varName)) throw MISSING;
+    return vars[varName];
+  }
+
+  function compare(op, a, b) {
+    var bothNumbers = typeof a === "number" && typeof b === "number";
+    var bothStrings = typeof a === "string" && typeof b === "string";
+    if (!bothNumbers && !bothStrings) {
+      throw new ExprError(op + " needs two numbers or two strings");
+    }
+    switch (op) {
+      case "lt": return a < b;
+      case "le": return a <= b;
+      case "gt": return a > b;
+      default: return a >= b; // "ge"
+    }
+  }
+
+  function evaluate(expr) {
+    if (!isPlainObject(expr)) throw new ExprError("expression must be an object");
+    if (Object.prototype.hasOwnProperty.call(expr, "var")) return lookup(expr["var"]);
+    if (Object.prototype.hasOwnProperty.call(expr, "lit")) return expr.lit;
+    if (!Object.prototype.hasOwnProperty.call(expr, "op")) throw new ExprError("unknown expression");
+    var op = expr.op;
+    var args = expr.args;
+    if (!Array.isArray(args)) throw new ExprError(op + ": args must be a list");
+    var i, v;
+    switch (op) {
+      case "not":
+        if (args.length !== 1) throw new ExprError("not takes one argument");
+        return !truthy(evaluate(args[0]));
+      case "and": // like Python: the first false operand, else the last one
+        if (args.length === 0) throw new ExprError("and takes arguments");
+        for (i = 0; i < args.length; i++) {
+          v = evaluate(args[i]);
+          if (!truthy(v)) return v;
+        }
+        return v;
+      case "or": // like Python: the first true operand, else the last one
+        if (args.length === 0) throw new ExprError("or takes arguments");
+        for (i = 0; i < args.length; i++) {
+          v = evaluate(args[i]);
+          if (truthy(v)) return v;
+        }
+        return v;
+      case "eq":
+      case "ne":
+      case "lt":
+      case "le":
+      case "gt":
+      case "ge": {
+        if (args.length !== 2) throw new ExprError(op + " takes two arguments");
+        var a = evaluate(args[0]);
+        var b = evaluate(args[1]);
+        if (op === "eq") return deepEqual(a, b);
+        if (op === "ne") return !deepEqual(a, b);
+        return compare(op, a, b);
+      }
+      default:
+        throw new ExprError("unknown operator " + op);
+    }
+  }
+
+  // {ok: true, value} or {ok: false} (missing var or bad expression).
+  function evalAttr(el, name) {
+    var expr = parseAttr(el, name);
+    if (expr === undefined) return { ok: false };
+    try {
+      return { ok: true, value: evaluate(expr) };
+    } catch (e) {
+      if (e !== MISSING) {
+        warnOnce(name + el.getAttribute(name), "cannot evaluate " + name + ": " + e.message, el);
+      }
+      return { ok: false };
+    }
+  }
+
+  // ---------------------------------------------------------------------
+  // Rendering
+  // ---------------------------------------------------------------------
+
+  // Does the text in an input already stand for value v?
+  function inputMatches(el, v) {
+    var text = el.value;
+    if (text === toText(v)) return true;
+    if (typeof v === "number" && text.trim() !== "") return Number(text) === v;
+    return false;
+  }
+
+  function isEditing(el) {
+    return document.activeElement === el;
+  }
+
+  function setInputValue(el, v) {
+    var text = toText(v);
+    if (el.value !== text) el.value = text;
+    lastSent.delete(el); // the next edit is news again, whatever it says
+  }
+
+  function renderValue(el, force) {
+    var r = evalAttr(el, "data-rx-value");
+    if (!r.ok) return;
+    var key = JSON.stringify(r.value);
+    if (!force && lastValueKey.get(el) === key) return; // unchanged since last time
+    lastValueKey.set(el, key);
+    if (isEditing(el)) {
+      // The person typing wins while their edit is still on its way: it is
+      // sent shortly and the server's answer comes back as a new update.
+      if (debounceTimers.has(el)) return;
+      if (inputMatches(el, r.value)) return;
+    }
+    setInputValue(el, r.value);
+  }
+
+  function render(force) {
+    var i, r, el, list;
+    list = document.querySelectorAll("[data-rx-text]");
+    for (i = 0; i < list.length; i++) {
+      el = list[i];
+      r = evalAttr(el, "data-rx-text");
+      if (!r.ok) continue;
+      var text = toText(r.value);
+      if (el.textContent !== text) el.textContent = text;
+    }
+    list = document.querySelectorAll("[data-rx-show]");
+    for (i = 0; i < list.length; i++) {
+      el = list[i];
+      r = evalAttr(el, "data-rx-show");
+      if (!r.ok) continue;
+      var hidden = !truthy(r.value);
+      if (el.hidden !== hidden) el.hidden = hidden;
+    }
+    list = document.querySelectorAll("[data-rx-value]");
+    for (i = 0; i < list.length; i++) renderValue(list[i], force);
+  }
+
+  // After an input's edit has settled (ack received, focus gone), show the
+  // server's value again, e.g. when the server refused what was typed.
+  function settleInput(el) {
+    if (!el.hasAttribute("data-rx-value")) return;
+    if (isEditing(el) || debounceTimers.has(el) || (inflight.get(el) || 0) > 0) return;
+    renderValue(el, true);
+  }
+
+  // ---------------------------------------------------------------------
+  // Boxes: status and errors
+  // ---------------------------------------------------------------------
+
+  function boxes() {
+    return Array.prototype.slice.call(document.querySelectorAll("[data-rx-demo]"));
+  }
+
+  function showStatus(box) {
+    if (box.getAttribute("data-state") !== status) box.setAttribute("data-state", status);
+    var els = box.querySelectorAll("[data-rx-status]");
+    for (var i = 0; i < els.length; i++) {
+      if (els[i].textContent !== status) els[i].textContent = status;
+    }
+  }
+
+  function setStatus(next) {
+    status = next;
+    boxes().forEach(showStatus);
+  }
+
+  function showError(box, message) {
+    var els = box.querySelectorAll("[data-rx-error]");
+    for (var i = 0; i < els.length; i++) {
+      els[i].textContent = message;
+      els[i].hidden = false;
+    }
+  }
+
+  function clearError(box) {
+    var els = box.querySelectorAll("[data-rx-error]");
+    for (var i = 0; i < els.length; i++) {
+      els[i].hidden = true;
+      els[i].textContent = "";
+    }
+  }
+
+  function targetBoxes(box) {
+    if (box && box.isConnected) return [box];
+    return boxes();
+  }
+
+  // ---------------------------------------------------------------------
+  // Store updates
+  // ---------------------------------------------------------------------
+
+  function applyVars(target, incoming) {
+    if (!isPlainObject(incoming)) return;
+    Object.keys(incoming).forEach(function (stateName) {
+      var vars = incoming[stateName];
+      if (!isPlainObject(vars)) return;
+      target(stateName, vars);
+    });
+  }
+
+  function requestResync() {
+    if (!socket || !socket.connected) return;
+    var now = Date.now();
+    if (resyncSentAt && now - resyncSentAt < RESYNC_RETRY_MS) return; // one in flight
+    resyncSentAt = now;
+    sentStates = states.slice();
+    socket.emit("resync", { states: states.slice() });
+  }
+
+  function onUpdate(msg) {
+    if (!isPlainObject(msg) || typeof msg.seq !== "number") {
+      warnOnce("bad-update", "ignoring malformed update", msg);
+      return;
+    }
+    if (Object.prototype.hasOwnProperty.call(msg, "full")) {
+      applyVars(function (stateName, vars) {
+        store[stateName] = Object.assign({}, vars);
+      }, msg.full);
+      seq = msg.seq;
+      resyncSentAt = 0;
+      if (socket && socket.connected) setStatus(STATUS_LIVE);
+      render(false);
+      return;
+    }
+    if (!Object.prototype.hasOwnProperty.call(msg, "delta")) {
+      warnOnce("bad-update", "ignoring malformed update", msg);
+      return;
+    }
+    if (seq !== null && msg.seq <= seq) return; // already applied (or older)
+    if (seq === null || msg.seq !== seq + 1) {
+      requestResync(); // a gap: ask for a full copy instead of guessing
+      return;
+    }
+    applyVars(function (stateName, vars) {
+      store[stateName] = Object.assign(store[stateName] || {}, vars);
+    }, msg.delta);
+    seq = msg.seq;
+    render(false);
+  }
+
+  // ---------------------------------------------------------------------
+  // Events to the server
+  // ---------------------------------------------------------------------
+
+  function nextEventId() {
+    eventCounter += 1;
+    return "e" + eventCounter;
+  }
+
+  function trackEvent(id, box) {
+    eventBoxes.set(id, box);
+    if (eventBoxes.size > MAX_TRACKED_EVENTS) {
+      eventBoxes.delete(eventBoxes.keys().next().value); // oldest first
+    }
+  }
+
+  function buildArgs(el, specs) {
+    if (specs === undefined) return [];
+    if (!Array.isArray(specs)) throw new ExprError("action args must be a list");
+    return specs.map(function (spec) {
+      if (isPlainObject(spec) && Object.prototype.hasOwnProperty.call(spec, "lit")) return spec.lit;
+      if (isPlainObject(spec) && spec.from === "value") return String(el.value);
+      throw new ExprError("unknown action argument " + JSON.stringify(spec));
+    });
+  }
+
+  function sendAction(el, attrName) {
+    var action = parseAttr(el, attrName);
+    var box = el.closest("[data-rx-demo]");
+    var args;
+    try {
+      if (!isPlainObject(action) || typeof action.event !== "string") {
+        throw new ExprError("action needs an event name");
+      }
+      args = buildArgs(el, action.args);
+    } catch (e) {
+      warnOnce(attrName + el.getAttribute(attrName), "bad " + attrName + ": " + e.message, el);
+      return false;
+    }
+    if (!socket || !socket.connected) {
+      targetBoxes(box).forEach(function (b) {
+        showError(b, "Not connected to the server; try again in a moment.");
+      });
+      return false;
+    }
+    var id = nextEventId();
+    trackEvent(id, box);
+    inflight.set(el, (inflight.get(el) || 0) + 1);
+    socket
+      .timeout(ACK_TIMEOUT_MS)
+      .emit("event", { id: id, name: action.event, args: args }, function (err, ack) {
+        inflight.set(el, Math.max(0, (inflight.get(el) || 0) - 1));
+        var boxesHit = targetBoxes(box);
+        if (err) {
+          boxesHit.forEach(function (b) {
+            showError(b, "No answer from the server for " + action.event + ".");
+          });
+        } else if (isPlainObject(ack) && ack.ok === true) {
+          boxesHit.forEach(clearError);
+        } else {
+          var message =
+            isPlainObject(ack) && typeof ack.error === "string" && ack.error
+              ? ack.error
+              : "The server refused " + action.event + ".";
+          boxesHit.forEach(function (b) {
+            showError(b, message);
+          });
+        }
+        settleInput(el);
+      });
+    return true;
+  }
+
+  // Send an input's on-change action now, unless its text was already sent.
+  function flushChange(el) {
+    var timer = debounceTimers.get(el);
+    if (timer !== undefined) {
+      clearTimeout(timer);
+      debounceTimers.delete(el);
+    }
+    var text = String(el.value);
+    if (lastSent.has(el) && lastSent.get(el) === text) {
+      settleInput(el);
+      return;
+    }
+    if (sendAction(el, "data-rx-on-change")) lastSent.set(el, text);
+    else settleInput(el);
+  }
+
+  function changeTarget(ev) {
+    var t = ev.target;
+    if (!t || typeof t.closest !== "function") return null;
+    var el = t.closest("[data-rx-on-change]");
+    // Only form controls have a value worth sending.
+    if (!el || !("value" in el)) return null;
+    return el;
+  }
+
+  function onInput(ev) {
+    var el = changeTarget(ev);
+    if (!el) return;
+    var timer = debounceTimers.get(el);
+    if (timer !== undefined) clearTimeout(timer);
+    debounceTimers.set(
+      el,
+      setTimeout(function () {
+        debounceTimers.delete(el);
+        flushChange(el);
+      }, INPUT_DEBOUNCE_MS)
+    );
+  }
+
+  function onChange(ev) {
+    var el = changeTarget(ev);
+    if (el) flushChange(el);
+  }
+
+  function onKeydown(ev) {
+    if (ev.key !== "Enter" || ev.isComposing) return;
+    var el = changeTarget(ev);
+    if (el && el.tagName !== "TEXTAREA") flushChange(el);
+  }
+
+  function onFocusOut(ev) {
+    var t = ev.target;
+    if (t && t.nodeType === 1 && t.hasAttribute("data-rx-value")) {
+      // 'change' (fired before focusout) has sent any edit; once it is
+      // answered, settleInput runs again from the ack.
+      setTimeout(function () {
+        settleInput(t);
+      }, 0);
+    }
+  }
+
+  function onClick(ev) {
+    var t = ev.target;
+    if (!t || typeof t.closest !== "function") return;
+    var el = t.closest("[data-rx-on-click]");
+    if (!el || el.disabled) return;
+    sendAction(el, "data-rx-on-click");
+  }
+
+  function installListeners() {
+    if (listenersInstalled) return;
+    listenersInstalled = true;
+    // Delegated on document: elements swapped in by instant navigation need
+    // no binding of their own, and nothing is ever bound twice.
+    document.addEventListener("click", onClick);
+    document.addEventListener("input", onInput);
+    document.addEventListener("change", onChange);
+    document.addEventListener("keydown", onKeydown);
+    document.addEventListener("focusout", onFocusOut);
+  }
+
+  // ---------------------------------------------------------------------
+  // Socket
+  // ---------------------------------------------------------------------
+
+  function scheduleReconnect() {
+    if (reconnectTimer !== null || !socket) return;
+    var delay = reconnectDelay;
+    reconnectDelay = Math.min(reconnectDelay * 2, RECONNECT_MAX_MS);
+    reconnectTimer = setTimeout(function () {
+      reconnectTimer = null;
+      if (socket && !socket.connected && !socket.active) socket.connect();
+    }, delay);
+  }
+
+  function connect() {
+    if (typeof window.io !== "function") {
+      warnOnce("no-io", "socket.io-client is not loaded; demos stay static", null);
+      setStatus(STATUS_OFFLINE);
+      return;
+    }
+    setStatus(STATUS_CONNECTING);
+    socket = window.io(window.location.origin + NAMESPACE, {
+      transports: ["websocket"],
+      // A function, so every reconnect presents the current ticket and states.
+      auth: function (cb) {
+        sentStates = states.slice();
+        cb({ token: readTicket(), states: states.slice() });
+      },
+    });
+
+    socket.on("connect", function () {
+      reconnectDelay = RECONNECT_MIN_MS;
+      resyncSentAt = 0;
+      // Values are live once the full update that follows hello arrives.
+      setStatus(STATUS_CONNECTING);
+    });
+    socket.on("hello", function (msg) {
+      if (isPlainObject(msg)) writeTicket(msg.token);
+    });
+    socket.on("update", onUpdate);
+    socket.on("error", function (msg) {
+      var message = isPlainObject(msg) && typeof msg.message === "string" ? msg.message : String(msg);
+      var box = isPlainObject(msg) && typeof msg.event === "string" ? eventBoxes.get(msg.event) : null;
+      targetBoxes(box).forEach(function (b) {
+        showError(b, message);
+      });
+    });
+    socket.on("disconnect", function (reason) {
+      setStatus(STATUS_OFFLINE);
+      resyncSentAt = 0;
+      // The client retries by itself after transport failures; after a
+      // server-side disconnect it would not, so retry with a back-off.
+      if (!socket.active) scheduleReconnect();
+      void reason;
+    });
+    socket.on("connect_error", function () {
+      setStatus(STATUS_OFFLINE);
+      // A refusal by the server is not retried automatically either.
+      if (!socket.active) scheduleReconnect();
+    });
+  }
+
+  // ---------------------------------------------------------------------
+  // Page scan (initial load and every instant navigation)
+  // ---------------------------------------------------------------------
+
+  function collectStates() {
+    var seen = new Set();
+    var out = [];
+    boxes().forEach(function (box) {
+      var list = parseAttr(box, "data-rx-states");
+      if (!Array.isArray(list)) return;
+      list.forEach(function (name) {
+        if (typeof name === "string" && !seen.has(name)) {
+          seen.add(name);
+          out.push(name);
+        }
+      });
+    });
+    return out;
+  }
+
+  function sameSet(a, b) {
+    if (!a || !b || a.length !== b.length) return false;
+    var s = new Set(a);
+    for (var i = 0; i < b.length; i++) if (!s.has(b[i])) return false;
+    return true;
+  }
+
+  function rescan() {
+    var pageBoxes = boxes();
+    if (pageBoxes.length === 0) return; // nothing to show: keep what we have
+    installListeners();
+    states = collectStates();
+    pageBoxes.forEach(showStatus);
+    if (!socket) {
+      connect();
+    } else if (socket.connected && !sameSet(states, sentStates)) {
+      resyncSentAt = 0;
+      requestResync();
+    }
+    // New elements get the values known so far; unknown vars keep the
+    // server-rendered defaults until the full update arrives.
+    render(true);
+  }
+
+  window.engineRuntime = {
+    loaded: true,
+    get store() {
+      return store;
+    },
+    get seq() {
+      return seq;
+    },
+    get socket() {
+      return socket;
+    },
+    get states() {
+      return states.slice();
+    },
+    get status() {
+      return status;
+    },
+    rescan: rescan,
+  };
+
+  if (window.document$ && typeof window.document$.subscribe === "function") {
+    // mkdocs-material: emits on load and after every instant navigation.
+    window.document$.subscribe(function () {
+      rescan();
+    });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", rescan);
+  } else {
+    rescan();
+  }
+})();

@@ -1,0 +1,112 @@
+"""Supervision of background tasks: every task held, named, counted and ended in a terminal state."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Coroutine
+from typing import Any
+
+from .errors import LimitExceededError
+from .lifecycle import TaskState
+from .settings import Settings
+
+__all__ = ["TaskRecord", "TaskSupervisor"]
+
+logger = logging.getLogger("engine.tasks")
+
+
+class TaskRecord:
+    """What the supervisor knows of one task."""
+
+    __slots__ = ("token", "handler", "state")
+
+    def __init__(self, token: str, handler: str) -> None:
+        self.token = token
+        self.handler = handler
+        self.state = TaskState.PENDING
+
+    def move(self, state: TaskState) -> None:
+        self.state = self.state.to(state)  # type: ignore[assignment]
+
+
+class TaskSupervisor:
+    """Holds strong references to running tasks and counts how each one ended.
+
+    `running` is the set the docs call `app.background_tasks`: a task is in
+    it from the moment it is started until it returns, fails or is cancelled.
+    Invariant, checked by tests: started == done + failed + cancelled + len(running).
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.running: set[asyncio.Task[Any]] = set()
+        self.records: dict[asyncio.Task[Any], TaskRecord] = {}
+        self.counts: Counter[str] = Counter()
+        self._per_tab: Counter[str] = Counter()
+
+    def start(self, token: str, handler: str, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        if self._per_tab[token] >= self.settings.max_tasks_per_tab:
+            coro.close()
+            raise LimitExceededError(
+                f"this tab already runs {self._per_tab[token]} background tasks "
+                f"(setting max_tasks_per_tab={self.settings.max_tasks_per_tab}); "
+                f"{handler} was not started"
+            )
+        if len(self.running) >= self.settings.max_tasks_total:
+            coro.close()
+            raise LimitExceededError(
+                f"the server already runs {len(self.running)} background tasks "
+                f"(setting max_tasks_total={self.settings.max_tasks_total}); {handler} was not started"
+            )
+        record = TaskRecord(token, handler)
+        task = asyncio.create_task(self._run(record, coro), name=f"engine:{token[:8]}:{handler}")
+        self.running.add(task)
+        self.records[task] = record
+        self._per_tab[token] += 1
+        self.counts["started"] += 1
+        task.add_done_callback(self._finished)
+        return task
+
+    async def _run(self, record: TaskRecord, coro: Coroutine[Any, Any, None]) -> None:
+        record.move(TaskState.RUNNING)
+        await coro
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self.running.discard(task)
+        record = self.records.pop(task)
+        self._per_tab[record.token] -= 1
+        if self._per_tab[record.token] <= 0:
+            del self._per_tab[record.token]
+        if task.cancelled():
+            outcome = TaskState.CANCELLED
+        elif task.exception() is not None:  # already logged and reported by the task itself
+            outcome = TaskState.FAILED
+        else:
+            outcome = TaskState.DONE
+        record.move(outcome)
+        self.counts[outcome.value] += 1
+
+    def for_tab(self, token: str) -> list[asyncio.Task[Any]]:
+        return [task for task, record in self.records.items() if record.token == token]
+
+    def cancel_tab(self, token: str) -> int:
+        """Cancel every task of one tab (their `finally` blocks run); return how many."""
+        tasks = self.for_tab(token)
+        for task in tasks:
+            task.cancel()
+        return len(tasks)
+
+    async def shutdown(self, timeout: float) -> dict[str, int]:
+        """Let running tasks finish for up to `timeout` seconds, then cancel the rest."""
+        pending = set(self.running)
+        if pending:
+            _, still = await asyncio.wait(pending, timeout=timeout)
+            for task in still:
+                task.cancel()
+            if still:
+                await asyncio.wait(still, timeout=1.0)
+        summary = {key: self.counts[key] for key in ("started", "done", "failed", "cancelled")}
+        summary["running"] = len(self.running)
+        return summary

@@ -1,0 +1,241 @@
+"""Test an App the way a browser uses it: a real server on a loopback port and a Socket.IO tab.
+
+    async with TabClient(app) as tab:
+        await tab.send(MyTaskState.toggle_running)
+        await tab.wait_for(lambda t: t.state(MyTaskState)["counter"] >= 3, timeout=5)
+
+`TabClient` speaks the same protocol as the browser runtime (see the
+protocol page): it keeps a mirror of the tab's public vars from the updates
+it receives, applies them in `seq` order and asks for a full copy on a gap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import secrets
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import socketio
+import uvicorn
+
+from .app import App
+from .event import EventHandler, EventSpec
+from .socket import NAMESPACE
+from .state import State
+
+__all__ = ["TabClient", "serve"]
+
+
+@asynccontextmanager
+async def serve(asgi_app: Any, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
+    """Run an ASGI app with uvicorn in this event loop; yields its base URL."""
+    config = uvicorn.Config(asgi_app, host=host, port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    task = asyncio.create_task(server.serve(), name="engine:test-server")
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError("test server stopped before it started")
+            await asyncio.sleep(0.005)
+        sock = server.servers[0].sockets[0]
+        bound_port = sock.getsockname()[1]
+        yield f"http://{host}:{bound_port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+class _SharedServer:
+    """One loopback server per App, shared by every TabClient of that App."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.users = 0
+        self.url = ""
+        self._cm: Any = None
+
+    async def acquire(self) -> str:
+        self.users += 1
+        if self.users == 1:
+            self._cm = serve(self.app.asgi())
+            self.url = await self._cm.__aenter__()
+        return self.url
+
+    async def release(self) -> None:
+        self.users -= 1
+        if self.users == 0:
+            cm, self._cm = self._cm, None
+            await cm.__aexit__(None, None, None)
+            _servers.pop(id(self.app), None)
+
+
+_servers: dict[int, _SharedServer] = {}
+_ids = itertools.count(1)
+
+
+class TabClient:
+    """One browser tab, driven from a test.
+
+    Args:
+        app: the App to talk to; a loopback server is started for it unless `url` is given.
+        url: the base URL of a server that is already running.
+        states: state classes (or full names) the tab shows; by default every state.
+        ticket: a ticket from an earlier tab (`tab.ticket`), to come back as that tab.
+    """
+
+    def __init__(
+        self,
+        app: App | None = None,
+        *,
+        url: str | None = None,
+        states: list[type[State] | str] | None = None,
+        ticket: str | None = None,
+    ) -> None:
+        if app is None and url is None:
+            raise TypeError("TabClient needs an App or the url of a running server")
+        self.app = app
+        self.url = url
+        self.ticket = ticket
+        self.token: str = ""
+        self.errors: list[str] = []
+        self.seq = -1
+        self.resyncs = 0
+        self._states = [s if isinstance(s, str) else s.get_full_name() for s in states] if states else None
+        self._client_id = secrets.token_urlsafe(9)
+        self._values: dict[str, dict[str, Any]] = {}
+        self._changed = asyncio.Event()
+        self._sio: socketio.AsyncClient | None = None
+        self._shared: _SharedServer | None = None
+
+    # -- lifecycle -------------------------------------------------------------
+    async def __aenter__(self) -> TabClient:
+        if self.url is None:
+            assert self.app is not None
+            self._shared = _servers.setdefault(id(self.app), _SharedServer(self.app))
+            self.url = await self._shared.acquire()
+        try:
+            await self.connect()
+        except BaseException:
+            await self._release_server()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.disconnect()
+        await self._release_server()
+
+    async def _release_server(self) -> None:
+        if self._shared is not None:
+            shared, self._shared = self._shared, None
+            await shared.release()
+
+    @property
+    def state_names(self) -> list[str]:
+        if self._states is None:
+            return [cls.get_full_name() for cls in State.class_tree() if cls is not State]
+        return list(self._states)
+
+    async def connect(self) -> None:
+        """Open the socket (again) with this tab's ticket and wait for the full state."""
+        sio = socketio.AsyncClient(reconnection=False)
+        sio.on("hello", self._on_hello, namespace=NAMESPACE)
+        sio.on("update", self._on_update, namespace=NAMESPACE)
+        sio.on("error", self._on_error, namespace=NAMESPACE)
+        self._sio = sio
+        self.seq = -1
+        auth = {"token": self.ticket, "states": self.state_names, "client": self._client_id}
+        await sio.connect(
+            self.url, namespaces=[NAMESPACE], transports=["websocket"], auth=auth, wait_timeout=10
+        )
+        await self.wait_for(lambda tab: tab.seq >= 0, timeout=10)
+
+    async def disconnect(self) -> None:
+        """Close the socket, as closing the browser tab would."""
+        if self._sio is not None:
+            sio, self._sio = self._sio, None
+            await sio.disconnect()
+
+    async def reconnect(self) -> None:
+        """Drop the connection and come back as the same tab (like a network blip or a reload)."""
+        await self.disconnect()
+        await self.connect()
+
+    # -- talking to the server -----------------------------------------------------
+    async def send(self, event: EventHandler | EventSpec, *args: Any, timeout: float = 30) -> dict[str, Any]:
+        """Send an event as a click would; returns the server's acknowledgement.
+
+        A refused or failed event is also recorded in `errors`.
+        """
+        if isinstance(event, EventSpec):
+            name, args = event.handler.full_name, tuple(event.args) + args
+        elif isinstance(event, EventHandler):
+            name = event.full_name
+        else:
+            raise TypeError(f"send() takes a handler reference such as MyState.handler, got {event!r}")
+        return await self.send_raw({"id": f"t{next(_ids)}", "name": name, "args": list(args)}, timeout=timeout)
+
+    async def send_raw(self, payload: Any, *, timeout: float = 30) -> dict[str, Any]:
+        """Send any payload as an `event` message (for tests of hostile input)."""
+        if self._sio is None:
+            raise RuntimeError("this tab is not connected")
+        ack = await self._sio.call("event", payload, namespace=NAMESPACE, timeout=timeout)
+        if not isinstance(ack, dict):
+            raise RuntimeError(f"server answered an event with {ack!r}")
+        if not ack.get("ok"):
+            self.errors.append(str(ack.get("error")))
+            self._changed.set()
+        return ack
+
+    def state(self, state_cls: type[State] | str) -> dict[str, Any]:
+        """The public vars of one state as this tab sees them now (a copy)."""
+        name = state_cls if isinstance(state_cls, str) else state_cls.get_full_name()
+        return dict(self._values.get(name, {}))
+
+    async def wait_for(self, predicate: Callable[[TabClient], bool], timeout: float = 5) -> None:
+        """Wait until `predicate(tab)` is true; `TimeoutError` shows what the tab saw."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not predicate(self):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(
+                    f"condition not met within {timeout}s; tab sees {self._values!r}, errors {self.errors!r}"
+                )
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), remaining)
+            except TimeoutError:
+                pass
+
+    # -- messages from the server ---------------------------------------------------
+    async def _on_hello(self, data: dict[str, Any]) -> None:
+        self.ticket = data["token"]
+        self.token = self.ticket.split(".")[0]
+
+    async def _on_update(self, data: dict[str, Any]) -> None:
+        seq = data["seq"]
+        if "full" in data:
+            for name, values in data["full"].items():
+                self._values[name] = dict(values)
+            self.seq = seq
+        elif self.seq >= 0 and seq <= self.seq:
+            return
+        elif self.seq < 0 or seq != self.seq + 1:
+            self.resyncs += 1
+            if self._sio is not None:
+                await self._sio.emit("resync", {"states": self.state_names}, namespace=NAMESPACE)
+            return
+        else:
+            for name, values in data["delta"].items():
+                self._values.setdefault(name, {}).update(values)
+            self.seq = seq
+        self._changed.set()
+
+    async def _on_error(self, data: dict[str, Any]) -> None:
+        self.errors.append(str(data.get("message")))
+        self._changed.set()
