@@ -130,9 +130,14 @@ class App:
             return socketio.AsyncRedisManager(self.settings.redis_url)
         return None
 
-    def asgi(self, other_asgi_app: Any = None) -> socketio.ASGIApp:
-        """An ASGI app serving Socket.IO at `/socket.io`, and `other_asgi_app` for the rest."""
-        return socketio.ASGIApp(self.sio, other_asgi_app=other_asgi_app)
+    def asgi(self, other_asgi_app: Any = None, *, on_startup: Any = None) -> socketio.ASGIApp:
+        """An ASGI app serving Socket.IO at `/socket.io`, and `other_asgi_app` for the rest.
+
+        Its lifespan shutdown runs `App.shutdown` (tasks finish or are cancelled).
+        """
+        return socketio.ASGIApp(
+            self.sio, other_asgi_app=other_asgi_app, on_startup=on_startup, on_shutdown=self.shutdown
+        )
 
     # -- state access --------------------------------------------------------
     def modify_state(self, token: str) -> _StateBlock:

@@ -1,0 +1,1 @@
+"""Build-time support for the documentation site (MkDocs hooks)."""

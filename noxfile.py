@@ -1,0 +1,67 @@
+"""Sessions: `nox -s docs` serves the site, `nox -s tests` runs what CI runs.
+
+Every session installs pinned packages (requirements/lock.txt as constraints),
+so a fresh machine builds the same site and runs the same tests.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import nox
+
+nox.options.sessions = ["tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+LOCK = "requirements/lock.txt"
+os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+
+
+def _install(session: nox.Session, *groups: str) -> None:
+    args = []
+    for group in groups:
+        args += ["-r", f"requirements/{group}.in"]
+    session.install("-c", LOCK, *args)
+    session.install("--no-deps", "-e", ".")
+
+
+def _npm(session: nox.Session) -> None:
+    if shutil.which("npm") is None:
+        session.error("npm is needed for the socket.io browser client: install Node.js with npm")
+    if not os.path.exists("node_modules/socket.io-client/package.json"):
+        session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the site and serve it with live demos: nox -s docs [-- --host H --port N]."""
+    _install(session, "runtime", "docs")
+    _npm(session)
+    session.run("mkdocs", "build", "--strict", "--quiet")
+    session.run("python", "-m", "docsite", "serve", *session.posargs)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole suite: unit, integration over real sockets, Redis and browser tests."""
+    _install(session, "runtime", "docs", "tests")
+    _npm(session)
+    session.run("mkdocs", "build", "--strict", "--quiet")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff and mypy --strict on the engine."""
+    _install(session, "runtime", "docs", "tests")
+    session.run("ruff", "check", ".")
+    session.run("mypy")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks, side by side with Reflex 0.10.1 (installed only here)."""
+    _install(session, "runtime", "tests")
+    session.install("reflex==0.10.1")
+    session.run("python", "-m", "bench", *session.posargs)
