@@ -49,6 +49,7 @@
   var states = []; // states the current page shows (union over its boxes)
   var sentStates = null; // states the server was last told about (auth or resync)
   var resyncSentAt = 0; // when a resync went out that no full update answered yet
+  var fullSinceConnect = false; // has this connection delivered its full update?
   var eventCounter = 0;
   var eventBoxes = new Map(); // event id -> demo box element that sent it
   var reconnectDelay = RECONNECT_MIN_MS;
@@ -396,7 +397,10 @@
       }, msg.full);
       seq = msg.seq;
       resyncSentAt = 0;
-      if (socket && socket.connected) setStatus(STATUS_LIVE);
+      if (socket && socket.connected) {
+        fullSinceConnect = true;
+        setStatus(STATUS_LIVE);
+      }
       render(false);
       return;
     }
@@ -604,7 +608,9 @@
       reconnectDelay = RECONNECT_MIN_MS;
       resyncSentAt = 0;
       // Values are live once the full update that follows hello arrives.
-      setStatus(STATUS_CONNECTING);
+      // Socket.IO may deliver events the server sent from its connect
+      // handler before this "connect" event, so that update may be here.
+      setStatus(fullSinceConnect ? STATUS_LIVE : STATUS_CONNECTING);
     });
     socket.on("hello", function (msg) {
       if (isPlainObject(msg)) writeTicket(msg.token);
@@ -617,13 +623,13 @@
         showError(b, message);
       });
     });
-    socket.on("disconnect", function (reason) {
+    socket.on("disconnect", function () {
       setStatus(STATUS_OFFLINE);
       resyncSentAt = 0;
+      fullSinceConnect = false;
       // The client retries by itself after transport failures; after a
       // server-side disconnect it would not, so retry with a back-off.
       if (!socket.active) scheduleReconnect();
-      void reason;
     });
     socket.on("connect_error", function () {
       setStatus(STATUS_OFFLINE);
