@@ -13,6 +13,7 @@ import asyncio
 import contextvars
 import inspect
 import logging
+import time
 from collections import deque
 from typing import Any
 
@@ -28,6 +29,7 @@ from .errors import (
 )
 from .event import EventHandler, EventSpec, as_specs
 from .managers import MemoryStateManager, StateManager, Transaction
+from .origins import origin_policy
 from .proxy import StateProxy, stale_copies
 from .settings import Settings
 from .socket import NAMESPACE, EventNamespace
@@ -35,6 +37,7 @@ from .state import State
 from .tabs import TabQueues
 from .tasks import TaskSupervisor
 from .tickets import TicketSigner
+from .watchdog import LoopWatchdog
 
 __all__ = ["App", "get_app"]
 
@@ -104,9 +107,7 @@ class App:
         self.tickets = TicketSigner(self.settings.token_secret, self.settings.token_max_age)
         self.sio = socketio.AsyncServer(
             async_mode="asgi",
-            cors_allowed_origins=list(self.settings.allowed_origins)
-            if self.settings.allowed_origins
-            else None,
+            cors_allowed_origins=origin_policy(self.settings.allowed_origins),
             client_manager=self._client_manager(),
             max_http_buffer_size=self.settings.max_message_bytes,
             transports=["websocket"],
@@ -116,6 +117,8 @@ class App:
         self.sio.register_namespace(self.event_namespace)
         self._queues = TabQueues(self)
         self._helpers: set[asyncio.Future[None]] = set()
+        self._watchdog: LoopWatchdog | None = None
+        self._sweeper: asyncio.Task[None] | None = None
         _last_app.append(self)
 
     def _default_manager(self) -> StateManager:
@@ -135,9 +138,33 @@ class App:
 
         Its lifespan shutdown runs `App.shutdown` (tasks finish or are cancelled).
         """
+        async def startup() -> None:
+            await self.startup()
+            if on_startup is not None:
+                await on_startup()
+
         return socketio.ASGIApp(
-            self.sio, other_asgi_app=other_asgi_app, on_startup=on_startup, on_shutdown=self.shutdown
+            self.sio, other_asgi_app=other_asgi_app, on_startup=startup, on_shutdown=self.shutdown
         )
+
+    async def startup(self) -> None:
+        """Start the loop-lag watchdog and the idle-state sweeper (the server's lifespan calls this)."""
+        if self._watchdog is None:
+            self._watchdog = LoopWatchdog(self.settings.loop_lag_warn)
+            self._watchdog.start()
+        if self._sweeper is None and isinstance(self.state_manager, MemoryStateManager):
+            self._sweeper = asyncio.create_task(self._sweep_idle(), name="engine:idle-sweeper")
+
+    async def _sweep_idle(self) -> None:
+        manager = self.state_manager
+        assert isinstance(manager, MemoryStateManager)
+        period = min(60.0, max(0.05, self.settings.idle_state_ttl / 4))
+        while True:
+            await asyncio.sleep(period)
+            live = self.event_namespace.token_to_sid
+            evicted = manager.evict_idle(keep=lambda token: token in live)
+            if evicted:
+                logger.info("evicted %d idle tab states (setting idle_state_ttl=%gs)", evicted, self.settings.idle_state_ttl)
 
     # -- state access --------------------------------------------------------
     def modify_state(self, token: str) -> _StateBlock:
@@ -158,6 +185,8 @@ class App:
 
     async def _send_delta(self, token: str, seq: int, delta: Delta) -> None:
         await self.sio.emit("update", {"seq": seq, "delta": delta}, room=token, namespace=NAMESPACE)
+        if token in self.event_namespace.token_to_sid:
+            await self.event_namespace.check_backlog(token)
 
     async def send_error(self, token: str, message: str, event_id: str | None = None) -> None:
         """Tell a tab that something it caused failed (shown in its demo box)."""
@@ -314,10 +343,26 @@ class App:
 
     # -- lifecycle -------------------------------------------------------------
     async def shutdown(self, timeout: float | None = None) -> dict[str, int]:
-        """Stop tab queues, let tasks finish up to `timeout`, cancel the rest; return the counts."""
+        """Stop taking events, let tasks finish up to `timeout`, cancel the rest; return the counts.
+
+        Cancelled tasks leave their `async with self` blocks, which rolls back
+        and releases their locks. One summary line goes to the log.
+        """
+        began = time.monotonic()
         self._queues.close()
         counts = await self.tasks.shutdown(self.settings.shutdown_timeout if timeout is None else timeout)
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+        if self._watchdog is not None:
+            await self._watchdog.stop()
+            self._watchdog = None
         await self.state_manager.close()
+        logger.info(
+            "engine stopped in %.1fs: tasks started=%d done=%d failed=%d cancelled=%d; locks held=%d",
+            time.monotonic() - began, counts["started"], counts["done"], counts["failed"],
+            counts["cancelled"], self.state_manager.stats().get("locks_held", 0),
+        )
         if self in _last_app:
             _last_app.remove(self)
         return counts

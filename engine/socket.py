@@ -142,6 +142,29 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             connection.states = _state_names(data.get("states"))
         await self.send_full(sid, connection.token, connection.states)
 
+    async def check_backlog(self, token: str) -> None:
+        """Close this worker's socket of a tab that stopped reading its updates.
+
+        A stalled browser would otherwise make the server queue updates for
+        it without end. Closed, its runtime reconnects and gets one full
+        update instead of the backlog.
+        """
+        sid = self.token_to_sid.get(token)
+        if sid is None or sid not in self._connections:
+            return
+        eio_sid = self.server.manager.eio_sid_from_sid(sid, self.namespace)
+        eio_socket = self.server.eio.sockets.get(eio_sid) if eio_sid else None
+        if eio_socket is None:
+            return
+        limit = self.app.settings.max_queued_updates
+        if eio_socket.queue.qsize() > limit:
+            logger.warning(
+                "tab %s has more than %d unsent updates (setting max_queued_updates); "
+                "closing its socket so it resyncs",
+                token[:8], limit,
+            )
+            await eio_socket.close(wait=False, abort=True)
+
     def _spend(self, connection: _Connection) -> None:
         rate = self.app.settings.events_per_second
         now = time.monotonic()
@@ -174,11 +197,12 @@ def _event_fields(data: Any, max_depth: int) -> tuple[str, list[Any]]:
         raise EventError("an event needs a 'name' string")
     if not isinstance(args, list):
         raise EventError(f"{name[:80]}: 'args' must be a list")
-    _check_depth(args, max_depth)
+    _check_json(args, max_depth)
     return name, args
 
 
-def _check_depth(value: Any, limit: int) -> None:
+def _check_json(value: Any, limit: int) -> None:
+    """Refuse anything but plain JSON (no binary attachments) nested at most `limit` deep."""
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
@@ -187,4 +211,10 @@ def _check_depth(value: Any, limit: int) -> None:
         if isinstance(item, list):
             stack.extend((child, depth + 1) for child in item)
         elif isinstance(item, dict):
+            if not all(isinstance(key, str) for key in item):
+                raise EventError("event arguments must be plain JSON: object keys must be strings")
             stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, float) and item != item:
+            raise EventError("event arguments must be plain JSON: NaN is not allowed")
+        elif item is not None and not isinstance(item, (str, int, float, bool)):
+            raise EventError(f"event arguments must be plain JSON, got {type(item).__name__}")

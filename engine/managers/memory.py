@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import LimitExceededError, StateLockError
@@ -119,10 +120,17 @@ class MemoryStateManager(StateManager):
         lock = self._locks.get(token)
         return lock is not None and lock.locked()
 
-    def evict_idle(self, now: float | None = None) -> int:
-        """Drop states unused for `idle_state_ttl` seconds; a locked state is never evicted."""
+    def evict_idle(self, now: float | None = None, keep: Callable[[str], bool] | None = None) -> int:
+        """Drop states unused for `idle_state_ttl` seconds.
+
+        A locked state is never evicted, nor one `keep(token)` protects (a
+        connected tab, whose page shows its values).
+        """
         cutoff = (time.monotonic() if now is None else now) - self.settings.idle_state_ttl
-        stale = [t for t, e in self._entries.items() if e.used < cutoff and not self.locked(t)]
+        stale = [
+            t for t, e in self._entries.items()
+            if e.used < cutoff and not self.locked(t) and not (keep is not None and keep(t))
+        ]
         for token in stale:
             del self._entries[token]
         return len(stale)
