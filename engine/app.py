@@ -89,6 +89,8 @@ class App:
             when `redis_url` (or the `REDIS_URL` environment variable) is set.
         redis_url: shorthand for a Redis state manager and Socket.IO client manager.
         settings: a `Settings`; by default read from the environment.
+        **overrides: individual settings by name (`rx.App(lock_timeout=5)`), which
+            take precedence over `settings` and the environment.
     """
 
     def __init__(
@@ -97,10 +99,13 @@ class App:
         state_manager: StateManager | None = None,
         redis_url: str | None = None,
         settings: Settings | None = None,
+        **overrides: Any,
     ) -> None:
         self.settings = settings or Settings.from_env()
         if redis_url is not None:
-            self.settings = self.settings.replace(redis_url=redis_url)
+            overrides["redis_url"] = redis_url
+        if overrides:
+            self.settings = self.settings.replace(**overrides)
         self.state_manager = state_manager or self._default_manager()
         self.tasks = TaskSupervisor(self.settings)
         self.background_tasks: set[asyncio.Task[Any]] = self.tasks.running

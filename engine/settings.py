@@ -134,6 +134,12 @@ class Settings:
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some settings changed (validated again)."""
+        known = {field.name for field in dataclasses.fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise SettingsError(
+                f"unknown setting {', '.join(unknown)}; known settings: {', '.join(sorted(known))}"
+            )
         return dataclasses.replace(self, **changes)
 
     @classmethod

@@ -1,0 +1,80 @@
+"""The site builds strictly, places live demo boxes, and refuses a missing demo."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.docs import DemoError, render_demo
+from tests.conftest import ROOT
+
+ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "PYTHONPATH": str(ROOT)}
+
+
+def _build(config: Path, site: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config), "-d", str(site)],
+        cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=180,
+    )
+
+
+@pytest.fixture(scope="module")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    site = tmp_path_factory.mktemp("site")
+    result = _build(ROOT / "mkdocs.yml", site)
+    assert result.returncode == 0, result.stderr
+    return site
+
+
+def test_strict_build_has_no_warnings(built_site: Path) -> None:
+    assert (built_site / "index.html").is_file()
+    assert (built_site / "assets" / "engine" / "engine.js").is_file()
+    assert (built_site / "assets" / "engine" / "socket.io.min.js").is_file()
+
+
+def test_background_tasks_page_has_both_boxes_with_initial_values(built_site: Path) -> None:
+    page = (built_site / "background-tasks" / "index.html").read_text()
+    assert 'data-rx-demo="demos.background_tasks:background_task_example"' in page
+    assert 'data-rx-demo="demos.low_level:low_level_example"' in page
+    assert ">0</span> /" in page  # the counter reads right before any script runs
+    assert 'value="10"' in page
+    assert "Fetch Data" in page
+
+
+def test_settings_reference_is_generated_from_the_code(built_site: Path) -> None:
+    from engine.settings import Settings
+
+    page = (built_site / "reference" / "settings" / "index.html").read_text()
+    for name, *_ in Settings.describe():
+        assert f"ENGINE_{name.upper()}" in page
+
+
+def test_a_missing_demo_fails_the_build(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "index.md").write_text("# Demo\n\n```demo\ndemos.background_tasks:no_such_demo\n```\n")
+    config = tmp_path / "mkdocs.yml"
+    original = (ROOT / "mkdocs.yml").read_text()
+    config.write_text(
+        original.split("\nnav:")[0].replace("docs_dir: docs", f"docs_dir: {docs}")
+        .replace("docsite/hooks/", f"{ROOT}/docsite/hooks/")
+        .replace("assets/stylesheets/demo.css", "")
+    )
+    shutil.copytree(ROOT / "docs" / "assets", docs / "assets")
+    result = _build(config, tmp_path / "site")
+    assert result.returncode != 0
+    assert "no_such_demo" in result.stderr
+
+
+def test_render_demo_refuses_what_is_not_a_demo() -> None:
+    with pytest.raises(DemoError, match="cannot import"):
+        render_demo("demos.nope:thing")
+    with pytest.raises(DemoError, match="has no function"):
+        render_demo("demos.background_tasks:nope")
+    with pytest.raises(DemoError, match="module:function"):
+        render_demo("demos.background_tasks")
