@@ -130,7 +130,8 @@ class App:
         if self.settings.redis_url:
             from .managers.redis import RedisStateManager
 
-            return RedisStateManager(self.settings)
+            manager: StateManager = RedisStateManager(self.settings)
+            return manager
         return MemoryStateManager(self.settings)
 
     def _client_manager(self) -> socketio.AsyncManager | None:

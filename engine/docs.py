@@ -22,7 +22,7 @@ from .state import State
 __all__ = ["DemoError", "demo_fence", "render_demo"]
 
 
-class DemoError(SuperFencesException):
+class DemoError(SuperFencesException):  # type: ignore[misc]
     """A demo fence names something that is not a demo; the build stops."""
 
 

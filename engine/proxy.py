@@ -58,6 +58,13 @@ class StateProxy:
         object.__setattr__(self, "_rx_block", None)
 
     # -- the State API that needs no lock ----------------------------------
+    _rx_app: App
+    _rx_token: str
+    _rx_cls: type[State]
+    _rx_stale: dict[type[State], dict[str, Any]]
+    _rx_live: State | None
+    _rx_block: AbstractAsyncContextManager[State] | None
+
     def get_token(self) -> str:
         return self._rx_token
 

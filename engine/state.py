@@ -119,7 +119,9 @@ class _StateMeta(type):
                 and not isinstance(value, (property, staticmethod, classmethod))
             }
         cls = super().__new__(mcls, name, bases, ns, **kw)
-        cls._rx_init_class(raw_annotations, defaults, backend_plain, handlers, is_root)
+        typing.cast("type[State]", cls)._rx_init_class(
+            raw_annotations, defaults, backend_plain, handlers, is_root
+        )
         return cls
 
 
@@ -174,7 +176,9 @@ class State(metaclass=_StateMeta):
         if is_root:
             cls._rx_handlers = {}
             return
-        parent = next(base for base in cls.__mro__[1:] if isinstance(base, _StateMeta))
+        parent: type[State] = next(
+            base for base in cls.__mro__[1:] if isinstance(base, _StateMeta) and issubclass(base, State)
+        )
         cls._rx_parent_cls = parent
         cls._rx_name = _snake(cls.__name__)
         cls._rx_full_name = f"{parent._rx_full_name}.{cls._rx_name}"

@@ -34,7 +34,7 @@ async def serve(asgi_app: Any, host: str = "127.0.0.1", port: int = 0) -> AsyncI
     """Run an ASGI app with uvicorn in this event loop; yields its base URL."""
     config = uvicorn.Config(asgi_app, host=host, port=port, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]
     task = asyncio.create_task(server.serve(), name="engine:test-server")
     try:
         while not server.started:
