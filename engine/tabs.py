@@ -54,8 +54,30 @@ class TabQueues:
         return future
 
     async def run(self, token: str, spec: EventSpec) -> None:
-        """Queue an event and wait for it; raises what the handler raised."""
-        await self.enqueue(token, spec)
+        """Queue an event and wait for it; raises what the handler raised.
+
+        When the tab has nothing queued or running, the event runs right here,
+        in the caller's task (no worker task, no hop through the loop); events
+        that arrive meanwhile queue behind it and a worker drains them after.
+        """
+        if self._closed or token in self._queues:
+            await self.enqueue(token, spec)
+            return
+        queue = self._queues[token] = _Queue()
+        queue.worker = asyncio.current_task()
+        try:
+            await self._app.run_event(token, spec)
+        except Exception as exc:
+            self._log(spec, token, exc)
+            raise
+        finally:
+            queue.worker = None
+            if queue.items:
+                queue.worker = asyncio.create_task(
+                    self._drain(token, queue), name=f"engine:{token[:8]}:events"
+                )
+            elif self._queues.get(token) is queue:
+                del self._queues[token]
 
     async def _drain(self, token: str, queue: _Queue) -> None:
         try:

@@ -108,7 +108,7 @@ class TabClient:
         self._states = [s if isinstance(s, str) else s.get_full_name() for s in states] if states else None
         self._client_id = secrets.token_urlsafe(9)
         self._values: dict[str, dict[str, Any]] = {}
-        self._changed = asyncio.Event()
+        self._waiters: set[asyncio.Future[None]] = set()
         self._sio: socketio.AsyncClient | None = None
         self._shared: _SharedServer | None = None
 
@@ -188,7 +188,7 @@ class TabClient:
             raise RuntimeError(f"server answered an event with {ack!r}")
         if not ack.get("ok"):
             self.errors.append(str(ack.get("error")))
-            self._changed.set()
+            self._wake()
         return ack
 
     def state(self, state_cls: type[State] | str) -> dict[str, Any]:
@@ -206,11 +206,19 @@ class TabClient:
                 raise TimeoutError(
                     f"condition not met within {timeout}s; tab sees {self._values!r}, errors {self.errors!r}"
                 )
-            self._changed.clear()
+            changed = loop.create_future()
+            self._waiters.add(changed)
             try:
-                await asyncio.wait_for(self._changed.wait(), remaining)
+                await asyncio.wait_for(changed, remaining)
             except TimeoutError:
                 pass
+            finally:
+                self._waiters.discard(changed)
+
+    def _wake(self) -> None:
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     # -- messages from the server ---------------------------------------------------
     async def _on_hello(self, data: dict[str, Any]) -> None:
@@ -234,8 +242,8 @@ class TabClient:
             for name, values in data["delta"].items():
                 self._values.setdefault(name, {}).update(values)
             self.seq = seq
-        self._changed.set()
+        self._wake()
 
     async def _on_error(self, data: dict[str, Any]) -> None:
         self.errors.append(str(data.get("message")))
-        self._changed.set()
+        self._wake()
