@@ -1,0 +1,217 @@
+"""What the browser tests and make_screenshot.py share: the site build, the docs server, Chromium.
+
+Not a test module. It is imported by name (``import browser_support``) from
+this directory, which pytest puts on ``sys.path`` (no ``__init__.py`` here),
+and which make_screenshot.py adds itself.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+
+
+def _shared_conftest() -> ModuleType:
+    """tests/conftest.py as a module of its own.
+
+    Every conftest.py outside a package is imported by pytest under the one
+    name ``conftest``, so ``from conftest import need`` would find whichever
+    was loaded last. This loads the shared one under a private name instead
+    (it only defines functions and fixtures, so loading it twice is harmless).
+    """
+    name = "_browser_tests_shared_conftest"
+    module = sys.modules.get(name)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(name, HERE.parent / "conftest.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return module
+
+
+_shared = _shared_conftest()
+ROOT: Path = _shared.ROOT
+CHROMIUM: str = _shared.CHROMIUM
+IN_CI: bool = _shared.IN_CI
+need = _shared.need
+free_port = _shared.free_port
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Wide enough for mkdocs-material's left navigation sidebar (shown from 76.25em).
+VIEWPORT = {"width": 1280, "height": 900}
+
+COUNTER_STATE = "state.my_task_state"
+FETCH_STATE = "state.low_level_state"
+BACKGROUND_TASKS_PAGE = "/background-tasks/"
+
+
+def chromium_missing_reason() -> str | None:
+    if os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK):
+        return None
+    return (
+        f"no Chromium at {CHROMIUM}: install it (apt-get install chromium) or point CHROMIUM= at one; "
+        "`playwright install` cannot download browsers here"
+    )
+
+
+def build_site(dest: Path) -> Path:
+    """`mkdocs build --strict` of the working tree into `dest`; the build's output on failure."""
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(dest)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if proc.returncode != 0 or not (dest / "index.html").is_file():
+        raise RuntimeError(
+            f"mkdocs build --strict failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+        )
+    return dest
+
+
+class DocServer:
+    """`python -m docsite serve` as a subprocess on a fixed loopback port; restartable."""
+
+    def __init__(self, site: Path, log_path: Path, port: int | None = None) -> None:
+        self.site = site
+        self.port = port or free_port()
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 20) -> None:
+        assert self.process is None, "already running"
+        # The CLI points the fetch demo at its own /api/quote unless told otherwise.
+        env = {k: v for k, v in os.environ.items() if k != "DEMO_QUOTE_URL"}
+        env["PYTHONUNBUFFERED"] = "1"
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "docsite", "serve", "--host", "127.0.0.1",
+                 "--port", str(self.port), "--site", str(self.site)],
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                code = self.process.returncode
+                self.process = None
+                raise RuntimeError(f"docs server exited with {code} before serving:\n{self.log_tail()}")
+            try:
+                if self.health().get("ok"):
+                    return
+            except (OSError, ValueError):
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"docs server did not answer /healthz within {timeout}s:\n{self.log_tail()}")
+
+    def stop(self, timeout: float = 10) -> None:
+        process, self.process = self.process, None
+        if process is None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def health(self) -> dict[str, Any]:
+        with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
+            return dict(json.loads(response.read()))
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return "(no server log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+
+class CounterBox:
+    """The counter demo on a page, found by what a reader sees: its Reset button."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.box = page.locator("[data-rx-demo]").filter(has=page.get_by_role("button", name="Reset"))
+        self.heading = self.box.get_by_role("heading")  # "N /"
+        self.limit = self.box.get_by_role("spinbutton")
+        self.start = self.box.get_by_role("button", name="Start", exact=True)
+        self.stop = self.box.get_by_role("button", name="Stop", exact=True)
+        self.reset = self.box.get_by_role("button", name="Reset", exact=True)
+        # The Start/Stop button whatever it says at the moment: the box's first button.
+        self.toggle = self.box.locator("button").first
+        self.status = self.box.locator("[data-rx-status]")
+        self.error = self.box.locator("[data-rx-error]")
+
+    async def count(self) -> int:
+        text = (await self.heading.text_content()) or ""
+        return int(text.split("/")[0].strip())
+
+    async def set_limit(self, value: int) -> None:
+        """Type a new limit and wait until the tab's state holds it."""
+        await self.limit.fill(str(value))
+        await self.limit.press("Enter")
+        await self.page.wait_for_function(
+            "([state, n]) => ((window.engineRuntime.store[state] || {}).max_counter) === n",
+            arg=[COUNTER_STATE, value],
+        )
+
+    async def wait_for_count_at_least(self, value: int, timeout: float = 10_000) -> None:
+        await self.page.wait_for_function(
+            "([state, n]) => ((window.engineRuntime.store[state] || {}).counter || 0) >= n",
+            arg=[COUNTER_STATE, value],
+            timeout=timeout,
+        )
+
+
+class FetchBox:
+    """The fetch demo, found by its Fetch Data button."""
+
+    def __init__(self, page: Any) -> None:
+        self.box = page.locator("[data-rx-demo]").filter(has=page.get_by_role("button", name="Fetch Data"))
+        self.button = self.box.get_by_role("button", name="Fetch Data")
+        self.result = self.box.locator("p")
+        self.status = self.box.locator("[data-rx-status]")
+
+
+async def open_live(page: Any, server: DocServer, path: str = BACKGROUND_TASKS_PAGE) -> None:
+    """Open a page of the site and wait until every demo box on it says "live"."""
+    from playwright.async_api import expect
+
+    await page.goto(server.url + path)
+    statuses = page.locator("[data-rx-demo] [data-rx-status]")
+    for i in range(await statuses.count()):
+        await expect(statuses.nth(i)).to_have_text("live")
+
+
+async def ticket(page: Any) -> str | None:
+    """The tab's ticket as the runtime keeps it in sessionStorage."""
+    return await page.evaluate("() => sessionStorage.getItem('engine.ticket')")  # type: ignore[no-any-return]
