@@ -67,8 +67,8 @@ def chromium_missing_reason() -> str | None:
     if os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK):
         return None
     return (
-        f"no Chromium at {CHROMIUM}: install it (apt-get install chromium) or point CHROMIUM= at one; "
-        "`playwright install` cannot download browsers here"
+        f"no Chromium at {CHROMIUM}: the browser tests drive the system Chromium, not a browser "
+        "downloaded by `playwright install`; install it (apt-get install chromium) or set CHROMIUM=/path"
     )
 
 
