@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import re
+import types
 import typing
 from collections.abc import Iterator
 from typing import Any, ClassVar
@@ -23,6 +24,7 @@ from .vars import Var
 __all__ = ["State", "VarField"]
 
 _MUTABLE_TYPES = (list, dict, set)
+_SCALAR_TYPES = (int, float, str, bool, type(None), None)
 # Methods of State itself: a subclass may not shadow them with handlers or vars.
 _RESERVED = frozenset(
     {
@@ -49,8 +51,9 @@ class VarField:
         self.type_ = type_
         self.default = default
         self.backend = name.startswith("_")
-        origin = typing.get_origin(type_) or type_
-        self.mutable = isinstance(default, _MUTABLE_TYPES) or origin in _MUTABLE_TYPES
+        # A value that can hold a container is deep-copied for snapshots and per tab,
+        # so in-place changes are seen (delta, rollback); `list[int] | None` included.
+        self.mutable = isinstance(default, _MUTABLE_TYPES) or _may_hold_container(type_)
         self.var = Var(owner.get_full_name(), name, type_)
 
     def fresh_default(self) -> Any:
@@ -123,6 +126,16 @@ class _StateMeta(type):
             raw_annotations, defaults, backend_plain, handlers, is_root
         )
         return cls
+
+
+def _may_hold_container(type_: Any) -> bool:
+    """Whether a var with this annotation can hold a list, dict or set: all but plain scalars."""
+    origin = typing.get_origin(type_)
+    if origin in (typing.Union, types.UnionType):
+        return any(_may_hold_container(arg) for arg in typing.get_args(type_))
+    if origin is typing.Literal:
+        return False
+    return type_ not in _SCALAR_TYPES
 
 
 def _is_classvar(annotation: Any) -> bool:
