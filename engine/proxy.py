@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .delta import copy_values
 from .errors import ImmutableStateError, StateLockError
 from .event import EventHandler
-from .readonly import readonly
+from .readonly import detach, readonly
 from .state import State, VarField
 
 if TYPE_CHECKING:
@@ -140,7 +140,7 @@ class StateProxy:
         live = self._rx_live
         if live is None:
             raise _outside(f"set {self._rx_cls.__name__}.{name}")
-        setattr(live, name, value)
+        setattr(live, name, detach(value))
 
     def __delattr__(self, name: str) -> None:
         live = self._rx_live

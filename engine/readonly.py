@@ -6,13 +6,14 @@ view are wrapped again, so nested changes (`self.rows[0]["x"] = 1`) raise too.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any, NoReturn
 
 from .errors import ImmutableStateError
 
-__all__ = ["readonly"]
+__all__ = ["detach", "readonly"]
 
 
 def readonly(value: Any, where: str) -> Any:
@@ -23,6 +24,25 @@ def readonly(value: Any, where: str) -> Any:
         return ReadOnlyDict(value, where)
     if isinstance(value, (set, frozenset)):
         return ReadOnlySet(value, where)
+    return value
+
+
+def detach(value: Any) -> Any:
+    """`value` with every read-only view in it replaced by a plain copy, so it can be stored.
+
+    A task may read a value outside `async with self` and assign it inside;
+    plain values (and containers holding no view) are returned as they are.
+    """
+    if isinstance(value, _View):
+        return copy.deepcopy(value._data)
+    if isinstance(value, (list, tuple)):
+        items = [detach(item) for item in value]
+        if any(new is not old for new, old in zip(items, value, strict=True)):
+            return items if isinstance(value, list) else tuple(items)
+    elif isinstance(value, dict):
+        entries = {key: detach(item) for key, item in value.items()}
+        if any(entries[key] is not item for key, item in value.items()):
+            return entries
     return value
 
 
@@ -60,8 +80,6 @@ class _View:
 
     def copy(self) -> Any:
         """A mutable, detached copy (changing it does not change the state)."""
-        import copy
-
         return copy.deepcopy(self._data)
 
     def _refuse(self, *args: Any, **kwargs: Any) -> NoReturn:
@@ -81,6 +99,14 @@ class ReadOnlyList(_View, Sequence[Any]):
 
     def __add__(self, other: Any) -> list[Any]:
         return list(self._data) + list(other)
+
+    def __radd__(self, other: Any) -> list[Any]:
+        return list(other) + list(self._data)
+
+    def __mul__(self, times: int) -> list[Any]:
+        return list(self._data) * times
+
+    __rmul__ = __mul__
 
     __setitem__ = __delitem__ = __iadd__ = __imul__ = _View._refuse
     append = extend = insert = pop = remove = clear = sort = reverse = _View._refuse
@@ -104,6 +130,11 @@ class ReadOnlyDict(_View, Mapping[Any, Any]):
 
 class ReadOnlySet(_View, AbstractSet[Any]):
     __slots__ = ()
+
+    @classmethod
+    def _from_iterable(cls, items: Any) -> set[Any]:
+        """What `|`, `&`, `-` and `^` return: a plain set (the view itself stays unchanged)."""
+        return set(items)
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self._data)
