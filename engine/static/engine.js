@@ -48,6 +48,15 @@
   var status = STATUS_CONNECTING;
   var states = []; // states the current page shows (union over its boxes)
   var sentStates = null; // states the server was last told about (auth or resync)
+  // Names this page load. A reconnect of the same page presents it with its
+  // ticket and takes its tab back even if the server has not yet noticed the
+  // old socket close; a duplicated tab (same ticket, new page load) does not
+  // match, and the server gives it a tab of its own.
+  var CLIENT_ID = (function () {
+    var bytes = new Uint8Array(12);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  })();
   var resyncSentAt = 0; // when a resync went out that no full update answered yet
   var fullSinceConnect = false; // has this connection delivered its full update?
   var eventCounter = 0;
@@ -600,7 +609,7 @@
       // A function, so every reconnect presents the current ticket and states.
       auth: function (cb) {
         sentStates = states.slice();
-        cb({ token: readTicket(), states: states.slice() });
+        cb({ token: readTicket(), states: states.slice(), client: CLIENT_ID });
       },
     });
 
