@@ -48,16 +48,14 @@ class TabLock:
                 "taking it again (a nested `async with self` or `app.modify_state` "
                 "for the same tab) would wait forever"
             )
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
         self._waiters.append(waiter)
+        timer = None if timeout is None else loop.call_later(timeout, _time_out, waiter)
         try:
-            if timeout is None:
-                await waiter
-            else:
-                async with asyncio.timeout(timeout):
-                    await waiter
+            await waiter
         except BaseException:
-            if waiter.done() and not waiter.cancelled():
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
                 self._owner = task  # it was handed to us as we were cancelled: pass it on
                 self.release()
             else:
@@ -66,6 +64,9 @@ class TabLock:
                 except ValueError:
                     pass
             raise
+        finally:
+            if timer is not None:
+                timer.cancel()
         self._owner = task
 
     def release(self) -> None:
@@ -78,3 +79,8 @@ class TabLock:
                 waiter.set_result(None)
                 return
         self._owner = None
+
+
+def _time_out(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
