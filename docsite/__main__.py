@@ -6,24 +6,76 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import importlib
 import logging
 import os
+import socket
 import sys
 from pathlib import Path
 
 import uvicorn
 
+import engine as rx
+
 from .server import create_asgi
+
+EXTRA_MODULES = "DOCSITE_EXTRA_MODULES"
+GRACEFUL_CLOSE = 1.0  # seconds uvicorn waits for open connections to close on shutdown
+
+_EPILOG = f"""\
+environment:
+  ENGINE_<SETTING>       engine settings, e.g. ENGINE_SHUTDOWN_TIMEOUT=5 (see the Settings page)
+  {EXTRA_MODULES}  comma-separated modules to import before serving, for states
+                         that are not demos (the test suite uses it); e.g.
+                         {EXTRA_MODULES}=tests.hardening.shutdown_states
+
+On SIGTERM or Ctrl-C the server stops taking events, lets background tasks
+finish for up to ENGINE_SHUTDOWN_TIMEOUT seconds, cancels the rest, logs one
+summary line and exits.
+"""
 
 
 def _arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m docsite", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="serve the built site with live demos")
+    serve = commands.add_parser(
+        "serve", help="serve the built site with live demos", epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     serve.add_argument("--site", type=Path, default=Path("site"), help="the built site directory")
     return parser.parse_args(argv)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, with the engine's shutdown started as soon as the server begins to stop.
+
+    uvicorn first closes every connection and waits for them, and only then
+    runs the lifespan shutdown (`App.shutdown`). Starting `App.shutdown` at
+    the same moment refuses new events at once and lets the tasks' grace
+    period run while sockets close, so the process exits within
+    `shutdown_timeout` plus about a second; the lifespan's own call then just
+    waits for this one.
+    """
+
+    def __init__(self, config: uvicorn.Config, engine_app: rx.App) -> None:
+        super().__init__(config)
+        self.engine_app = engine_app
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        stopping = asyncio.ensure_future(self.engine_app.shutdown())
+        try:
+            await super().shutdown(sockets)
+        finally:
+            await stopping
+
+
+def _import_extra_modules() -> None:
+    for name in os.environ.get(EXTRA_MODULES, "").split(","):
+        if name.strip():
+            importlib.import_module(name.strip())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,11 +86,30 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     os.environ.setdefault("DEMO_QUOTE_URL", f"http://{host}:{args.port}/api/quote")
-    asgi = create_asgi(args.site)
+    _import_extra_modules()
+    engine_app = rx.App()
+    asgi = create_asgi(args.site, engine_app)
+    config = uvicorn.Config(
+        asgi, host=args.host, port=args.port, log_level="warning", lifespan="on",
+        # Refuse oversized websocket frames before buffering them (the engine refuses
+        # messages over max_message_bytes anyway; this keeps uvicorn from reading 16 MiB first).
+        ws_max_size=engine_app.settings.max_message_bytes + 1024,
+        timeout_graceful_shutdown=GRACEFUL_CLOSE,
+    )
     print(f"Serving the docs with live demos at http://{args.host}:{args.port}  (Ctrl-C to stop)", flush=True)
-    uvicorn.run(asgi, host=args.host, port=args.port, log_level="warning", lifespan="on")
-    return 0
+    server = _Server(config, engine_app)
+    try:
+        server.run()
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after its graceful shutdown: a clean stop
+        return 0
+    return 0 if server.started else 3  # 3: could not start (uvicorn logged why)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    status = main()
+    # Everything is stopped and logged by now; skip the interpreter's teardown, which
+    # can take most of a second and would stretch the exit past shutdown_timeout + 1 s.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)

@@ -32,14 +32,18 @@ from .managers import MemoryStateManager, StateManager, Transaction
 from .origins import origin_policy
 from .proxy import StateProxy, stale_copies
 from .settings import Settings
-from .socket import NAMESPACE, EventNamespace
+from .socket import NAMESPACE, EventNamespace, GuardedASGIApp, SocketServer
 from .state import State
 from .tabs import TabQueues
 from .tasks import TaskSupervisor
 from .tickets import TicketSigner
 from .watchdog import LoopWatchdog
 
-__all__ = ["App", "get_app"]
+__all__ = ["COMMITTED", "App", "get_app"]
+
+# The message of a CancelledError that cut short only the sending of an event's update:
+# its changes are stored (see App._run_regular; the event's acknowledgement says it ran).
+COMMITTED = "committed before it was cancelled"
 
 logger = logging.getLogger("engine")
 
@@ -110,7 +114,7 @@ class App:
         self.tasks = TaskSupervisor(self.settings)
         self.background_tasks: set[asyncio.Task[Any]] = self.tasks.running
         self.tickets = TicketSigner(self.settings.token_secret, self.settings.token_max_age)
-        self.sio = socketio.AsyncServer(
+        self.sio = SocketServer(
             async_mode="asgi",
             cors_allowed_origins=origin_policy(self.settings.allowed_origins),
             client_manager=self._client_manager(),
@@ -124,7 +128,14 @@ class App:
         self._helpers: set[asyncio.Future[None]] = set()
         self._watchdog: LoopWatchdog | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self._stopping: asyncio.Future[dict[str, int]] | None = None
+        if isinstance(self.state_manager, MemoryStateManager):
+            self.state_manager.protect = self._in_use
         _last_app.append(self)
+
+    def _in_use(self, token: str) -> bool:
+        """Whether a tab's state must stay in memory: its tab is connected or it runs tasks."""
+        return token in self.event_namespace.token_to_sid or self.tasks.has_tasks(token)
 
     def _default_manager(self) -> StateManager:
         if self.settings.redis_url:
@@ -149,7 +160,7 @@ class App:
             if on_startup is not None:
                 await on_startup()
 
-        return socketio.ASGIApp(
+        return GuardedASGIApp(
             self.sio, other_asgi_app=other_asgi_app, on_startup=startup, on_shutdown=self.shutdown
         )
 
@@ -167,8 +178,7 @@ class App:
         period = min(60.0, max(0.05, self.settings.idle_state_ttl / 4))
         while True:
             await asyncio.sleep(period)
-            live = self.event_namespace.token_to_sid
-            evicted = manager.evict_idle(keep=lambda token: token in live)
+            evicted = manager.evict_idle(keep=self._in_use)
             if evicted:
                 logger.info("evicted %d idle tab states (setting idle_state_ttl=%gs)", evicted, self.settings.idle_state_ttl)
 
@@ -185,7 +195,10 @@ class App:
         return _StateBlock(self, token)
 
     async def _commit(self, tx: Transaction, *, final: bool) -> None:
-        delta = await tx.commit(final=final)
+        await self._publish(tx, await tx.commit(final=final))
+
+    async def _publish(self, tx: Transaction, delta: Delta) -> None:
+        """Send the tab what a commit changed."""
         if delta:
             await self._send_delta(tx.token, tx.seq, delta)
 
@@ -252,22 +265,32 @@ class App:
         path = handler.state_cls.get_full_name().split(".")
         chained: list[EventSpec] = []
         origin = handler.qualname
-        async with self.state_manager.modify(token) as tx:
-            state = tx.root.get_substate(path)
-            result = handler.fn(state, *spec.args)
-            if inspect.isasyncgen(result):
-                async for item in result:
-                    chained += self._start_now(token, as_specs(item, origin), state)
-                    await self._commit(tx, final=False)
-            elif inspect.isgenerator(result):
-                for item in result:
-                    chained += self._start_now(token, as_specs(item, origin), state)
-                    await self._commit(tx, final=False)
-            else:
-                if inspect.isawaitable(result):
-                    result = await result
-                chained += self._start_now(token, as_specs(result, origin), state)
-            await self._commit(tx, final=True)
+        committed = False
+        try:
+            async with self.state_manager.modify(token) as tx:
+                state = tx.root.get_substate(path)
+                result = handler.fn(state, *spec.args)
+                if inspect.isasyncgen(result):
+                    async for item in result:
+                        chained += self._start_now(token, as_specs(item, origin), state)
+                        await self._commit(tx, final=False)
+                elif inspect.isgenerator(result):
+                    for item in result:
+                        chained += self._start_now(token, as_specs(item, origin), state)
+                        await self._commit(tx, final=False)
+                else:
+                    if inspect.isawaitable(result):
+                        result = await result
+                    chained += self._start_now(token, as_specs(result, origin), state)
+                delta = await tx.commit(final=True)
+                committed = True
+                await self._publish(tx, delta)
+        except asyncio.CancelledError:
+            if committed:
+                # Stored already; only sending the update (python-socketio finishes that from
+                # tasks of its own) or letting go of the lock was cut short: the event ran.
+                raise asyncio.CancelledError(COMMITTED) from None
+            raise
         return chained
 
     def _start_now(self, token: str, specs: list[EventSpec], state: State) -> list[EventSpec]:
@@ -352,8 +375,15 @@ class App:
         """Stop taking events, let tasks finish up to `timeout`, cancel the rest; return the counts.
 
         Cancelled tasks leave their `async with self` blocks, which rolls back
-        and releases their locks. One summary line goes to the log.
+        and releases their locks. One summary line goes to the log. Calling it
+        again (the lifespan and a signal handler may both do) waits for the
+        first call and returns the same counts.
         """
+        if self._stopping is None:
+            self._stopping = asyncio.ensure_future(self._stop(timeout))
+        return dict(await asyncio.shield(self._stopping))
+
+    async def _stop(self, timeout: float | None) -> dict[str, int]:
         began = time.monotonic()
         self._queues.close()
         counts = await self.tasks.shutdown(self.settings.shutdown_timeout if timeout is None else timeout)
@@ -363,6 +393,8 @@ class App:
         if self._watchdog is not None:
             await self._watchdog.stop()
             self._watchdog = None
+        await self.sio.shutdown()  # python-socketio's own background task (its client monitor)
+        await _stop_pubsub(self.sio.manager)
         await self.state_manager.close()
         logger.info(
             "engine stopped in %.1fs: tasks started=%d done=%d failed=%d cancelled=%d; locks held=%d",
@@ -372,3 +404,19 @@ class App:
         if self in _last_app:
             _last_app.remove(self)
         return counts
+
+
+async def _stop_pubsub(manager: Any) -> None:
+    """Stop python-socketio's Redis listener task and close its connections (it has no close())."""
+    listener = getattr(manager, "thread", None)
+    if isinstance(listener, asyncio.Task) and not listener.done():
+        listener.cancel()
+        await asyncio.wait([listener], timeout=1.0)
+    for name in ("pubsub", "redis"):
+        client = getattr(manager, name, None)
+        closing = getattr(client, "aclose", None)
+        if closing is not None:
+            try:
+                await closing()
+            except Exception:  # already closed, or the connection is gone: nothing to release
+                logger.debug("closing the Socket.IO Redis %s failed", name, exc_info=True)

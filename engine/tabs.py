@@ -85,8 +85,8 @@ class TabQueues:
                 spec, future = queue.items.popleft()
                 try:
                     await self._app.run_event(token, spec)
-                except asyncio.CancelledError:
-                    future.cancel()
+                except asyncio.CancelledError as exc:
+                    future.cancel(exc.args[0] if exc.args else None)  # (keeps App's COMMITTED mark)
                     raise
                 except Exception as exc:
                     self._log(spec, token, exc)

@@ -16,16 +16,22 @@ __all__ = ["TaskRecord", "TaskSupervisor"]
 
 logger = logging.getLogger("engine.tasks")
 
+# A cancellation can be lost: on Python 3.11, asyncio.wait_for (which redis-py uses for its
+# socket timeouts) swallows one that arrives just as the awaited operation completes. So a
+# task that is still running this long after it was cancelled is cancelled again.
+RECANCEL_AFTER = 1.0  # seconds
+
 
 class TaskRecord:
     """What the supervisor knows of one task."""
 
-    __slots__ = ("token", "handler", "state")
+    __slots__ = ("token", "handler", "state", "coro")
 
-    def __init__(self, token: str, handler: str) -> None:
+    def __init__(self, token: str, handler: str, coro: Coroutine[Any, Any, None] | None = None) -> None:
         self.token = token
         self.handler = handler
         self.state = TaskState.PENDING
+        self.coro = coro  # the handler's coroutine until it starts running
 
     def move(self, state: TaskState) -> None:
         self.state = self.state.to(state)  # type: ignore[assignment]
@@ -45,8 +51,12 @@ class TaskSupervisor:
         self.records: dict[asyncio.Task[Any], TaskRecord] = {}
         self.counts: Counter[str] = Counter()
         self._per_tab: Counter[str] = Counter()
+        self.closing = False
 
     def start(self, token: str, handler: str, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        if self.closing:
+            coro.close()
+            raise LimitExceededError(f"the server is shutting down; {handler} was not started")
         if self._per_tab[token] >= self.settings.max_tasks_per_tab:
             coro.close()
             raise LimitExceededError(
@@ -60,7 +70,7 @@ class TaskSupervisor:
                 f"the server already runs {len(self.running)} background tasks "
                 f"(setting max_tasks_total={self.settings.max_tasks_total}); {handler} was not started"
             )
-        record = TaskRecord(token, handler)
+        record = TaskRecord(token, handler, coro)
         task = asyncio.create_task(self._run(record, coro), name=f"engine:{token[:8]}:{handler}")
         self.running.add(task)
         self.records[task] = record
@@ -71,6 +81,7 @@ class TaskSupervisor:
 
     async def _run(self, record: TaskRecord, coro: Coroutine[Any, Any, None]) -> None:
         record.move(TaskState.RUNNING)
+        record.coro = None
         await coro
 
     def _finished(self, task: asyncio.Task[Any]) -> None:
@@ -79,6 +90,9 @@ class TaskSupervisor:
         self._per_tab[record.token] -= 1
         if self._per_tab[record.token] <= 0:
             del self._per_tab[record.token]
+        if record.coro is not None:  # cancelled before it ever ran: close it (no "never awaited")
+            record.coro.close()
+            record.coro = None
         if task.cancelled():
             outcome = TaskState.CANCELLED
         elif task.exception() is not None:  # already logged and reported by the task itself
@@ -88,6 +102,9 @@ class TaskSupervisor:
         record.move(outcome)
         self.counts[outcome.value] += 1
 
+    def has_tasks(self, token: str) -> bool:
+        return token in self._per_tab
+
     def for_tab(self, token: str) -> list[asyncio.Task[Any]]:
         return [task for task, record in self.records.items() if record.token == token]
 
@@ -96,17 +113,40 @@ class TaskSupervisor:
         tasks = self.for_tab(token)
         for task in tasks:
             task.cancel()
+        if tasks:
+            asyncio.get_running_loop().call_later(RECANCEL_AFTER, self._cancel_again, tasks, 3)
         return len(tasks)
 
+    def _cancel_again(self, tasks: list[asyncio.Task[Any]], tries: int) -> None:
+        still = [task for task in tasks if not task.done()]
+        if not still:
+            return
+        logger.warning(
+            "%d cancelled task(s) still running after %gs, cancelling again: %s",
+            len(still), RECANCEL_AFTER, ", ".join(task.get_name() for task in still),
+        )
+        for task in still:
+            task.cancel()
+        if tries > 1:
+            asyncio.get_running_loop().call_later(RECANCEL_AFTER, self._cancel_again, still, tries - 1)
+
     async def shutdown(self, timeout: float) -> dict[str, int]:
-        """Let running tasks finish for up to `timeout` seconds, then cancel the rest."""
+        """Let running tasks finish for up to `timeout` seconds, then cancel the rest.
+
+        No task starts once this has begun, so none can outlive it.
+        """
+        self.closing = True
         pending = set(self.running)
         if pending:
             _, still = await asyncio.wait(pending, timeout=timeout)
             for task in still:
                 task.cancel()
+            if still:  # half a second to end, then once more (a cancellation may be lost), then half
+                _, still = await asyncio.wait(still, timeout=0.5)
+                for task in still:
+                    task.cancel()
             if still:
-                await asyncio.wait(still, timeout=1.0)
+                await asyncio.wait(still, timeout=0.5)
         summary = {key: self.counts[key] for key in ("started", "done", "failed", "cancelled")}
         summary["running"] = len(self.running)
         return summary

@@ -45,8 +45,8 @@ class TicketSigner:
 
     def verify(self, ticket: object, now: float | None = None) -> str | None:
         """The tab id of a valid, unexpired ticket; None for anything else."""
-        if not isinstance(ticket, str) or len(ticket) > 128:
-            return None
+        if not isinstance(ticket, str) or len(ticket) > 128 or not ticket.isascii():
+            return None  # (compare_digest raises on non-ASCII text, and tickets are ASCII)
         parts = ticket.split(".")
         if len(parts) != 3:
             return None

@@ -97,6 +97,9 @@ class MemoryStateManager(StateManager):
         self.settings = settings or Settings()
         self._entries: dict[str, _Entry] = {}
         self._locks: dict[str, TabLock] = {}
+        # Tabs whose state must not be evicted however idle (the App protects connected
+        # tabs and tabs with running tasks: their pages and tasks still use the state).
+        self.protect: Callable[[str], bool] | None = None
 
     def modify(self, token: str) -> _Modify:
         return _Modify(self, token)
@@ -123,9 +126,11 @@ class MemoryStateManager(StateManager):
     def evict_idle(self, now: float | None = None, keep: Callable[[str], bool] | None = None) -> int:
         """Drop states unused for `idle_state_ttl` seconds.
 
-        A locked state is never evicted, nor one `keep(token)` protects (a
-        connected tab, whose page shows its values).
+        A locked state is never evicted, nor one `keep(token)` protects (by
+        default `protect`: a connected tab, whose page shows its values, or
+        one whose background tasks are running).
         """
+        keep = keep if keep is not None else self.protect
         cutoff = (time.monotonic() if now is None else now) - self.settings.idle_state_ttl
         stale = [
             t for t, e in self._entries.items()
