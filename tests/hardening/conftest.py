@@ -1,0 +1,51 @@
+"""Fixtures of the hardening suite: Apps with custom settings, on every state manager."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+import engine as rx
+
+# Loggers whose ERROR records mean the server crashed on something instead of refusing it.
+SERVER_LOGGERS = ("engine", "socketio", "engineio", "uvicorn", "asyncio")
+
+
+@pytest.fixture
+async def make_app(request: pytest.FixtureRequest, manager_kind: str) -> AsyncIterator[Callable[..., rx.App]]:
+    """`make_app(**settings)`: an App on the parametrised state manager (memory, then Redis)."""
+    url = None
+    if manager_kind == "redis":
+        server = request.getfixturevalue("redis_server")
+        server.flush()
+        url = server.url
+    apps: list[rx.App] = []
+
+    def factory(**settings: Any) -> rx.App:
+        if url is not None:
+            settings.setdefault("redis_url", url)
+        application = rx.App(**settings)
+        apps.append(application)
+        return application
+
+    try:
+        yield factory
+    finally:
+        for application in apps:
+            await application.shutdown(timeout=2)
+
+
+def server_errors(records: list[logging.LogRecord], *, allowed: tuple[str, ...] = ()) -> list[str]:
+    """ERROR (or worse) records from the server side, except messages containing an allowed text."""
+    found = []
+    for record in records:
+        if record.levelno < logging.ERROR or not record.name.startswith(SERVER_LOGGERS):
+            continue
+        text = record.getMessage()
+        if any(part in text for part in allowed):
+            continue
+        found.append(f"{record.name}: {text}")
+    return found

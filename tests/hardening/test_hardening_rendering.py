@@ -1,0 +1,35 @@
+"""Defence 7: state values reach the page as text, never as markup (the server-rendered side).
+
+The browser side (engine.js setting textContent) is covered by the Chromium tests.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from engine.docs import render_demo
+
+from . import states
+from .states import HardMarkupState
+
+PAYLOAD = "<img src=x onerror=alert(1)>"
+
+
+def test_a_var_holding_markup_is_rendered_as_text():
+    assert HardMarkupState.var_fields()["html"].default == PAYLOAD
+    page = render_demo(f"{states.__name__}:markup_demo")
+    assert "<img" not in page and "<script" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "&lt;b&gt;text&lt;/b&gt;" in page  # literal text children too
+    # Inside attributes the quote is escaped too, so a value cannot end the attribute.
+    assert 'value="&quot;&gt;&lt;script&gt;alert(2)&lt;/script&gt;"' in page
+    # Every tag in the output is one the components make, none comes from a value.
+    tags = set(re.findall(r"<([a-zA-Z][a-zA-Z0-9-]*)", page))
+    assert tags <= {"div", "p", "span", "input", "button"}, tags
+
+
+def test_the_escaped_page_shows_the_characters():
+    page = render_demo(f"{states.__name__}:markup_demo")
+    text = html.unescape(re.sub(r"<[^>]+>", "", page))
+    assert PAYLOAD in text
