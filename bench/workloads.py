@@ -1,0 +1,162 @@
+"""The workloads, written once for both frameworks: each side supplies the same few methods.
+
+A side (`bench.ours.OursSide`, `bench.theirs.TheirSide`) gives `handle(token)`,
+`increments(handle, count)` (count `modify_state` blocks adding one to the
+counter demo's `counter`), `counter(handle)`, `background(token, n)` (trigger
+the background handler that counts to n and wait for it), `bg_counter(token)`,
+`reset()` and `tabs_held()`. Every run checks the exact final counters: a lost
+update shows as `ok: false`, never as a faster figure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import secrets
+import time
+import tracemalloc
+from typing import Any
+
+__all__ = ["RUNS", "Unavailable", "memory", "new_token"]
+
+
+class Unavailable(RuntimeError):
+    """This side cannot run in this mode; the runner prints the reason and skips it."""
+
+
+def new_token() -> str:
+    """A tab token of the engine's format (144 random bits), used by both sides alike."""
+    return secrets.token_urlsafe(18)
+
+
+async def _timed(side: Any, coro: Any, ops: int) -> dict[str, Any]:
+    """Wall-clock rate (the figure) and CPU-time rate (what the run cost this process).
+
+    On a shared machine the process may wait for a core: that lowers the
+    wall-clock rate but not the CPU-time one, which is reported beside it.
+    """
+    gc.collect()
+    cpu = time.process_time()
+    began = time.perf_counter()
+    await coro
+    seconds = time.perf_counter() - began
+    cpu_seconds = time.process_time() - cpu
+    return {
+        "ops": ops,
+        "seconds": seconds,
+        "rate": ops / seconds if seconds > 0 else 0.0,
+        "cpu_seconds": cpu_seconds,
+        "cpu_rate": ops / cpu_seconds if cpu_seconds > 0 else 0.0,
+    }
+
+
+async def one_token(side: Any, n: int) -> dict[str, Any]:
+    """n increments in a row on one tab."""
+    await side.reset()
+    handle = side.handle(new_token())
+    await side.increments(handle, 1)  # the tab exists before the clock starts
+    result = await _timed(side, side.increments(handle, n), n)
+    got = await side.counter(handle)
+    result.update(expected=n + 1, got=got, ok=got == n + 1)
+    return result
+
+
+async def many_tokens(side: Any, n: int, tokens: int = 100) -> dict[str, Any]:
+    """`tokens` tabs at once, one task each, n increments in all; each task yields after each block."""
+    await side.reset()
+    per = n // tokens
+    handles = [side.handle(new_token()) for _ in range(tokens)]
+    for handle in handles:
+        await side.increments(handle, 1)
+    work = asyncio.gather(*(side.increments(handle, per, "after") for handle in handles))
+    result = await _timed(side, work, per * tokens)
+    got = [await side.counter(handle) for handle in handles]
+    result.update(expected=(per + 1) * tokens, got=sum(got), ok=all(g == per + 1 for g in got))
+    return result
+
+
+async def contended(side: Any, n: int, tasks: int = 50) -> dict[str, Any]:
+    """`tasks` tasks incrementing one tab, n increments in all.
+
+    Each block yields once while it holds the tab's lock, so the other tasks
+    really queue for it (without an await in the block, an in-memory lock is
+    never contended: each task would run all its blocks in one go).
+    """
+    await side.reset()
+    per = n // tasks
+    handle = side.handle(new_token())
+    await side.increments(handle, 1)
+    work = asyncio.gather(*(side.increments(handle, per, "inside") for _ in range(tasks)))
+    result = await _timed(side, work, per * tasks)
+    got = await side.counter(handle)
+    result.update(expected=per * tasks + 1, got=got, ok=got == per * tasks + 1)
+    return result
+
+
+async def background(side: Any, n: int, handler: str = "count") -> dict[str, Any]:
+    """One background task: n `async with self` blocks in a row, each adding one."""
+    await side.reset()
+    token = new_token()
+    result = await _timed(side, side.background(token, n, handler), n)
+    got = await side.bg_counter(token)
+    result.update(expected=n, got=got, ok=got == n)
+    return result
+
+
+async def background_demo(side: Any, n: int) -> dict[str, Any]:
+    """The counter demo's loop (its checks, and `await asyncio.sleep(0)` for its 0.5 s between blocks)."""
+    return await background(side, n, "count_to")
+
+
+RUNS = {
+    "one_token": one_token,
+    "many_tokens": many_tokens,
+    "contended": contended,
+    "background": background,
+    "background_demo": background_demo,
+}
+
+
+def _rss() -> int:
+    with open("/proc/self/statm") as statm:
+        pages = int(statm.read().split()[1])
+    import resource
+
+    return pages * resource.getpagesize()
+
+
+async def memory(side: Any, tabs: int, method: str) -> dict[str, Any]:
+    """Bytes held per idle tab after `tabs` tabs were each touched once through `modify_state`.
+
+    `method` is `tracemalloc` (Python allocations still held) or `rss` (the
+    process's resident set); run each in a fresh process. Tokens are made
+    inside the measured span, so a tab's cost includes its token as stored.
+    """
+    await side.reset()
+    for _ in range(20):  # warm up caches that a first tab builds once per process
+        await side.increments(side.handle(new_token()), 1)
+    await side.reset()
+    gc.collect()
+    if method == "tracemalloc":
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+    else:
+        before = _rss()
+    for _ in range(tabs):
+        await side.increments(side.handle(new_token()), 1)
+    await asyncio.sleep(0)
+    gc.collect()
+    if method == "tracemalloc":
+        after = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+    else:
+        after = _rss()
+    held = side.tabs_held()
+    return {
+        "method": method,
+        "tabs": tabs,
+        "tabs_held": held,
+        "bytes": after - before,
+        "per_tab": (after - before) / tabs,
+        "ok": held == tabs,
+    }
