@@ -39,9 +39,10 @@ STATE_WORKLOADS = [
 ]
 REDIS_WORKLOADS = STATE_WORKLOADS[:3]
 
-# (first probe and smallest run, largest run) in increments
-MEMORY_SIZES = (2_000, 200_000)
-REDIS_SIZES = (200, 5_000)
+# Increments: (warm-up and sizing probe, smallest run, largest run). A Redis run on 100
+# tokens needs at least 10 increments per token to be more than its ramp-up.
+MEMORY_SIZES = (2_000, 2_000, 200_000)
+REDIS_SIZES = (200, 1_000, 5_000)
 
 TARGET_MEMORY_SPEEDUP = 3.0
 TARGET_REDIS_SPEEDUP = 2.0
@@ -155,7 +156,7 @@ def _calibrated(rate: float, seconds: float, low: int, high: int) -> int:
 
 
 def run_state_workloads(
-    mode: str, workloads: list[tuple[str, str]], run_seconds: float, limits: tuple[int, int],
+    mode: str, workloads: list[tuple[str, str]], run_seconds: float, limits: tuple[int, int, int],
     repeats: int, deadline: float, redis_url: str | None = None,
 ) -> dict[str, Any]:
     """Each workload on both sides, `repeats` rounds, alternating who goes first.
@@ -177,10 +178,12 @@ def run_state_workloads(
         if not live:
             return section
         sizes: dict[str, dict[str, int]] = {key: {} for key, _ in workloads}
-        for key, _label in workloads:  # warm-up and sizing, not recorded
+        probe_n, low, high = limits
+        for key, _label in workloads:  # a warm-up run, then one to size the runs; neither recorded
             for name in live:
-                probe = workers[name].request({"run": key, "n": limits[0]})
-                sizes[key][name] = _calibrated(probe["rate"], run_seconds, *limits)
+                workers[name].request({"run": key, "n": probe_n})
+                probe = workers[name].request({"run": key, "n": probe_n})
+                sizes[key][name] = _calibrated(probe["rate"], run_seconds, low, high)
                 if not probe["ok"]:
                     section["notes"].append(
                         f"{name} {key} warm-up: counter {probe['got']}, not {probe['expected']}"
