@@ -18,7 +18,7 @@ logger = logging.getLogger("engine.tasks")
 
 # A cancellation can be lost: on Python 3.11, asyncio.wait_for (which redis-py uses for its
 # socket timeouts) swallows one that arrives just as the awaited operation completes. So a
-# task that is still running this long after it was cancelled is cancelled again.
+# task still running this long after it was cancelled is cancelled again, and again, until it ends.
 RECANCEL_AFTER = 1.0  # seconds
 
 
@@ -114,21 +114,22 @@ class TaskSupervisor:
         for task in tasks:
             task.cancel()
         if tasks:
-            asyncio.get_running_loop().call_later(RECANCEL_AFTER, self._cancel_again, tasks, 3)
+            asyncio.get_running_loop().call_later(RECANCEL_AFTER, self._cancel_again, tasks, 1)
         return len(tasks)
 
-    def _cancel_again(self, tasks: list[asyncio.Task[Any]], tries: int) -> None:
+    def _cancel_again(self, tasks: list[asyncio.Task[Any]], attempt: int) -> None:
+        """Cancel what is still running, every RECANCEL_AFTER seconds until it ends."""
         still = [task for task in tasks if not task.done()]
         if not still:
             return
-        logger.warning(
-            "%d cancelled task(s) still running after %gs, cancelling again: %s",
-            len(still), RECANCEL_AFTER, ", ".join(task.get_name() for task in still),
-        )
+        if attempt in (1, 10):
+            logger.warning(
+                "%d cancelled task(s) still running after %gs, cancelling again: %s",
+                len(still), attempt * RECANCEL_AFTER, ", ".join(task.get_name() for task in still),
+            )
         for task in still:
             task.cancel()
-        if tries > 1:
-            asyncio.get_running_loop().call_later(RECANCEL_AFTER, self._cancel_again, still, tries - 1)
+        asyncio.get_running_loop().call_later(RECANCEL_AFTER, self._cancel_again, still, attempt + 1)
 
     async def shutdown(self, timeout: float) -> dict[str, int]:
         """Let running tasks finish for up to `timeout` seconds, then cancel the rest.
