@@ -19,12 +19,16 @@ _HANDED_OVER = object()  # owner placeholder between release() and the waiter re
 
 
 class TabLock:
-    __slots__ = ("name", "_owner", "_waiters")
+    __slots__ = ("_deadlines", "_owner", "_timer", "_waiters", "name")
 
     def __init__(self, name: str) -> None:
         self.name = name
         self._owner: object | None = None
         self._waiters: deque[asyncio.Future[None]] = deque()
+        # Waiters with a timeout, and one timer for the earliest of their deadlines: a
+        # contended lock arms no timer per acquire (most waits end long before a timeout).
+        self._deadlines: dict[asyncio.Future[None], float] = {}
+        self._timer: asyncio.TimerHandle | None = None
 
     def locked(self) -> bool:
         return self._owner is not None
@@ -51,7 +55,13 @@ class TabLock:
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[None] = loop.create_future()
         self._waiters.append(waiter)
-        timer = None if timeout is None else loop.call_later(timeout, _time_out, waiter)
+        if timeout is not None:
+            deadline = self._deadlines[waiter] = loop.time() + timeout
+            timer = self._timer
+            if timer is None or deadline < timer.when():
+                if timer is not None:
+                    timer.cancel()
+                self._timer = loop.call_at(deadline, self._expire, loop)
         try:
             await waiter
         except BaseException:
@@ -65,9 +75,27 @@ class TabLock:
                     pass
             raise
         finally:
-            if timer is not None:
-                timer.cancel()
+            if self._deadlines.pop(waiter, None) is not None and not self._deadlines:
+                timer = self._timer
+                if timer is not None:
+                    timer.cancel()
+                    self._timer = None
         self._owner = task
+
+    def _expire(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The earliest deadline came: fail every waiter past its own, then wait for the next."""
+        self._timer = None
+        now = loop.time()
+        pending = []
+        for waiter, deadline in self._deadlines.items():
+            if waiter.done():
+                continue
+            if deadline <= now:
+                waiter.set_exception(TimeoutError())
+            else:
+                pending.append(deadline)
+        if pending:
+            self._timer = loop.call_at(min(pending), self._expire, loop)
 
     def release(self) -> None:
         if self._owner is None:
@@ -79,8 +107,3 @@ class TabLock:
                 waiter.set_result(None)
                 return
         self._owner = None
-
-
-def _time_out(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_exception(TimeoutError())
