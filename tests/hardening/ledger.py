@@ -172,3 +172,20 @@ def task_counts_balance(app: rx.App) -> dict[str, int]:
     ended = counts["done"] + counts["failed"] + counts["cancelled"]
     assert counts["started"] == ended + len(app.tasks.running), f"task counts do not add up: {counts}"
     return counts
+
+
+async def stop_tasks(tasks: Iterable[asyncio.Task[Any]], timeout: float = 10.0) -> None:
+    """Cancel tasks until they have ended, for tests whose subject is not cancellation.
+
+    (With the Redis manager on Python 3.11 a cancellation can be lost inside redis-py, see
+    engine/tasks.py, so one `cancel()` is not always enough.)
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    pending = [task for task in tasks if not task.done()]
+    while pending:
+        assert loop.time() < deadline, f"tasks would not stop: {[t.get_name() for t in pending]}"
+        for task in pending:
+            task.cancel()
+        await asyncio.wait(pending, timeout=0.2)
+        pending = [task for task in pending if not task.done()]

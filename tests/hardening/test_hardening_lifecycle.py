@@ -12,7 +12,7 @@ from engine.socket import NAMESPACE
 from engine.tasks import RECANCEL_AFTER
 from engine.testing import TabClient
 
-from .ledger import Ledger, task_counts_balance
+from .ledger import Ledger, stop_tasks, task_counts_balance
 from .states import FINALLY_RAN, GATES, HardFloodState, HardLoopState
 
 LOOP = [HardLoopState]
@@ -82,8 +82,7 @@ async def test_a_tab_back_within_the_grace_period_keeps_its_tasks(make_app):
         assert not task.done()
         before = tab.state(HardLoopState)["ticks"]
         await tab.wait_for(lambda t: t.state(HardLoopState)["ticks"] > before + 2)  # still live
-        task.cancel()
-        await asyncio.wait([task], timeout=2)
+        await stop_tasks([task])
 
 
 async def test_a_busy_task_of_a_closed_tab_is_cancelled_too(make_app, request):

@@ -16,7 +16,7 @@ import engine as rx
 from engine.socket import NAMESPACE
 from engine.testing import TabClient, serve
 
-from .ledger import Ledger, task_counts_balance
+from .ledger import Ledger, stop_tasks, task_counts_balance
 from .states import HardChainState, HardFloodState, HardLedgerState, HardLoopState
 from .wire import RawSocket
 
@@ -84,9 +84,7 @@ async def test_background_tasks_per_tab(make_app):
         assert "setting max_tasks_per_tab=2" in third["error"] and "HardLoopState.spin" in third["error"]
         assert len(app.tasks.for_tab(tab.token)) == 2
         assert (await other.send(HardLoopState.spin, 0.05))["ok"]  # a per-tab limit
-        for task in list(app.background_tasks):
-            task.cancel()
-        await _until(lambda: not app.background_tasks, what="tasks ended")
+        await stop_tasks(list(app.background_tasks))
         assert (await tab.send(HardLoopState.finish, 0))["ok"]  # slots come back when tasks end
     task_counts_balance(app)
 
@@ -207,9 +205,7 @@ async def test_idle_states_are_evicted_but_never_a_locked_or_connected_one(memor
         release.set()
         await holder
         assert manager.evict_idle(now=later) == 1  # `locked`, now that its lock is free
-        for task in list(app.background_tasks):
-            task.cancel()
-        await _until(lambda: not app.background_tasks, what="the task ended")
+        await stop_tasks(list(app.background_tasks))
         assert manager.evict_idle(now=later) == 1  # `busy`, now that its task ended
         assert set(manager._entries) == {connected.token}
         # The evicted tab comes back with a valid ticket to a fresh default state.
@@ -268,8 +264,7 @@ async def test_a_stalled_tab_is_disconnected_and_memory_stays_bounded(make_app, 
             # The reading tab kept up and is still connected, equal to the server.
             await reader.wait_for(lambda t: t.state(HardFloodState)["n"] == 200, timeout=20)
             assert reader.token in app.event_namespace.token_to_sid
-        for task in app.tasks.for_tab(token):  # (its cancellation after tab_grace has tests of its own)
-            task.cancel()
+        await stop_tasks(app.tasks.for_tab(token))  # (its cancellation after tab_grace is tested elsewhere)
     task_counts_balance(app)
 
 
