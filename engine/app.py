@@ -19,7 +19,7 @@ from typing import Any
 
 import socketio
 
-from .delta import Delta
+from .delta import Delta, every_public_value
 from .messages import failure_message
 from .errors import (
     EventError,
@@ -147,7 +147,9 @@ class App:
 
     def _client_manager(self) -> socketio.AsyncManager | None:
         if self.settings.redis_url:
-            return socketio.AsyncRedisManager(self.settings.redis_url)
+            from .relay import RedisRelay
+
+            return RedisRelay(self.settings.redis_url)
         return None
 
     def asgi(self, other_asgi_app: Any = None, *, on_startup: Any = None) -> socketio.ASGIApp:
@@ -166,6 +168,7 @@ class App:
 
     async def startup(self) -> None:
         """Start the loop-lag watchdog and the idle-state sweeper (the server's lifespan calls this)."""
+        self.event_namespace.token_to_sid.start()  # with Redis: learn other workers' tabs now
         if self._watchdog is None:
             self._watchdog = LoopWatchdog(self.settings.loop_lag_warn)
             self._watchdog.start()
@@ -199,7 +202,11 @@ class App:
 
     async def _publish(self, tx: Transaction, delta: Delta) -> None:
         """Send the tab what a commit changed."""
-        if delta:
+        if tx.fresh:  # its stored state vanished: replace whatever the tab still shows
+            tx.fresh = False
+            full = every_public_value(tx.root)
+            await self.sio.emit("update", {"seq": tx.seq, "full": full}, room=tx.token, namespace=NAMESPACE)
+        elif delta:
             await self._send_delta(tx.token, tx.seq, delta)
 
     async def _send_delta(self, token: str, seq: int, delta: Delta) -> None:
@@ -396,6 +403,7 @@ class App:
         await self.sio.shutdown()  # python-socketio's own background task (its client monitor)
         await _stop_pubsub(self.sio.manager)
         await self.state_manager.close()
+        await self.event_namespace.token_to_sid.close()
         logger.info(
             "engine stopped in %.1fs: tasks started=%d done=%d failed=%d cancelled=%d; locks held=%d",
             time.monotonic() - began, counts["started"], counts["done"], counts["failed"],

@@ -14,7 +14,7 @@ from typing import Any
 from .codec import to_wire
 from .state import State
 
-__all__ = ["Delta", "Snapshot", "capture", "copy_values", "diff", "restore"]
+__all__ = ["Delta", "Snapshot", "capture", "copy_values", "diff", "every_public_value", "restore"]
 
 Delta = dict[str, dict[str, Any]]
 Snapshot = dict[State, dict[str, Any]]
@@ -83,3 +83,24 @@ def restore(root: State, snapshot: Snapshot) -> None:
         if subs:
             kept = {name: sub for name, sub in subs.items() if sub in snapshot}
             state._rx_subs = kept or None
+
+
+def every_public_value(root: State) -> Delta:
+    """Public vars of every state class for this tab: live values, defaults where unused.
+
+    What a tab is sent when its stored state vanished: it may be showing any
+    state, so all of them are replaced.
+    """
+    full: Delta = {}
+    for cls in State.class_tree():
+        if not cls._rx_public:
+            continue
+        node: State | None = root
+        for part in cls._rx_full_name.split(".")[1:]:
+            node = (node._rx_subs or {}).get(part) if node is not None else None
+        if node is not None:
+            full[cls._rx_full_name] = node.public_values()
+        else:
+            fields = cls._rx_fields
+            full[cls._rx_full_name] = {name: to_wire(fields[name].default) for name in cls._rx_public}
+    return full

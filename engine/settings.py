@@ -36,7 +36,8 @@ class Settings:
         3600.0, "How long a tab's stored state lives in Redis after its last use.", unit="s"
     )
     lock_lease: float = _setting(
-        10.0, "Lease on a tab's Redis lock; a holder past it loses the commit.", unit="s"
+        10.0, "Lease on a tab's Redis lock, renewed by each commit; a holder past it loses its changes.",
+        unit="s",
     )
     lock_warn_after: float = _setting(
         2.0, "Log a warning when one holder keeps a tab's lock longer than this.", unit="s"

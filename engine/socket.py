@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import socketio
 
+from .directory import TabDirectory, make_directory
 from .errors import EngineError, EventError, LimitExceededError, UnknownStateError
 from .messages import failure_message
 from .state import State
@@ -114,7 +115,7 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     def __init__(self, app: App, namespace: str = NAMESPACE) -> None:
         super().__init__(namespace)
         self.app = app
-        self.token_to_sid: dict[str, str] = {}
+        self.token_to_sid: TabDirectory = make_directory(app.settings)  # tabs of every worker
         self._connections: dict[str, _Connection] = {}
         self._expiry: dict[str, asyncio.TimerHandle] = {}
         self._closing: set[asyncio.Future[None]] = set()
@@ -168,10 +169,9 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         client_id = auth.get("client") if isinstance(auth.get("client"), str) else None
         token = self.app.tickets.verify(auth.get("token"))
         if token is not None and token in self.token_to_sid:
-            previous = self._connections.get(self.token_to_sid[token])
-            if previous is None or client_id is None or previous.client_id != client_id:
+            if client_id is None or self.token_to_sid.client_of(token) != client_id:
                 token = None  # a live tab's ticket from another page: a duplicated tab
-            else:
+            elif self.token_to_sid[token] in self._connections:
                 await self._unbind(self.token_to_sid[token])  # the same page, reconnecting
         if token is None:
             token = new_tab_id()
@@ -179,7 +179,7 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if timer is not None:
             timer.cancel()
         self._connections[sid] = _Connection(token, client_id, states, self.app.settings.events_per_second)
-        self.token_to_sid[token] = sid
+        self.token_to_sid.bind(token, sid, client_id)
         await self.enter_room(sid, token)
         await self.emit("hello", {"token": self.app.tickets.issue(token)}, to=sid)
         await self.send_full(sid, token, states)
@@ -192,8 +192,7 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if connection is None:
             return
         token = connection.token
-        if self.token_to_sid.get(token) == sid:
-            del self.token_to_sid[token]
+        if self.token_to_sid.unbind(token, sid):
             loop = asyncio.get_running_loop()
             self._expiry[token] = loop.call_later(self.app.settings.tab_grace, self._expire, token)
         await self.leave_room(sid, token)

@@ -21,14 +21,21 @@ __all__ = ["StateManager", "Transaction"]
 
 
 class Transaction:
-    """One holder's view of a tab's state under its lock."""
+    """One holder's view of a tab's state under its lock.
 
-    __slots__ = ("token", "root", "seq", "_snapshot")
+    `fresh` is set by a manager that found no usable stored state for a tab
+    it may have served before (expired, flushed, rejected): the tab can be
+    showing values this state no longer has, so the App sends it a full
+    update instead of a delta (and clears the flag).
+    """
+
+    __slots__ = ("_snapshot", "fresh", "root", "seq", "token")
 
     def __init__(self, token: str, root: State, seq: int) -> None:
         self.token = token
         self.root = root
         self.seq = seq
+        self.fresh = False
         self._snapshot: Snapshot | None = capture(root)
 
     async def commit(self, *, final: bool = False) -> Delta:

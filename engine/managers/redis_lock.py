@@ -1,0 +1,265 @@
+"""One lock per tab across every worker: a local queue in front of a leased Redis lock.
+
+- Locally, a `TabLock` queues this process's tasks for the tab in arrival
+  order, and refuses a task that asks again for a lock it holds (it would
+  wait for itself forever).
+- In Redis, the lock key holds this worker's id with a lease. The task at
+  the head of the local queue takes it with the ACQUIRE script, which also
+  loads the state (redis_scripts.py). When another worker has it, the task
+  sleeps until the release wakes it (wakeup.py) or the lease runs out.
+
+Between this worker's own blocks the Redis lock is kept (a "hold") instead
+of being released and taken again: passed to the next local task in line,
+or kept for `_LINGER` seconds after the last one, so a task's next block
+needs no ACQUIRE at all. A hold ends, and the lock is released for real, as
+soon as a commit reports another worker waiting, after `_MAX_REUSES` blocks
+in a row that did not commit, when a block fails, or when the linger
+passes. Every commit renews the lease (redis_scripts.COMMIT), and a hold is
+reused only while at least half of its lease is left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from redis.asyncio import Redis
+
+from ..errors import StateLockError, StateStoreError
+from ..locks import TabLock
+from ..settings import Settings
+from . import redis_scripts
+from .redis_client import StoreCall
+from .wakeup import UnlockHub
+
+__all__ = ["PREFIX", "RedisTabLocks", "tab_keys"]
+
+logger = logging.getLogger("engine.redis")
+
+PREFIX = "engine"
+_RECHECK = 1.0  # longest sleep of a waiter between notifications (what a missed one costs)
+_RECHECK_OFFLINE = 0.25  # the same while the notification subscription is down
+_MAX_REUSES = 16  # blocks of this worker in a row, without a commit, before a real release
+_LINGER = 0.005  # seconds the lock is kept after this worker's last block, for its next one
+_TURN_MS = 100  # after a release with waiters, how long the releaser lets another worker go first
+
+
+def tab_keys(token: str, *names: str) -> tuple[str, ...]:
+    """A tab's keys; `{token}` is a cluster hash tag, so they all live on one node."""
+    return tuple(f"{PREFIX}:{{{token}}}:{name}" for name in names)
+
+
+class _Hold:
+    """This worker holds (or, after a lost reply, may hold) a tab's Redis lock."""
+
+    __slots__ = ("lease_until", "reuses")
+
+    def __init__(self) -> None:
+        self.lease_until = 0.0  # loop time by which the lease surely ends
+        self.reuses = 0  # blocks in a row without a commit
+
+
+class RedisTabLocks:
+    """Takes and gives back tabs' locks for one worker (see the module docstring)."""
+
+    def __init__(
+        self, client: Redis, listener: Redis, settings: Settings, worker: str, call: StoreCall
+    ) -> None:
+        self.worker = worker
+        self._settings = settings
+        self._call = call
+        self._lease = settings.lock_lease
+        self._lease_ms = max(1, round(settings.lock_lease * 1000))
+        self._acquire_script = client.register_script(redis_scripts.ACQUIRE)
+        self._release_script = client.register_script(redis_scripts.RELEASE)
+        self._channel = f"{PREFIX}:unlocked"
+        self.hub = UnlockHub(listener, self._channel)
+        self._local: dict[str, TabLock] = {}
+        self._holds: dict[str, _Hold] = {}
+        self._releasing: dict[str, asyncio.Task[None]] = {}
+        self._lingering: dict[str, asyncio.TimerHandle] = {}
+        self.counts = {"acquired": 0, "reused": 0, "waited": 0}
+        self._closed = False
+
+    # -- the local queue ----------------------------------------------------------------
+    async def enter(self, token: str, timeout: float) -> TabLock:
+        """Wait for this process's turn on the tab; raises StateLockError after `timeout`."""
+        lock = self._local.get(token)
+        if lock is None:
+            lock = self._local[token] = TabLock(token[:8])
+        try:
+            await lock.acquire(timeout)
+        except TimeoutError:
+            self._forget_idle(token, lock)
+            raise self.timeout_error(token) from None
+        except BaseException:
+            self._forget_idle(token, lock)
+            raise
+        linger = self._lingering.pop(token, None)
+        if linger is not None:
+            linger.cancel()
+        return lock
+
+    def leave(self, token: str, lock: TabLock, *, held: bool) -> None:
+        """Give the local turn to the next task; an idle tab's hold lingers, then is released."""
+        if held:
+            lock.release()
+        if lock.locked() or lock.waiting:
+            return
+        self._forget_idle(token, lock)
+
+    def _forget_idle(self, token: str, lock: TabLock) -> None:
+        if lock.locked() or lock.waiting:
+            return
+        if self._local.get(token) is lock:
+            del self._local[token]
+        if self._closed:
+            self.release(token)
+        elif token in self._holds and token not in self._lingering:
+            loop = asyncio.get_running_loop()
+            self._lingering[token] = loop.call_later(_LINGER, self._linger_over, token)
+
+    def _linger_over(self, token: str) -> None:
+        self._lingering.pop(token, None)
+        lock = self._local.get(token)
+        if lock is None or not (lock.locked() or lock.waiting):
+            self.release(token)
+
+    def locked(self, token: str) -> bool:
+        lock = self._local.get(token)
+        return lock is not None and lock.locked()
+
+    def held(self) -> int:
+        """Tabs whose lock a task of this process holds right now."""
+        return sum(1 for lock in list(self._local.values()) if lock.locked())
+
+    # -- the Redis lock -----------------------------------------------------------------------
+    def reusable(self, token: str) -> bool:
+        """Whether this worker still holds the tab's Redis lock with half its lease left."""
+        hold = self._holds.get(token)
+        if hold is None or hold.reuses >= _MAX_REUSES or token in self._releasing:
+            return False
+        if asyncio.get_running_loop().time() > hold.lease_until - self._lease / 2:
+            return False
+        hold.reuses += 1
+        self.counts["reused"] += 1
+        return True
+
+    async def acquire(self, token: str, deadline: float, args: tuple[Any, ...]) -> list[Any]:
+        """Take the tab's Redis lock (ACQUIRE with `args` after the worker id), sleeping while it is taken.
+
+        Returns the ACQUIRE reply (the state, see redis_scripts.py).
+        """
+        hub = self.hub
+        hub.start()
+        pending = self._releasing.get(token)
+        if pending is not None:  # this worker's own release of the tab must land first
+            await asyncio.shield(pending)
+        loop = asyncio.get_running_loop()
+        keys = tab_keys(token, "lock", "state", "waiting", "turn")
+        full_args = (self.worker, self._lease_ms, *args)
+        ours = token in self._holds
+        while True:
+            wake = hub.register(token)
+            try:
+                hold = self._holds.setdefault(token, _Hold())  # once the script is sent, it may be ours
+                sent_at = loop.time()
+                try:
+                    reply: list[Any] = await self._call(
+                        lambda: self._acquire_script(keys=keys, args=full_args),
+                        f"taking the lock of tab {token[:8]}",
+                    )
+                except StateStoreError:
+                    if not ours:  # most likely never ran; if it did, the lease frees it
+                        self._holds.pop(token, None)
+                    raise  # (a cancellation keeps the hold: the caller's cleanup releases it)
+                if reply[0] == 1:
+                    hold.lease_until = sent_at + self._lease
+                    if not ours:
+                        hold.reuses = 0
+                    self.counts["acquired"] += 1
+                    return reply
+                self._holds.pop(token, None)
+                ours = False
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    raise self.timeout_error(token)
+                left = int(reply[1]) / 1000  # the holder's lease, or the other worker's turn
+                cap = _RECHECK if hub.live else _RECHECK_OFFLINE
+                self.counts["waited"] += 1
+                # asyncio.wait, not a timeout context: a cancellation can never be mistaken for
+                # the timer, and a task cleaning up after its own cancellation can still wait here.
+                await asyncio.wait((wake,), timeout=min(remaining, cap, left + 0.002 if left > 0 else cap))
+            finally:
+                hub.unregister(token, wake)
+
+    def committed(self, token: str, sent_at: float, awaited: bool) -> None:
+        """A commit renewed the lease; `awaited`: another worker waits, so do not keep the lock."""
+        hold = self._holds.get(token)
+        if hold is not None:
+            hold.lease_until = sent_at + self._lease
+            hold.reuses = _MAX_REUSES if awaited else 0
+
+    def lost(self, token: str) -> None:
+        """The lock is no longer ours (a commit found another holder, or none)."""
+        self._holds.pop(token, None)
+
+    def release(self, token: str) -> asyncio.Task[None] | None:
+        """End the hold now: release the Redis lock in a task of its own, which no cancellation stops."""
+        if self._holds.pop(token, None) is None:
+            return None
+        linger = self._lingering.pop(token, None)
+        if linger is not None:
+            linger.cancel()
+        if self._closed:  # the connections are closed: the lease frees the lock
+            return None
+        loop = asyncio.get_running_loop()
+        task = loop.create_task(self._release(token), name=f"engine:release:{token[:8]}")
+        self._releasing[token] = task
+
+        def done(_: asyncio.Task[None]) -> None:
+            if self._releasing.get(token) is task:
+                del self._releasing[token]
+
+        task.add_done_callback(done)
+        return task
+
+    def must_release(self, token: str) -> bool:
+        """Whether the hold has to end now rather than pass on or linger."""
+        hold = self._holds.get(token)
+        return hold is not None and hold.reuses >= _MAX_REUSES
+
+    async def _release(self, token: str) -> None:
+        keys, args = tab_keys(token, "lock", "waiting", "turn"), (self.worker, self._channel, token, _TURN_MS)
+        try:
+            await self._call(lambda: self._release_script(keys=keys, args=args), "releasing a lock")
+        except StateStoreError as exc:
+            logger.warning(
+                "could not release the lock of tab %s in Redis (%s); it frees itself within lock_lease=%gs",
+                token[:8], exc, self._settings.lock_lease,
+            )
+
+    def timeout_error(self, token: str) -> StateLockError:
+        return StateLockError(
+            f"waited {self._settings.lock_timeout:g}s for the lock of tab {token[:8]} "
+            "(setting lock_timeout); another handler, possibly on another worker, is holding it too long"
+        )
+
+    async def close(self) -> None:
+        """Release every hold and wait (briefly) for the releases; stop listening.
+
+        A block that ends after this cannot release its lock (the connections
+        are closed); its lease frees it.
+        """
+        for linger in self._lingering.values():
+            linger.cancel()
+        self._lingering.clear()
+        for token in list(self._holds):
+            self.release(token)
+        if self._releasing:
+            await asyncio.wait(set(self._releasing.values()), timeout=2.0)
+        self._closed = True
+        for task in list(self._releasing.values()):
+            task.cancel()
+        await self.hub.close()

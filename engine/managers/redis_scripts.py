@@ -1,0 +1,93 @@
+"""The Lua scripts that make each step on a tab's Redis keys atomic.
+
+Each runs on the Redis server as one command, so no other client can slip
+between a check and the write that depends on it. Keys, per tab (all with
+the `{token}` hash tag, so they live on one cluster node):
+
+- lock:    the holding worker's id, with a lease (PX lock_lease);
+- state:   a hash with `version` (an opaque id of the last commit), `seq`
+           (the tab's update counter) and `data` (JSON, see stored.py);
+- waiting: set by a worker that found the lock taken and now waits for it;
+- turn:    set by a release that had waiters, holding the releaser's id for
+           a moment, so that a waiter on another worker gets the lock next
+           instead of the releaser's own next task (fairness between workers).
+
+Every script can be retried safely: a retry after a lost reply finds the
+caller's own id (ACQUIRE) or its own version (COMMIT) and reports success.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ACQUIRE", "COMMIT", "RELEASE"]
+
+# KEYS: lock, state, waiting, turn. ARGV: worker id, lease ms, state TTL ms, cached version ('' if none).
+# Returns {0, ms} when the caller must wait (at most ms: the lease or the turn left);
+# otherwise the lock is the caller's, with a fresh lease, and the reply is {1} when no
+# state is stored, {1, version, seq} when the caller's cached copy is current, else
+# {1, version, seq, data}. Taking the lock refreshes the state's TTL.
+ACQUIRE = """
+local holder = redis.call('GET', KEYS[1])
+if holder ~= ARGV[1] then
+  if holder or redis.call('GET', KEYS[4]) == ARGV[1] then
+    redis.call('SET', KEYS[3], '1', 'PX', ARGV[2])
+    return {0, redis.call('PTTL', holder and KEYS[1] or KEYS[4])}
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+local head = redis.call('HMGET', KEYS[2], 'version', 'seq')
+if not head[1] then
+  return {1}
+end
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+local seq = head[2] or ''
+if head[1] == ARGV[4] then
+  return {1, head[1], seq}
+end
+return {1, head[1], seq, redis.call('HGET', KEYS[2], 'data') or ''}
+"""
+
+# KEYS: lock, state, waiting. ARGV: worker id, version read under the lock ('' for none),
+# new version, seq, data, state TTL ms, lease ms. Returns 1 when written (or already
+# written by this very call), 2 when written and a worker is waiting for the lock, 0 when
+# the caller no longer holds the lock (its lease ran out), -2 when it does not and the
+# state is gone as well (flushed, or Redis restarted), -1 when the stored version is not
+# the one it read (the state was replaced or removed under the lock). A commit renews
+# the caller's lease: a holder that makes progress keeps its lock.
+COMMIT = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  if redis.call('EXISTS', KEYS[2]) == 0 then
+    return -2
+  end
+  return 0
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[7])
+local version = redis.call('HGET', KEYS[2], 'version') or ''
+if version ~= ARGV[3] then
+  if version ~= ARGV[2] then
+    return -1
+  end
+  redis.call('HSET', KEYS[2], 'version', ARGV[3], 'seq', ARGV[4], 'data', ARGV[5])
+  redis.call('PEXPIRE', KEYS[2], ARGV[6])
+end
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  return 2
+end
+return 1
+"""
+
+# KEYS: lock, waiting, turn. ARGV: worker id, unlock channel, token, turn ms.
+# Deletes the lock only if the caller holds it. If someone waits, hands the next turn
+# to another worker and wakes every worker's waiters (wakeup.py); returns 2 then, 1
+# after a quiet release, 0 when the lock was not the caller's.
+RELEASE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+redis.call('DEL', KEYS[1])
+if redis.call('DEL', KEYS[2]) == 1 then
+  redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[4])
+  redis.call('PUBLISH', ARGV[2], ARGV[3])
+  return 2
+end
+return 1
+"""
