@@ -1,6 +1,7 @@
 """`python -m docsite serve`: serve the built site with live demos.
 
     python -m docsite serve [--host 127.0.0.1] [--port 8000] [--site site]
+                            [--workers N --redis-url redis://...]
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import uvicorn
 import engine as rx
 
 from .server import create_asgi
+from .workers import REUSE_PORT_FLAG, reuse_port_socket, serve_workers
 
 EXTRA_MODULES = "DOCSITE_EXTRA_MODULES"
 GRACEFUL_CLOSE = 1.0  # seconds uvicorn waits for open connections to close on shutdown
@@ -46,6 +48,10 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     serve.add_argument("--site", type=Path, default=Path("site"), help="the built site directory")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="worker processes sharing the port (more than 1 needs Redis; default 1)")
+    serve.add_argument("--redis-url", help="keep tab states in this Redis (default: $REDIS_URL, else memory)")
+    serve.add_argument(REUSE_PORT_FLAG, action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -84,6 +90,14 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.site / "index.html").exists():
         print(f"error: {args.site}/index.html not found; build the site first (mkdocs build)", file=sys.stderr)
         return 2
+    if args.redis_url:
+        os.environ["REDIS_URL"] = args.redis_url
+    if args.workers > 1:
+        if not os.environ.get("REDIS_URL"):
+            print("error: --workers needs --redis-url (or REDIS_URL): workers share tab states through Redis",
+                  file=sys.stderr)
+            return 2
+        return serve_workers(args.workers, args.host, args.port, args.site.resolve())
     host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     os.environ.setdefault("DEMO_QUOTE_URL", f"http://{host}:{args.port}/api/quote")
     _import_extra_modules()
@@ -98,8 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"Serving the docs with live demos at http://{args.host}:{args.port}  (Ctrl-C to stop)", flush=True)
     server = _Server(config, engine_app)
+    sockets = [reuse_port_socket(args.host, args.port)] if args.reuse_port else None
     try:
-        server.run()
+        server.run(sockets=sockets)
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after its graceful shutdown: a clean stop
         return 0
     return 0 if server.started else 3  # 3: could not start (uvicorn logged why)
