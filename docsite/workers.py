@@ -62,7 +62,8 @@ def serve_workers(workers: int, host: str, port: int, site: Path) -> int:
     ]
     # Own sessions: a Ctrl-C reaches the workers once, through `forward`, not twice.
     children = [subprocess.Popen(command, env=env, start_new_session=True) for _ in range(workers)]
-    logger.info("started %d workers (pids %s) on port %d", workers, ", ".join(str(c.pid) for c in children), port)
+    pids = ", ".join(str(child.pid) for child in children)
+    logger.info("started %d workers (pids %s) on port %d", workers, pids, port)
 
     def forward(signum: int, frame: FrameType | None) -> None:
         for child in children:
