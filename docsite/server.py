@@ -16,11 +16,10 @@ from typing import Any
 
 from quart import Quart, Response, request
 
-import engine as rx
-
 # Importing the demos registers their states with the engine.
-import demos.background_tasks  # noqa: F401
+import demos.background_tasks
 import demos.low_level  # noqa: F401
+import engine as rx
 
 from .hooks.instant_nav import rewrite_sitemap
 from .quotes import random_quote

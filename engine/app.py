@@ -20,7 +20,6 @@ from typing import Any
 import socketio
 
 from .delta import Delta, every_public_value
-from .messages import failure_message
 from .errors import (
     EventError,
     LimitExceededError,
@@ -29,6 +28,7 @@ from .errors import (
 )
 from .event import EventHandler, EventSpec, as_specs
 from .managers import MemoryStateManager, StateManager, Transaction
+from .messages import failure_message
 from .origins import origin_policy
 from .proxy import StateProxy, stale_copies
 from .settings import Settings
@@ -183,7 +183,9 @@ class App:
             await asyncio.sleep(period)
             evicted = manager.evict_idle(keep=self._in_use)
             if evicted:
-                logger.info("evicted %d idle tab states (setting idle_state_ttl=%gs)", evicted, self.settings.idle_state_ttl)
+                logger.info(
+                    "evicted %d idle tab states (setting idle_state_ttl=%gs)", evicted, self.settings.idle_state_ttl
+                )
 
     # -- state access --------------------------------------------------------
     def modify_state(self, token: str) -> _StateBlock:

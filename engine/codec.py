@@ -155,7 +155,7 @@ def _rebuild_sequence(value: Any, type_: Any, container: Any, *, lenient: bool) 
     if container is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
         if len(args) != len(value):
             raise _fail(value, type_)
-        return tuple(_rebuild(item, arg, lenient=lenient) for item, arg in zip(value, args))
+        return tuple(_rebuild(item, arg, lenient=lenient) for item, arg in zip(value, args, strict=True))
     item_type = args[0] if args else Any
     items = [_rebuild(item, item_type, lenient=lenient) for item in value]
     return container(items) if container is not list else items

@@ -22,7 +22,7 @@ def _own_origin(environ: Mapping[str, Any]) -> str | None:
     return f"{scheme}://{host}" if host else None
 
 
-def origin_policy(allowed: tuple[str, ...] | None) -> None | str | Callable[[str, Mapping[str, Any]], bool]:
+def origin_policy(allowed: tuple[str, ...] | None) -> str | Callable[[str, Mapping[str, Any]], bool] | None:
     """The `cors_allowed_origins` value for python-socketio."""
     if not allowed:
         return None  # python-socketio's default: the serving origin only

@@ -203,7 +203,9 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if token not in self.token_to_sid:
             cancelled = self.app.tasks.cancel_tab(token)
             if cancelled:
-                logger.info("tab %s gone for %.0fs: cancelled %d tasks", token[:8], self.app.settings.tab_grace, cancelled)
+                logger.info(
+                    "tab %s gone for %.0fs: cancelled %d tasks", token[:8], self.app.settings.tab_grace, cancelled
+                )
 
     async def send_full(self, sid: str, token: str, states: list[str]) -> None:
         """Send a tab the current values of the states it shows (under its lock, so in order)."""

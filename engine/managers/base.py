@@ -77,7 +77,7 @@ class StateManager(abc.ABC):
     def locked(self, token: str) -> bool:
         """Whether some holder has the tab's lock right now (as far as this process knows)."""
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 - a manager with nothing to release need not override it
         """Release connections; the manager is not used afterwards."""
 
     def stats(self) -> dict[str, Any]:
