@@ -201,6 +201,13 @@ def run_state_workloads(
                 for name in order:
                     runs[key][name].append(workers[name].request({"run": key, "n": sizes[key][name]}))
             _log(f"{mode}: round {round_ + 1}/{repeats} done")
+        if mode == "memory" and "ours" in live:  # asyncio's own share, for reading the contended rows
+            floors = [workers["ours"].request({"run": "asyncio_floor", "n": 20_000}) for _ in range(3)]
+            section["asyncio_floor"] = {
+                "lock_rate": statistics.median(f["lock_rate"] for f in floors),
+                "loop_rate": statistics.median(f["loop_rate"] for f in floors),
+                "runs": floors,
+            }
         for key, _label in workloads:
             section["workloads"][key] = {name: _summarise(runs[key][name], sizes[key][name]) for name in live}
             for name in live:
@@ -364,7 +371,15 @@ def report(results: dict[str, Any]) -> str:
             ]
             spread.append(f"- {prefix}{label}: " + ", ".join(parts))
     if spread:
-        lines += ["", "Spread of the rounds (slowest-fastest run per side):", *spread]
+        lines += ["", "Spread of the rounds (slowest-fastest run per side):", "", *spread]
+    floor = (results.get("memory_manager") or {}).get("asyncio_floor")
+    if floor:
+        lines += [
+            "",
+            "asyncio alone, no framework: 50 tasks taking one asyncio.Lock with an await inside each "
+            f"block {floor['lock_rate']:,.0f}/s; one task awaiting sleep(0) per iteration "
+            f"{floor['loop_rate']:,.0f}/s.",
+        ]
     rt = results.get("round_trip")
     if rt:
         lines += [
