@@ -108,12 +108,41 @@ async def background_demo(side: Any, n: int) -> dict[str, Any]:
     return await background(side, n, "count_to")
 
 
+async def asyncio_floor(side: Any, n: int) -> dict[str, Any]:
+    """What asyncio alone costs in the two workloads that await inside the loop (no framework).
+
+    `lock_rate`: 50 tasks taking one `asyncio.Lock`, each block awaiting once
+    inside (the contended workload's shape); `loop_rate`: one task awaiting
+    `sleep(0)` per iteration (the demo loop's shape). Both sides pay these.
+    """
+    lock = asyncio.Lock()
+    per = n // 50
+
+    async def contender() -> None:
+        for _ in range(per):
+            async with lock:
+                await asyncio.sleep(0)
+
+    async def looper() -> None:
+        for _ in range(n):
+            await asyncio.sleep(0)
+
+    contended_run = await _timed(side, asyncio.gather(*(contender() for _ in range(50))), per * 50)
+    loop_run = await _timed(side, looper(), n)
+    return {
+        "ops": n, "rate": contended_run["rate"], "lock_rate": contended_run["rate"],
+        "lock_cpu_rate": contended_run["cpu_rate"], "loop_rate": loop_run["rate"],
+        "loop_cpu_rate": loop_run["cpu_rate"], "ok": True,
+    }
+
+
 RUNS = {
     "one_token": one_token,
     "many_tokens": many_tokens,
     "contended": contended,
     "background": background,
     "background_demo": background_demo,
+    "asyncio_floor": asyncio_floor,
 }
 
 
