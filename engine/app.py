@@ -212,8 +212,11 @@ class App:
             await self._send_delta(tx.token, tx.seq, delta)
 
     async def _send_delta(self, token: str, seq: int, delta: Delta) -> None:
+        connected_here = token in self.event_namespace.token_to_sid
+        if not connected_here and not self.settings.redis_url:
+            return  # one process and no socket for this tab: nobody could receive it
         await self.sio.emit("update", {"seq": seq, "delta": delta}, room=token, namespace=NAMESPACE)
-        if token in self.event_namespace.token_to_sid:
+        if connected_here:
             await self.event_namespace.check_backlog(token)
 
     async def send_error(self, token: str, message: str, event_id: str | None = None) -> None:

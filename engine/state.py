@@ -360,12 +360,19 @@ class State(metaclass=_StateMeta):
         values = self._rx_values
         return {name: to_wire(values[name]) for name in type(self)._rx_public}
 
-    def walk(self) -> Iterator[State]:
-        """This instance and every substate instance created so far."""
-        yield self
-        if self._rx_subs:
-            for sub in self._rx_subs.values():
-                yield from sub.walk()
+    def walk(self) -> list[State]:
+        """This instance and every substate instance created so far, parents first.
+
+        A list, built without recursion: every commit walks the tree twice.
+        """
+        found = [self]
+        index = 0
+        while index < len(found):
+            subs = found[index]._rx_subs
+            if subs:
+                found.extend(subs.values())
+            index += 1
+        return found
 
     def _rx_ancestor(self, owner: type[State]) -> State:
         node: State | None = self._rx_parent

@@ -24,11 +24,7 @@ from .states import HANDLER_TASKS, HardLedgerState
 LEDGER = [HardLedgerState]
 MAX_TURNS = 400
 
-# Known, reported faults of the Redis manager (engine/managers/redis.py), timing-dependent:
-LOST_CANCELLATION = (
-    "redis-py's socket timeout uses asyncio.wait_for, which on Python 3.11 swallows a cancellation "
-    "that arrives as the command completes: the task runs on instead of being cancelled"
-)
+# A known, reported fault of the Redis manager (engine/managers/redis.py), timing-dependent:
 UNFINISHED_COMMIT = (
     "a cancellation during the Redis commit script is raised before the write is known to have "
     "landed: the change may be stored while the event is reported as dropped"
@@ -107,7 +103,6 @@ async def test_cancelling_async_with_self_at_every_await_point(make_app):
 
 async def test_cancelling_while_waiting_for_the_lock(make_app, request):
     """The task waits for a lock another holder has; cancelled at each turn, it never takes it."""
-    _known_redis_fault(request, LOST_CANCELLATION)
     app = make_app()
     ledger = Ledger(app)
     async with TabClient(app, states=LEDGER) as tab:
