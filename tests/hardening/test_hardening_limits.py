@@ -6,10 +6,8 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import Callable
 
-import pytest
 import socketio
 
 import engine as rx
@@ -23,23 +21,6 @@ from .wire import RawSocket
 LEDGER = [HardLedgerState]
 LOOP = [HardLoopState]
 FLOOD = HardFloodState.get_full_name()
-
-
-@pytest.fixture
-async def memory_apps() -> AsyncIterator[Callable[..., rx.App]]:
-    """`memory_apps(**settings)`: Apps on the in-memory manager (for its own limits)."""
-    apps: list[rx.App] = []
-
-    def factory(**settings: Any) -> rx.App:
-        application = rx.App(**settings)
-        apps.append(application)
-        return application
-
-    try:
-        yield factory
-    finally:
-        for application in apps:
-            await application.shutdown(timeout=2)
 
 
 async def _until(predicate: Callable[[], bool], timeout: float = 5, what: str = "condition") -> None:
