@@ -355,9 +355,7 @@ class App:
         root = await self.state_manager.peek(token)
         if root is None:
             return {}
-        node: State | None = root
-        for part in owner.get_full_name().split(".")[1:]:
-            node = (node._rx_subs or {}).get(part) if node is not None else None
+        node = root.existing_substate(owner)
         return stale_copies(node) if node is not None else {}
 
     async def _chain_from_task(self, token: str, specs: list[EventSpec]) -> None:

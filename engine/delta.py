@@ -95,9 +95,7 @@ def every_public_value(root: State) -> Delta:
     for cls in State.class_tree():
         if not cls._rx_public:
             continue
-        node: State | None = root
-        for part in cls._rx_full_name.split(".")[1:]:
-            node = (node._rx_subs or {}).get(part) if node is not None else None
+        node = root.existing_substate(cls)
         if node is not None:
             full[cls._rx_full_name] = node.public_values()
         else:

@@ -29,7 +29,7 @@ _SCALAR_TYPES = (int, float, str, bool, type(None), None)
 _RESERVED = frozenset(
     {
         "get_name", "get_full_name", "get_token", "get_substate", "get_state",
-        "get_root", "parent_state", "substates", "class_tree", "public_values",
+        "get_root", "parent_state", "substates", "class_tree", "public_values", "existing_substate",
         "var_fields", "handlers",
     }
 )
@@ -322,6 +322,17 @@ class State(metaclass=_StateMeta):
     def substates(self) -> dict[str, State]:
         """The substates this tab has used so far, by name."""
         return dict(self._rx_subs or {})
+
+    def existing_substate(self, state_cls: type[State]) -> State | None:
+        """This tab's instance of `state_cls` if it was created already; never creates one.
+
+        For readers that hold no lock (creating a substate changes the tree).
+        """
+        node: State | None = self.get_root()
+        for part in state_cls._rx_full_name.split(".")[1:]:
+            subs = node._rx_subs if node is not None else None
+            node = subs.get(part) if subs else None
+        return node
 
     def get_substate(self, path: list[str] | tuple[str, ...]) -> State:
         """The tab's instance of the state at `path` below this one (created on first use).
