@@ -23,19 +23,23 @@ class MyTaskState(rx.State):
             # State mutation is only allowed inside context block
             self._n_tasks += 1
 
-        while True:
+        try:
+            while True:
+                async with self:
+                    # Check for stopping conditions inside context
+                    if self.counter >= self.max_counter:
+                        self.running = False
+                    if not self.running:
+                        return
+
+                    self.counter += 1
+
+                # Await long operations outside the context to avoid blocking UI
+                await asyncio.sleep(0.5)
+        finally:
+            # Returned, failed or cancelled: give the guard back in every case
             async with self:
-                # Check for stopping conditions inside context
-                if self.counter >= self.max_counter:
-                    self.running = False
-                if not self.running:
-                    self._n_tasks -= 1
-                    return
-
-                self.counter += 1
-
-            # Await long operations outside the context to avoid blocking UI
-            await asyncio.sleep(0.5)
+                self._n_tasks -= 1
 
     def toggle_running(self):
         self.running = not self.running

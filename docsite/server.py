@@ -21,7 +21,7 @@ import demos.background_tasks
 import demos.low_level  # noqa: F401
 import engine as rx
 
-from .hooks.instant_nav import rewrite_sitemap
+from .sitemap import rewrite_sitemap
 from .quotes import random_quote
 
 __all__ = ["create_asgi", "create_quart"]

@@ -99,6 +99,5 @@ def every_public_value(root: State) -> Delta:
         if node is not None:
             full[cls._rx_full_name] = node.public_values()
         else:
-            fields = cls._rx_fields
-            full[cls._rx_full_name] = {name: to_wire(fields[name].default) for name in cls._rx_public}
+            full[cls._rx_full_name] = cls.public_defaults()
     return full

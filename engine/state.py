@@ -29,7 +29,8 @@ _SCALAR_TYPES = (int, float, str, bool, type(None), None)
 _RESERVED = frozenset(
     {
         "get_name", "get_full_name", "get_token", "get_substate", "get_state",
-        "get_root", "parent_state", "substates", "class_tree", "public_values", "existing_substate",
+        "get_root", "parent_state", "substates", "class_tree", "public_values", "public_defaults",
+        "existing_substate",
         "var_fields", "handlers",
     }
 )
@@ -365,6 +366,12 @@ class State(metaclass=_StateMeta):
     async def get_state(self, state_cls: type[State]) -> State:
         """Another state of the same tab, e.g. `await self.get_state(SettingsState)`."""
         return self.get_root().get_substate(state_cls.get_full_name().split("."))
+
+    @classmethod
+    def public_defaults(cls) -> dict[str, Any]:
+        """This state's public vars at their defaults, as JSON: what a page shows before it connects."""
+        fields = cls._rx_fields
+        return {name: to_wire(fields[name].default) for name in cls._rx_public}
 
     def public_values(self) -> dict[str, Any]:
         """This state's public vars as JSON, as the tab sees them."""

@@ -23,7 +23,7 @@ The fix therefore belongs to the server, which knows the request's origin:
 
 This hook's part is small: it refuses to build without ``site_url`` (the sitemap
 would have no URLs) and records the exact prefix in ``site/.site_url``.
-:func:`rewrite_sitemap` is the rewrite the server performs, as a reference.
+:func:`docsite.sitemap.rewrite_sitemap` is the rewrite the server performs.
 """
 
 from __future__ import annotations
@@ -37,11 +37,6 @@ from mkdocs.exceptions import PluginError
 log = logging.getLogger("mkdocs.hooks.instant_nav")
 
 SITE_URL_FILE = ".site_url"
-
-
-def rewrite_sitemap(xml: str, site_url: str, origin: str) -> str:
-    """Point a sitemap's URLs at ``origin`` (``scheme://host[:port]``) instead of ``site_url``."""
-    return xml.replace(site_url, origin.rstrip("/") + "/")
 
 
 def _instant_enabled(config: Any) -> bool:

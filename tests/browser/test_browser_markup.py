@@ -1,6 +1,6 @@
 """A state value holding markup reaches the page as text, both server-rendered and live.
 
-Uses a test-only demo (browser_markup_demo.py) rendered with engine.docs.render_demo
+Uses a test-only demo (browser_markup_demo.py) rendered with docsite.fences.render_demo
 into a minimal page that loads the runtime, served in-process by the docs server.
 """
 
@@ -15,7 +15,7 @@ from playwright.async_api import Page, expect
 import engine as rx
 from docsite.hooks.assets import copy_assets
 from docsite.server import create_asgi
-from engine.docs import render_demo
+from docsite.fences import render_demo
 from engine.testing import serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 import re
 
-from engine.docs import render_demo
+from docsite.fences import render_demo
 
 from . import states
 from .states import HardMarkupState

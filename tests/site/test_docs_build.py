@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.docs import DemoError, render_demo
+from docsite.fences import DemoError, render_demo
 from tests.conftest import ROOT
 
 ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "PYTHONPATH": str(ROOT)}

@@ -1,7 +1,7 @@
 """The markdown side: a fenced `demo` block becomes a live demo box.
 
 In mkdocs.yml, pymdownx.superfences gets a custom fence named `demo` whose
-formatter is `engine.docs.demo_fence`. The fence body names a function that
+formatter is `docsite.fences.demo_fence`. The fence body names a function that
 returns a component, `module:function`. The box is rendered here, at build
 time, with every state's default values; a missing demo fails the build.
 """
@@ -15,9 +15,8 @@ from typing import Any
 
 from pymdownx.superfences import SuperFencesException
 
-from .codec import to_wire
-from .components import Component
-from .state import State
+from engine.components import Component
+from engine.state import State
 
 __all__ = ["DemoError", "demo_fence", "render_demo"]
 
@@ -46,8 +45,7 @@ def _load(target: str) -> Component:
 def _defaults(names: set[str]) -> dict[str, dict[str, Any]]:
     values = {}
     for name in names:
-        cls = State.find_class(name)
-        values[name] = {n: to_wire(f.default) for n, f in cls._rx_fields.items() if not f.backend}
+        values[name] = State.find_class(name).public_defaults()
     return values
 
 
