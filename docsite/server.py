@@ -2,7 +2,8 @@
 
 One ASGI app: Socket.IO (python-socketio) at `/socket.io`, and a Quart app
 for everything else: the static pages from the built `site/` directory,
-`/healthz`, `/api/quote` for the fetch demo, and `sitemap.xml` rewritten to
+`/healthz` (and `/healthz/details`, for this machine or a bearer token),
+`/api/quote` for the fetch demo, and `sitemap.xml` rewritten to
 the origin the site is served from (mkdocs-material's instant navigation
 only follows links listed there; see docsite/hooks/instant_nav.py).
 """
@@ -10,11 +11,14 @@ only follows links listed there; see docsite/hooks/instant_nav.py).
 from __future__ import annotations
 
 import asyncio
+import hmac
+import ipaddress
 import mimetypes
+import os
 from pathlib import Path
 from typing import Any
 
-from quart import Quart, Response, request
+from quart import Quart, Request, Response, request
 
 # Importing the demos registers their states with the engine.
 import demos.background_tasks
@@ -27,18 +31,32 @@ from .quotes import random_quote
 __all__ = ["create_asgi", "create_quart"]
 
 QUOTE_DELAY = 0.6  # seconds: long enough to see the fetch task at work
+HEALTH_TOKEN_ENV = "DOCSITE_HEALTH_TOKEN"  # a bearer token that also opens /healthz/details to other machines
 
 
 def create_quart(site_dir: Path, engine_app: rx.App, *, quote_delay: float = QUOTE_DELAY) -> Quart:
     site_dir = site_dir.resolve()
     quart = Quart(__name__, static_folder=None)
 
+    health_token = os.environ.get(HEALTH_TOKEN_ENV) or None
+
     @quart.get("/healthz")
     async def healthz() -> dict[str, Any]:
+        """Up or not, for anyone: load balancers and uptime checks need no more."""
+        return {"ok": True}
+
+    @quart.get("/healthz/details")
+    async def healthz_details() -> Any:
+        """The counts, for the operator only: they tell a visitor how busy (and how fillable) the server is."""
+        refusal = _refuse_details(request, health_token)
+        if refusal is not None:
+            return refusal
         return {
             "ok": True,
+            "pid": os.getpid(),
             "tabs": len(engine_app.event_namespace.token_to_sid),
             "background_tasks": len(engine_app.background_tasks),
+            "state_manager": engine_app.state_manager.stats(),
         }
 
     @quart.get("/api/quote")
@@ -74,6 +92,36 @@ def create_quart(site_dir: Path, engine_app: rx.App, *, quote_delay: float = QUO
         return response
 
     return quart
+
+
+def _refuse_details(req: Request, token: str | None) -> Response | None:
+    """None if the detailed health view may be shown to this request, else the refusal to send."""
+    if _from_loopback(req.scope.get("client")) or _has_bearer(req, token):
+        return None
+    if token is None:
+        return Response(f"only from this machine (or set {HEALTH_TOKEN_ENV})\n", status=403, mimetype="text/plain")
+    return Response("a valid bearer token is needed\n", status=401, mimetype="text/plain",
+                    headers={"WWW-Authenticate": 'Bearer realm="healthz"'})
+
+
+def _from_loopback(client: tuple[str, int] | None) -> bool:
+    """Whether the ASGI client address (the TCP peer, not a header the client wrote) is this machine."""
+    if not client:
+        return False
+    try:
+        address = ipaddress.ip_address(client[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # ::ffff:127.0.0.1 on a dual-stack socket
+    return address.is_loopback
+
+
+def _has_bearer(req: Request, token: str | None) -> bool:
+    if token is None:
+        return False
+    scheme, _, presented = req.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), token.encode())
 
 
 def _resolve(site_dir: Path, path: str) -> Path | None:

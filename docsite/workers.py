@@ -2,8 +2,9 @@
 
 Each worker is an ordinary `python -m docsite serve` process; they share the
 port through SO_REUSEPORT (the kernel spreads new connections over them) and
-share tab states, locks and Socket.IO rooms through Redis. The parent only
-starts them, passes signals on, and waits.
+share tab states, locks and Socket.IO rooms through Redis. The parent starts
+them, restarts one that dies (docsite/supervisor.py), passes SIGTERM and
+SIGINT on, and waits for them.
 
 Why no sticky routing is needed: the browser runtime and the test client use
 the websocket transport only, so a tab's whole Socket.IO session is one TCP
@@ -19,12 +20,12 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import sys
 from pathlib import Path
-from types import FrameType
+
+from .supervisor import Supervisor
 
 __all__ = ["reuse_port_socket", "serve_workers"]
 
@@ -46,7 +47,7 @@ def reuse_port_socket(host: str, port: int) -> socket.socket:
 
 
 def serve_workers(workers: int, host: str, port: int, site: Path) -> int:
-    """Start `workers` server processes on one port and wait for them; returns an exit status."""
+    """Run `workers` server processes on one port until SIGTERM or SIGINT; returns an exit status."""
     if not hasattr(socket, "SO_REUSEPORT"):
         print("error: --workers needs SO_REUSEPORT (Linux, BSD, macOS)", file=sys.stderr)
         return 2
@@ -60,27 +61,10 @@ def serve_workers(workers: int, host: str, port: int, site: Path) -> int:
         sys.executable, "-m", "docsite", "serve", "--host", host, "--port", str(port),
         "--site", str(site), REUSE_PORT_FLAG,
     ]
-    # Own sessions: a Ctrl-C reaches the workers once, through `forward`, not twice.
-    children = [subprocess.Popen(command, env=env, start_new_session=True) for _ in range(workers)]
-    pids = ", ".join(str(child.pid) for child in children)
-    logger.info("started %d workers (pids %s) on port %d", workers, pids, port)
+    logger.info("starting %d workers on port %d", workers, port)
 
-    def forward(signum: int, frame: FrameType | None) -> None:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signum)
+    def start_worker() -> subprocess.Popen[bytes]:
+        # Its own session: a Ctrl-C reaches the worker once, through the supervisor, not twice.
+        return subprocess.Popen(command, env=env, start_new_session=True)
 
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    status = 0
-    for child in children:
-        while True:
-            try:
-                code = child.wait()
-                break
-            except KeyboardInterrupt:
-                continue
-        if code not in (0, 130, -signal.SIGTERM, -signal.SIGINT):
-            logger.warning("worker %d exited with status %d", child.pid, code)
-            status = status or 1
-    return status
+    return Supervisor(start_worker, workers).run()
