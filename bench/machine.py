@@ -7,9 +7,10 @@ import os
 import platform
 import shutil
 import subprocess
+import time
 from typing import Any
 
-__all__ = ["describe", "load_average"]
+__all__ = ["cpu_share", "describe", "load_average"]
 
 
 def _cpu_model() -> str:
@@ -48,6 +49,18 @@ def load_average() -> list[float]:
         return []
 
 
+def cpu_share(seconds: float = 1.0) -> float:
+    """CPU time one busy process gets per second of wall time: 1.0 on an idle core.
+
+    A shared or throttled virtual machine may report idle cores and still give
+    a busy process much less than one; this says how much it got right now.
+    """
+    began, cpu = time.monotonic(), time.process_time()
+    while time.monotonic() - began < seconds:
+        pass
+    return round((time.process_time() - cpu) / (time.monotonic() - began), 2)
+
+
 def describe() -> dict[str, Any]:
     redis_server = shutil.which("redis-server")
     redis_version = ""
@@ -72,4 +85,5 @@ def describe() -> dict[str, Any]:
             "redis-server": redis_version or "not installed",
         },
         "load_average_at_start": load_average(),
+        "cpu_share_one_process": cpu_share(),
     }

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib.metadata
 from typing import Any
 
 import engine as rx
 from demos.background_tasks import MyTaskState
-from engine.event import EventSpec
-from engine.managers import MemoryStateManager
 
 from .workloads import Unavailable
 
-__all__ = ["BenchTaskState", "OursSide"]
+__all__ = ["BenchTaskState", "OursSide", "commit_modes"]
+
+COMMIT_MODE_SETTING = "redis_commit_mode"
+
+
+def commit_modes() -> list[str]:
+    """The Redis commit modes this engine has: both once `Settings` knows the setting, else confirm only."""
+    if any(field.name == COMMIT_MODE_SETTING for field in dataclasses.fields(rx.Settings)):
+        return ["confirm", "pipelined"]
+    return ["confirm"]
 
 
 class BenchTaskState(rx.State):
@@ -54,30 +62,36 @@ class OursSide:
 
     name = "ours"
 
-    def __init__(self, mode: str, redis_url: str | None) -> None:
+    def __init__(self, mode: str, redis_url: str | None, variant: str = "") -> None:
         self.mode = mode
         self.redis_url = redis_url
+        self.commit_mode = variant or "confirm"
         self.app: Any = None
         self.path = MyTaskState.get_full_name().split(".")
         self.bg_path = BenchTaskState.get_full_name().split(".")
 
     async def setup(self) -> dict[str, Any]:
         if self.mode == "redis":
-            try:
-                import engine.managers.redis  # noqa: F401
-            except ImportError as exc:
+            if self.commit_mode not in commit_modes():
                 raise Unavailable(
-                    f"engine.managers.redis is not there yet ({exc}); our Redis figures are skipped"
-                ) from None
-            self.app = rx.App(redis_url=self.redis_url)
+                    f"rx.Settings has no {COMMIT_MODE_SETTING} yet; only the confirm mode is measured"
+                )
+            options = {COMMIT_MODE_SETTING: self.commit_mode} if len(commit_modes()) > 1 else {}
+            try:
+                self.app = rx.App(redis_url=self.redis_url, **options)
+            except ImportError as exc:  # an engine without its Redis manager
+                raise Unavailable(f"the engine cannot use Redis here ({exc}); our Redis figures are skipped") from None
         else:
             self.app = rx.App()
         await self.app.startup()  # what the server's lifespan does
-        return {
+        info = {
             "framework": "engine",
             "version": importlib.metadata.version("live-background-docs"),
             "state_manager": type(self.app.state_manager).__name__,
         }
+        if self.mode == "redis":
+            info["commit_mode"] = getattr(self.app.settings, COMMIT_MODE_SETTING, "confirm (no setting yet)")
+        return info
 
     def handle(self, token: str) -> str:
         return token
@@ -104,7 +118,7 @@ class OursSide:
 
     async def background(self, token: str, n: int, handler: str = "count") -> None:
         """Trigger a background handler (as a tab's event would start it) and wait for it to end."""
-        task = self.app.start_background(token, EventSpec(getattr(BenchTaskState, handler), (n,)))
+        task = self.app.start_background(token, rx.EventSpec(getattr(BenchTaskState, handler), (n,)))
         await task
 
     async def bg_counter(self, token: str) -> int:
@@ -114,7 +128,7 @@ class OursSide:
     async def reset(self) -> None:
         """Drop every tab state (memory mode), so each run starts from an empty manager."""
         manager = self.app.state_manager
-        if isinstance(manager, MemoryStateManager):
+        if isinstance(manager, rx.MemoryStateManager):
             manager.evict_idle(now=float("inf"))
 
     def tabs_held(self) -> int:

@@ -79,8 +79,9 @@ class TheirSide:
 
     name = "reflex"
 
-    def __init__(self, mode: str, redis_url: str | None) -> None:
+    def __init__(self, mode: str, redis_url: str | None, variant: str = "") -> None:
         self.mode = mode
+        self.variant = variant
         self.redis_url = redis_url
         self.app: Any = None
         self._processor: Any = None
@@ -106,6 +107,9 @@ class TheirSide:
         if self.mode == "redis":
             info["lock_expiration_ms"] = manager.lock_expiration
             info["oplock_enabled"] = manager._oplock_enabled
+            info["oplock_hold_time_ms"] = manager.oplock_hold_time_ms
+            if manager._oplock_enabled != (self.variant == "oplock"):
+                raise RuntimeError(f"Reflex's oplock is {manager._oplock_enabled}, variant {self.variant!r}")
         return info
 
     def handle(self, token: str) -> BaseStateToken:

@@ -1,4 +1,7 @@
-"""One side's worker process: `python -m bench.worker {ours|reflex} {memory|redis} [REDIS_URL]`.
+"""One side's worker process: `python -m bench.worker {ours|reflex|redis-py} {memory|redis} [REDIS_URL] [VARIANT]`.
+
+VARIANT picks a configuration of the side: `pipelined` (our Redis commit
+mode), `oplock` (Reflex's `REFLEX_OPLOCK_ENABLED=true`); empty for defaults.
 
 It reads one JSON command per line on stdin and answers one JSON line on
 the pipe it was given as stdout; anything the frameworks print goes to
@@ -19,7 +22,7 @@ from typing import Any
 RUN_TIMEOUT = 120.0
 
 
-def _prepare(side: str, mode: str, redis_url: str | None) -> None:
+def _prepare(side: str, mode: str, redis_url: str | None, variant: str) -> None:
     if side == "reflex":
         os.environ["REFLEX_TELEMETRY_ENABLED"] = "false"
         # Production mode by default, as Reflex is deployed (in dev mode, the default of
@@ -30,13 +33,16 @@ def _prepare(side: str, mode: str, redis_url: str | None) -> None:
             os.environ["REFLEX_REDIS_URL"] = redis_url
         else:
             os.environ.pop("REFLEX_REDIS_URL", None)
+        # Reflex's opportunistic lock: keep a tab's lock leased and its state cached in the
+        # worker, written back when the lease ends (read at import, so set before it).
+        os.environ["REFLEX_OPLOCK_ENABLED"] = "true" if variant == "oplock" else "false"
         # Reflex may write files (.states, .web) under its working directory: not in the repo.
         os.chdir(tempfile.mkdtemp(prefix="bench-reflex-"))
     else:
         os.environ.pop("REDIS_URL", None)
 
 
-async def _serve(side_name: str, mode: str, redis_url: str | None, out: Any) -> None:
+async def _serve(side_name: str, mode: str, redis_url: str | None, variant: str, out: Any) -> None:
     from . import workloads
 
     def answer(payload: dict[str, Any]) -> None:
@@ -47,11 +53,15 @@ async def _serve(side_name: str, mode: str, redis_url: str | None, out: Any) -> 
         if side_name == "reflex":
             from .theirs import TheirSide
 
-            side: Any = TheirSide(mode, redis_url)
+            side: Any = TheirSide(mode, redis_url, variant)
+        elif side_name == "redis-py":
+            from .redis_limit import RedisPySide
+
+            side = RedisPySide(mode, redis_url, variant)
         else:
             from .ours import OursSide
 
-            side = OursSide(mode, redis_url)
+            side = OursSide(mode, redis_url, variant)
         info = await asyncio.wait_for(side.setup(), RUN_TIMEOUT)
     except workloads.Unavailable as exc:
         answer({"unavailable": str(exc)})
@@ -85,12 +95,13 @@ async def _serve(side_name: str, mode: str, redis_url: str | None, out: Any) -> 
 
 def main(argv: list[str]) -> None:
     side, mode = argv[0], argv[1]
-    redis_url = argv[2] if len(argv) > 2 else None
+    redis_url = argv[2] if len(argv) > 2 and argv[2] else None
+    variant = argv[3] if len(argv) > 3 else ""
     out = os.fdopen(os.dup(1), "w")  # answers go here; stray prints go to stderr
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    _prepare(side, mode, redis_url)
-    asyncio.run(_serve(side, mode, redis_url, out))
+    _prepare(side, mode, redis_url, variant)
+    asyncio.run(_serve(side, mode, redis_url, variant, out))
 
 
 if __name__ == "__main__":

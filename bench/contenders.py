@@ -1,0 +1,40 @@
+"""Who is measured in the state workloads: each a worker process of one side in one configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["MEMORY_CONTENDERS", "REDIS_CONTENDERS", "REDIS_WORKLOADS", "STATE_WORKLOADS", "Contender"]
+
+
+@dataclass(frozen=True)
+class Contender:
+    """`key` names it in the JSON; `side` and `variant` are what `bench.worker` is started with."""
+
+    key: str
+    side: str
+    variant: str
+    label: str
+
+
+OURS = Contender("ours", "ours", "", "ours")
+REFLEX = Contender("reflex", "reflex", "", "Reflex 0.10.1")
+MEMORY_CONTENDERS = [OURS, REFLEX]
+
+REDIS_CONTENDERS = [
+    Contender("ours", "ours", "confirm", "ours, confirm"),
+    Contender("ours-pipelined", "ours", "pipelined", "ours, pipelined"),
+    Contender("reflex", "reflex", "", "Reflex default"),
+    Contender("reflex-oplock", "reflex", "oplock", "Reflex oplock"),
+    Contender("redis-py", "redis-py", "", "redis-py round trips"),
+]
+
+# (key, label) of the state workloads, in table order.
+STATE_WORKLOADS = [
+    ("one_token", "`modify_state`, 1 token"),
+    ("many_tokens", "`modify_state`, 100 tokens at once"),
+    ("contended", "`modify_state`, 50 tasks on 1 token"),
+    ("background", "`async with self` in a background task"),
+    ("background_demo", "the demo's loop in a background task (an await between blocks)"),
+]
+REDIS_WORKLOADS = STATE_WORKLOADS[:3]

@@ -1,0 +1,212 @@
+"""The bench's printed report, from its results: the targets, then one table per section, in Markdown.
+
+The same text is stored in bench-results/latest.json (`table`), so the
+Performance page can quote a run exactly as it printed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .contenders import REDIS_CONTENDERS, REDIS_WORKLOADS, STATE_WORKLOADS
+from .targets import evaluate
+
+__all__ = ["machine_line", "markdown_table", "report"]
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(cell.ljust(widths[i]) for i, cell in enumerate(cells)) + " |"
+
+    rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return "\n".join([line(header), rule, *(line(row) for row in rows)])
+
+
+def machine_line(info: dict[str, Any]) -> str:
+    versions = info["versions"]
+    share = info.get("cpu_share_one_process")
+    return (
+        f"{info['cpu']}, {info['cores_usable']} cores"
+        + (f" (one busy process got {share:.0%} of a core at the start)" if share else "")
+        + f", {info['memory_gib']} GiB; {info['os']}; Python {info['python']}; reflex {versions['reflex']}, "
+        f"python-socketio {versions['python-socketio']}, uvicorn {versions['uvicorn']}, "
+        f"redis-py {versions['redis-py']}, redis-server {versions['redis-server']}; "
+        f"load average {info['load_average_at_start']} at start, {info.get('load_average_at_end')} at end"
+    )
+
+
+def _rate(value: float) -> str:
+    return f"{value:,.0f}/s"
+
+
+def _yes(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+def _targets_table(results: dict[str, Any]) -> str:
+    rows = [[t.group, t.label, t.value_text, t.needed_text, _yes(t.met)] for t in evaluate(results)]
+    return markdown_table(["Group", "Target", "Measured", "Needed", "Met"], rows) if rows else "(no targets measured)"
+
+
+def _memory_table(results: dict[str, Any]) -> str | None:
+    section = results.get("memory_manager") or {}
+    rows = []
+    for key, label in STATE_WORKLOADS:
+        entry = section.get("workloads", {}).get(key, {})
+        if "ours" in entry and "reflex" in entry:
+            ours, theirs = entry["ours"], entry["reflex"]
+            rows.append([
+                label, _rate(ours["median"]), _rate(theirs["median"]), f"{ours['median'] / theirs['median']:.2f}x",
+                f"{ours['cpu_median'] / theirs['cpu_median']:.2f}x", _yes(ours["exact"] and theirs["exact"]),
+            ])
+    tabs = results.get("memory_per_tab") or {}
+    for method, how in (("tracemalloc", "tracemalloc"), ("rss", "RSS delta")):
+        entry = tabs.get(method, {})
+        if "ours" in entry and "reflex" in entry:
+            ours, theirs = entry["ours"]["per_tab"], entry["reflex"]["per_tab"]
+            rows.append([
+                f"memory per idle tab, {tabs['tabs']:,} tabs ({how})", f"{ours:,.0f} B", f"{theirs:,.0f} B",
+                f"{ours / theirs:.2f}x", "-", _yes(entry["ours"]["ok"] and entry["reflex"]["ok"]),
+            ])
+    rt = results.get("round_trip")
+    if rt:
+        for pct in ("p50", "p99"):
+            ours, echo = rt["ours"][f"{pct}_us"], rt["echo"][f"{pct}_us"]
+            rows.append([
+                f"event round trip {pct}, TabClient vs bare echo ({rt['ours']['samples']:,} each)",
+                f"{ours:,.0f} µs", f"{echo:,.0f} µs (echo)", f"{ours / echo:.2f}x", "-", _yes(not rt["errors"]),
+            ])
+    if not rows:
+        return None
+    header = ["Workload", "Ours", "Reflex 0.10.1 (or baseline)", "Ratio", "CPU-time ratio", "Exact totals"]
+    return markdown_table(header, rows)
+
+
+def _redis_table(results: dict[str, Any]) -> str | None:
+    section = results.get("redis") or {}
+    measured = [c for c in REDIS_CONTENDERS if c.key in section.get("sides", {})]
+    if not section.get("workloads") or not measured:
+        return None
+    rows = []
+    for key, label in REDIS_WORKLOADS:
+        entry = section["workloads"].get(key, {})
+        default = entry.get("reflex", {}).get("median")
+        cells = [label]
+        for contender in measured:
+            figure = entry.get(contender.key)
+            if figure is None:
+                cells.append("-")
+                continue
+            text = _rate(figure["median"])
+            if default and contender.key != "reflex":
+                text += f" ({figure['median'] / default:.2f}x)"
+            cells.append(text)
+        cells.append(_yes(all(entry[c.key]["exact"] for c in measured if c.key in entry)))
+        rows.append(cells)
+    header = ["Workload", *(c.label for c in measured), "Exact totals"]
+    return markdown_table(header, rows)
+
+
+def _scale_rows(run: dict[str, Any], bare: dict[str, Any] | None) -> list[str]:
+    problems = run["problems"]
+    share = f"{run['delivered_per_s'] / bare['delivered_per_s']:.2f}x" if bare else "-"
+    workers = f", {run['workers']} workers on Redis" if run["workers"] > 1 else ""
+    name = "bare python-socketio" if run["kind"] == "bare" else f"engine{workers}"
+    return [
+        f"{run['tabs']:,}", name,
+        f"{run['delivered_per_s']:,.0f}/s of {run['expected_per_s']:,.0f}/s",
+        share if run["kind"] == "engine" else "1.00x",
+        f"{run['interval_ms']['p50']:,.0f} / {run['interval_ms']['p99']:,.0f} ms",
+        f"{run['server_cpu_cores']:.2f} ({run['server_cpu_ms_per_tab_s'] * 1000:,.0f} µs/s)",
+        f"{run['rss_per_tab_bytes'] / 1024:,.1f} KiB",
+        f"{problems['failed_events'] + problems['failed_connects'] + problems['errors']} / "
+        f"{problems['lost'] + problems['counter_jumps']} / {problems['out_of_order']} / {problems['disconnects']}",
+    ]
+
+
+def _scale_table(results: dict[str, Any]) -> str | None:
+    scale = results.get("scale") or {}
+    rows = []
+    for _tabs, pair in scale.get("sizes", {}).items():
+        bare = pair.get("bare")
+        for kind in ("engine", "bare"):
+            if kind in pair:
+                rows.append(_scale_rows(pair[kind], bare))
+    two = scale.get("two_workers")
+    if two:
+        bare = scale.get("sizes", {}).get(str(two["tabs"]), {}).get("bare")
+        rows.append(_scale_rows(two, bare))
+    if not rows:
+        return None
+    header = ["Tabs", "Server", "Updates delivered", "vs bare", "Tick interval p50 / p99",
+              "Server CPU, cores (per tab)", "Memory per tab", "Failed / lost / out of order / closed"]
+    return markdown_table(header, rows)
+
+
+def _notes(results: dict[str, Any]) -> list[str]:
+    lines = []
+    for section, prefix in (("memory_manager", ""), ("redis", "Redis: ")):
+        for key, label in STATE_WORKLOADS:
+            sides = (results.get(section) or {}).get("workloads", {}).get(key)
+            if sides:
+                parts = [f"{name} {s['min']:,.0f}-{s['max']:,.0f}/s (n={s['n']:,})" for name, s in sides.items()]
+                lines.append(f"- {prefix}{label}: " + ", ".join(parts))
+    return ["", "Spread of the rounds (slowest-fastest run):", "", *lines] if lines else []
+
+
+def report(results: dict[str, Any]) -> str:
+    settings = results["settings"]
+    lines = [
+        f"`{results['command']}` on {results['date']} ({results['elapsed_s']:.0f} s)",
+        "",
+        f"Machine: {machine_line(results['machine'])}",
+        "",
+        "Targets (each a ratio of two figures measured side by side in this run):",
+        "",
+        _targets_table(results),
+    ]
+    for title, table in (
+        ("In memory, and the event round trip", _memory_table(results)),
+        ("On Redis (in brackets: ratio to Reflex's default mode)", _redis_table(results)),
+        ("Live tabs through real sockets", _scale_table(results)),
+    ):
+        if table:
+            lines += ["", f"{title}:", "", table]
+    lines += [
+        "",
+        f"Throughput: median of {settings['repeats']} rounds per contender, each run sized to last about "
+        f"{settings['run_seconds']:g} s in memory and {settings['redis_run_seconds']:g} s on Redis. "
+        f"Reflex runs with REFLEX_ENV_MODE={settings['reflex_env_mode']}.",
+    ]
+    redis_sides = (results.get("redis") or {}).get("sides", {})
+    if "ours" in redis_sides:
+        lines.append(f"Our Redis commit mode(s) measured: {', '.join(_commit_modes(redis_sides))}.")
+    scale = results.get("scale")
+    if scale:
+        s = scale["settings"]
+        lines.append(
+            f"Live tabs: each tab runs the counter demo's task (a tick every 0.5 s), measured over "
+            f"{s['window_s']:g} s after all tabs tick; CPU and memory of the server processes from /proc."
+        )
+    lines += _notes(results)
+    floor = (results.get("memory_manager") or {}).get("asyncio_floor")
+    if floor:
+        lines += [
+            "",
+            "asyncio alone, no framework: 50 tasks taking one asyncio.Lock with an await inside each "
+            f"block {floor['lock_rate']:,.0f}/s; one task awaiting sleep(0) per iteration {floor['loop_rate']:,.0f}/s.",
+        ]
+    notes = [
+        f"Note ({section}): {note}"
+        for section in ("memory_manager", "redis", "scale")
+        for note in (results.get(section) or {}).get("notes", [])
+    ]
+    if notes:
+        lines += ["", *notes]
+    return "\n".join(lines)
+
+
+def _commit_modes(sides: dict[str, Any]) -> list[str]:
+    return [str(sides[key].get("commit_mode", "confirm")) for key in ("ours", "ours-pipelined") if key in sides]

@@ -1,0 +1,217 @@
+"""Many live tabs in one process, for the scale workload: `python -m bench.scale_client URL TABS STATE SETTER TOGGLE`.
+
+Each tab is its own python-socketio `AsyncClient` (websocket transport,
+namespace /engine) speaking the protocol of docs/site/protocol.md as the
+browser runtime does: `auth` {token, states, client}, then `hello` and a full
+`update`, then deltas applied in `seq` order, a `resync` on a gap. Once
+connected, a tab raises the counter demo's `max_counter` with its setter
+event (so the counter runs through the whole measurement) and starts the
+task with the toggle event, as a click would.
+
+Like `bench.worker`, it reads JSON commands on stdin and answers JSON lines
+on stdout: first `{"ready": ...}` once every tab ticks, then for
+`{"report": [T0, T1]}` (times of `time.monotonic()`, the same clock in every
+process) what arrived in that window and every error since the start; on
+`{"quit": true}` the tabs disconnect and the process exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import resource
+import secrets
+import sys
+import time
+from array import array
+from bisect import bisect_left, bisect_right
+from typing import Any
+
+import socketio
+
+NAMESPACE = "/engine"
+CONNECTS_AT_ONCE = 20
+EVENT_TIMEOUT = 30.0
+HIGH_MAX_COUNTER = 1_000_000_000
+MAX_ERROR_SAMPLES = 10
+
+
+class Totals:
+    """What every tab of this process saw: arrivals, intervals and anything that went wrong."""
+
+    def __init__(self) -> None:
+        self.arrivals = array("d")  # time of every delta, in order of arrival
+        self.interval_ends = array("d")  # time of each delta that closed a tick interval
+        self.intervals = array("d")  # seconds since the same tab's previous delta
+        self.lost = 0  # seq numbers skipped (each one an update the tab never saw)
+        self.out_of_order = 0  # deltas older than what the tab already applied
+        self.counter_jumps = 0  # consecutive counter deltas whose values were not n, n+1
+        self.resyncs = 0
+        self.failed_events = 0
+        self.failed_connects = 0
+        self.errors = 0  # `error` messages from the server
+        self.disconnects = 0  # sockets that closed before the run asked them to
+        self.samples: list[str] = []
+
+    def note(self, message: str) -> None:
+        if len(self.samples) < MAX_ERROR_SAMPLES:
+            self.samples.append(message[:300])
+
+
+class Tab:
+    """One browser tab: its socket, its mirror of `seq` and `counter`, and the timing of its ticks."""
+
+    def __init__(self, url: str, state: str, totals: Totals) -> None:
+        self.url = url
+        self.state = state
+        self.totals = totals
+        self.seq = -1
+        self.counter: int | None = None
+        self.last_tick = 0.0
+        self.leaving = False
+        self.full = asyncio.Event()
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.sio.on("update", self.on_update, namespace=NAMESPACE)
+        self.sio.on("error", self.on_error, namespace=NAMESPACE)
+        self.sio.on("disconnect", self.on_disconnect, namespace=NAMESPACE)
+
+    async def open(self, setter: str, toggle: str) -> None:
+        auth = {"token": None, "states": [self.state], "client": secrets.token_urlsafe(9)}
+        await self.sio.connect(
+            self.url, namespaces=[NAMESPACE], transports=["websocket"], auth=auth, wait_timeout=EVENT_TIMEOUT
+        )
+        await asyncio.wait_for(self.full.wait(), EVENT_TIMEOUT)
+        await self.send(setter, HIGH_MAX_COUNTER)
+        await self.send(toggle)
+
+    async def send(self, name: str, *args: Any) -> None:
+        payload = {"id": secrets.token_hex(4), "name": name, "args": list(args)}
+        ack = await self.sio.call("event", payload, namespace=NAMESPACE, timeout=EVENT_TIMEOUT)
+        if not (isinstance(ack, dict) and ack.get("ok")):
+            self.totals.failed_events += 1
+            self.totals.note(f"event {name.rsplit('.', 1)[-1]} refused: {ack!r}")
+
+    async def on_update(self, data: dict[str, Any]) -> None:
+        now = time.monotonic()
+        seq = data["seq"]
+        if "full" in data:
+            self.seq = seq
+            self.counter = data["full"].get(self.state, {}).get("counter")
+            self.last_tick = 0.0  # no interval spans a resync
+            self.full.set()
+            return
+        if self.seq < 0:
+            return  # a resync is on its way; the full update it brings covers this one
+        if seq <= self.seq:
+            self.totals.out_of_order += 1
+            return
+        if seq != self.seq + 1:
+            self.totals.lost += seq - self.seq - 1
+            self.totals.resyncs += 1
+            self.seq = -1
+            await self.sio.emit("resync", {"states": [self.state]}, namespace=NAMESPACE)
+            return
+        self.seq = seq
+        counter = data["delta"].get(self.state, {}).get("counter")
+        if counter is None:
+            return  # the setter's or the toggle's update, not a tick
+        if self.counter is not None and counter != self.counter + 1:
+            self.totals.counter_jumps += 1
+        self.counter = counter
+        totals = self.totals
+        totals.arrivals.append(now)
+        if self.last_tick:
+            totals.interval_ends.append(now)
+            totals.intervals.append(now - self.last_tick)
+        self.last_tick = now
+
+    async def on_error(self, data: Any) -> None:
+        self.totals.errors += 1
+        self.totals.note(f"error message: {data!r}")
+
+    async def on_disconnect(self, *args: Any) -> None:
+        if not self.leaving:
+            self.totals.disconnects += 1
+            self.totals.note(f"socket closed by the server: {args!r}")
+
+    async def close(self) -> None:
+        self.leaving = True
+        try:
+            await asyncio.wait_for(self.sio.disconnect(), 10)
+        except Exception:  # closing is best effort: the process exits next
+            pass
+
+
+def _window(totals: Totals, tabs: list[Tab], began: float, ended: float) -> dict[str, Any]:
+    arrivals = totals.arrivals
+    delivered = bisect_right(arrivals, ended) - bisect_left(arrivals, began)
+    low, high = bisect_left(totals.interval_ends, began), bisect_right(totals.interval_ends, ended)
+    return {
+        "delivered": delivered,
+        "tabs_ticking": sum(1 for tab in tabs if tab.last_tick >= began),
+        "intervals_ms": [round(x * 1000, 2) for x in totals.intervals[low:high]],
+    }
+
+
+def _raise_open_files(needed: int) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < needed:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(needed, soft)), hard))
+
+
+async def run(url: str, count: int, state: str, setter: str, toggle: str, out: Any) -> None:
+    def answer(payload: dict[str, Any]) -> None:
+        out.write(json.dumps(payload) + "\n")
+        out.flush()
+
+    totals = Totals()
+    tabs = [Tab(url, state, totals) for _ in range(count)]
+    gate = asyncio.Semaphore(CONNECTS_AT_ONCE)
+
+    async def open_tab(tab: Tab) -> None:
+        async with gate:
+            try:
+                await tab.open(setter, toggle)
+            except Exception as exc:
+                totals.failed_connects += 1
+                totals.note(f"opening a tab failed: {type(exc).__name__}: {exc}")
+
+    began = time.monotonic()
+    await asyncio.gather(*(open_tab(tab) for tab in tabs))
+    answer({"ready": {"tabs": count, "open_s": time.monotonic() - began, "failed_connects": totals.failed_connects}})
+    loop = asyncio.get_running_loop()
+    try:
+        while True:
+            line = await loop.run_in_executor(None, sys.stdin.readline)
+            if not line.strip():
+                break
+            command = json.loads(line)
+            if command.get("quit"):
+                break
+            t0, t1 = command["report"]
+            report = _window(totals, tabs, t0, t1)
+            report.update({
+                key: getattr(totals, key)
+                for key in ("lost", "out_of_order", "counter_jumps", "resyncs", "failed_events",
+                            "failed_connects", "errors", "disconnects", "samples")
+            })
+            report["ticks_total"] = len(totals.arrivals)
+            answer({"result": report})
+    finally:
+        closing = [tab.close() for tab in tabs]
+        for start in range(0, len(closing), 100):
+            await asyncio.gather(*closing[start:start + 100])
+
+
+def main(argv: list[str]) -> None:
+    url, count, state, setter, toggle = argv[0], int(argv[1]), argv[2], argv[3], argv[4]
+    _raise_open_files(count * 2 + 100)
+    out = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    asyncio.run(run(url, count, state, setter, toggle, out))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

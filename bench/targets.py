@@ -1,0 +1,126 @@
+"""Every target the bench checks, as a ratio (or a count) measured side by side in one run.
+
+Targets live here, never in timed tests: a shared 2-core machine makes
+absolute figures meaningless, so each target compares two things measured
+in the same run. `evaluate(results)` lists each target with its figure; a
+target whose figures were not measured in this run is left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .contenders import REDIS_WORKLOADS, STATE_WORKLOADS
+
+__all__ = ["Target", "evaluate"]
+
+MEMORY_SPEEDUP = 3.0  # in-memory rows, ours / Reflex
+TAB_BYTES = 1 / 3  # memory per idle tab, ours / Reflex
+ROUND_TRIP = 1.3  # event round trip, ours / bare echo
+REDIS_SPEEDUP = 2.0  # every Redis row in confirm mode, ours / Reflex default
+ROUND_TRIP_SHARE = 0.8  # confirm mode, 1 token and 50 tasks, ours / sequential EVALSHA limit
+OPLOCK_PARITY = 1.0  # ours / Reflex with its oplock
+DELIVERY_SHARE = 0.9  # live tabs, updates delivered per second, engine / bare server
+
+
+@dataclass(frozen=True)
+class Target:
+    """One checked figure: `value` against `needed`, higher or lower better (or a count that must be 0)."""
+
+    group: str
+    label: str
+    value: float
+    needed: float
+    better: str  # "higher", "lower" or "zero"
+
+    @property
+    def met(self) -> bool:
+        if self.better == "higher":
+            return self.value >= self.needed
+        if self.better == "lower":
+            return self.value <= self.needed
+        return self.value == 0
+
+    @property
+    def needed_text(self) -> str:
+        if self.better == "zero":
+            return "0"
+        return f"{'>=' if self.better == 'higher' else '<='} {self.needed:.2g}x"
+
+    @property
+    def value_text(self) -> str:
+        return f"{self.value:,.0f}" if self.better == "zero" else f"{self.value:.2f}x"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "met": self.met}
+
+
+def _median(section: dict[str, Any] | None, workload: str, who: str) -> float | None:
+    entry = (section or {}).get("workloads", {}).get(workload, {}).get(who)
+    return entry["median"] if entry else None
+
+
+def _ratio(group: str, label: str, ours: float | None, theirs: float | None, needed: float,
+           better: str = "higher") -> Iterator[Target]:
+    if ours and theirs:
+        yield Target(group, label, ours / theirs, needed, better)
+
+
+def _memory_targets(results: dict[str, Any]) -> Iterator[Target]:
+    section = results.get("memory_manager")
+    for key, label in STATE_WORKLOADS:
+        yield from _ratio("In memory, vs Reflex", label, _median(section, key, "ours"),
+                          _median(section, key, "reflex"), MEMORY_SPEEDUP)
+    tabs = results.get("memory_per_tab") or {}
+    for method, how in (("tracemalloc", "tracemalloc"), ("rss", "RSS delta")):
+        entry = tabs.get(method, {})
+        if "ours" in entry and "reflex" in entry:
+            yield from _ratio("In memory, vs Reflex", f"memory per idle tab ({how})", entry["ours"]["per_tab"],
+                              entry["reflex"]["per_tab"], TAB_BYTES, "lower")
+    rt = results.get("round_trip")
+    if rt:
+        for pct in ("p50", "p99"):
+            yield from _ratio("Event round trip, vs a bare echo", f"round trip {pct}", rt["ours"][f"{pct}_us"],
+                              rt["echo"][f"{pct}_us"], ROUND_TRIP, "lower")
+
+
+def _redis_targets(results: dict[str, Any]) -> Iterator[Target]:
+    section = results.get("redis")
+    limit = _median(section, "one_token", "redis-py")
+    oplock = {key: _median(section, key, "reflex-oplock") for key, _ in REDIS_WORKLOADS}
+    default = {key: _median(section, key, "reflex") for key, _ in REDIS_WORKLOADS}
+    labels = dict(REDIS_WORKLOADS)
+    group = "Redis, confirm mode"
+    for key in ("one_token", "contended"):
+        yield from _ratio(group, f"{labels[key]} vs the sequential round-trip limit",
+                          _median(section, key, "ours"), limit, ROUND_TRIP_SHARE)
+    yield from _ratio(group, f"{labels['many_tokens']} vs Reflex with oplock",
+                      _median(section, "many_tokens", "ours"), oplock["many_tokens"], OPLOCK_PARITY)
+    for key, label in REDIS_WORKLOADS:
+        yield from _ratio(group, f"{label} vs Reflex default", _median(section, key, "ours"), default[key],
+                          REDIS_SPEEDUP)
+    group = "Redis, pipelined mode"
+    for key, label in REDIS_WORKLOADS:
+        yield from _ratio(group, f"{label} vs Reflex with oplock", _median(section, key, "ours-pipelined"),
+                          oplock[key], OPLOCK_PARITY)
+
+
+def _scale_targets(results: dict[str, Any]) -> Iterator[Target]:
+    scale = results.get("scale") or {}
+    for tabs, pair in scale.get("sizes", {}).items():
+        if "engine" in pair and "bare" in pair:
+            yield from _ratio("Live tabs, vs a bare server", f"{int(tabs):,} tabs: updates delivered per second",
+                              pair["engine"]["delivered_per_s"], pair["bare"]["delivered_per_s"], DELIVERY_SHARE)
+    two = scale.get("two_workers")
+    if two:
+        group, tabs = "Live tabs, two workers on Redis", f"{two['tabs']:,} tabs"
+        problems = two["problems"]
+        failed = problems["failed_events"] + problems["failed_connects"] + problems["errors"]
+        yield Target(group, f"{tabs}: failed events (refused, unopened, or reported as errors)", failed, 0, "zero")
+        yield Target(group, f"{tabs}: lost updates", problems["lost"] + problems["counter_jumps"], 0, "zero")
+
+
+def evaluate(results: dict[str, Any]) -> list[Target]:
+    return [*_memory_targets(results), *_redis_targets(results), *_scale_targets(results)]
