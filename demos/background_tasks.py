@@ -44,6 +44,9 @@ class MyTaskState(rx.State):
     def toggle_running(self):
         self.running = not self.running
         if self.running:
+            if self.counter >= self.max_counter:
+                # Already at the limit: start over rather than stop at once
+                self.counter = 0
             return MyTaskState.my_task
 
     def clear_counter(self):
@@ -54,10 +57,14 @@ class MyTaskState(rx.State):
 # --8<-- [start:ui]
 def background_task_example():
     return rx.hstack(
-        rx.heading(MyTaskState.counter, " /"),
+        # Figures of fixed width (demo.css): nothing moves from 9 to 10
+        rx.text(MyTaskState.counter, " /", class_name="rx-counter"),
         rx.number_input(
             value=MyTaskState.max_counter,
             on_change=MyTaskState.set_max_counter,
+            min=1,
+            max=100,
+            aria_label="Limit",
             width="8em",
         ),
         rx.button(

@@ -13,19 +13,31 @@ my_tasks = set()
 
 
 async def _fetch_data(app, token):
-    async with httpx.AsyncClient() as client:
-        response = await client.get(quote_url())
-    async with app.modify_state(token) as state:
-        substate = state.get_substate(
-            LowLevelState.get_full_name().split("."),
-        )
-        substate.result = response.text
+    quote = None
+    try:
+        async with httpx.AsyncClient() as client:
+            response = await client.get(quote_url())
+        quote = response.text
+    finally:
+        # Fetched or failed, the tab must stop showing "busy"
+        async with app.modify_state(token) as state:
+            substate = state.get_substate(
+                LowLevelState.get_full_name().split("."),
+            )
+            substate.loading = False
+            if quote is not None:
+                substate.result = quote
 
 
 class LowLevelState(rx.State):
     result: str = ""
+    loading: bool = False
 
     def fetch_data(self):
+        if self.loading:
+            # One fetch at a time: clicks while it runs change nothing
+            return
+        self.loading = True
         task = asyncio.create_task(
             _fetch_data(
                 app=rx.get_app(),
@@ -41,10 +53,12 @@ class LowLevelState(rx.State):
 # --8<-- [start:ui]
 def low_level_example():
     return rx.vstack(
-        rx.text(LowLevelState.result),
+        # Screen readers read each new quote out
+        rx.text(LowLevelState.result, aria_live="polite"),
         rx.button(
             "Fetch Data",
             on_click=LowLevelState.fetch_data,
+            busy=LowLevelState.loading,
         ),
     )
 # --8<-- [end:ui]

@@ -49,6 +49,26 @@ def _defaults(names: set[str]) -> dict[str, dict[str, Any]]:
     return values
 
 
+# The box as it reads before the runtime runs, and for good without JavaScript:
+# offline, controls disabled, and a note that says why.
+NO_SCRIPT_NOTE = "This demo runs on the server: it needs JavaScript to connect."
+
+# Status and note on one line; the error below them, on its own, with a close button.
+FOOTER = (
+    '<div class="rx-demo__footer">'
+    '<div class="rx-demo__line">'
+    '<span class="rx-demo__status" data-rx-status>offline</span>'
+    f'<span class="rx-demo__note" data-rx-note>{html.escape(NO_SCRIPT_NOTE)}</span>'
+    "</div>"
+    '<div class="rx-demo__error" data-rx-error hidden>'
+    '<span class="rx-demo__error-message" data-rx-error-message role="alert"></span>'
+    '<button type="button" class="rx-demo__dismiss" data-rx-dismiss aria-label="Dismiss this message">'
+    "\u00d7</button>"
+    "</div>"
+    "</div>"
+)
+
+
 def render_demo(target: str) -> str:
     """The HTML of one demo box, with default values in place."""
     component = _load(target)
@@ -58,10 +78,7 @@ def render_demo(target: str) -> str:
         f'<div class="rx-demo" data-rx-demo="{html.escape(target)}" '
         f"data-rx-states='{html.escape(json.dumps(names), quote=True)}' data-state=\"offline\">"
         f'<div class="rx-demo__body">{body}</div>'
-        '<div class="rx-demo__footer">'
-        '<span class="rx-demo__status" data-rx-status>offline</span>'
-        '<span class="rx-demo__error" data-rx-error role="alert" hidden></span>'
-        "</div></div>"
+        f"{FOOTER}</div>"
     )
 
 

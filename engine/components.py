@@ -5,17 +5,21 @@ in place, so a box reads right before any script runs. Bindings are
 `data-rx-*` attributes holding JSON expressions and actions (see the
 protocol page); the browser runtime keeps them in step with the tab's state.
 State values always reach the page as escaped text, never as markup.
+
+A control (an element with an action) is rendered disabled: its box is
+offline until the runtime has connected, and without JavaScript it stays so.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
 from .event import EventHandler, EventSpec
-from .vars import Expr, Var, to_text
+from .vars import Expr, Literal, Var, to_text
 
 __all__ = [
     "Component",
@@ -24,14 +28,16 @@ __all__ = [
     "heading",
     "hstack",
     "number_input",
+    "progress",
     "text",
     "vstack",
 ]
 
 Values = Mapping[str, Mapping[str, Any]]
 
-_ATTRIBUTES = {"id", "placeholder", "min", "max", "step", "title", "aria_label"}
+_ATTRIBUTES = {"id", "placeholder", "min", "max", "step", "title", "aria_label", "aria_live"}
 _STYLE_ALIASES = {"spacing": "gap"}
+_ACTIONS = ("data-rx-on-click", "data-rx-on-change")
 
 
 def _attr(name: str, value: Any) -> str:
@@ -47,6 +53,25 @@ def _action(handler: Any, pass_value: bool) -> dict[str, Any]:
     raise TypeError(
         f"an event prop takes a handler such as `MyState.handler` or `MyState.handler(args)`, got {handler!r}"
     )
+
+
+def _value_or(expr: Expr, values: Values, missing: Any) -> Any:
+    """The expression's value, or `missing` when `values` lacks a var it reads.
+
+    Attribute bindings then render their resting state (enabled, not busy,
+    indeterminate); the runtime sets them once the tab's values arrive.
+    """
+    try:
+        return expr.evaluate(values)
+    except KeyError:
+        return missing
+
+
+def _fraction(value: Any) -> float | None:
+    """A progress value clamped to [0, 1]; None (indeterminate) for anything that is not a number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        return None
+    return min(max(float(value), 0.0), 1.0)
 
 
 class Component:
@@ -79,9 +104,19 @@ class Component:
         elif name in _ATTRIBUTES:
             self.attrs[name.replace("_", "-")] = value
         elif isinstance(value, Expr):
-            raise TypeError(f"prop {name!r} cannot be bound to a var; only value= and children can")
+            raise TypeError(
+                f"prop {name!r} cannot be bound to a var; only children, value= (inputs, progress) "
+                "and disabled=/busy= (buttons) can"
+            )
         else:
             self.style[_STYLE_ALIASES.get(name, name).replace("_", "-")] = str(value)
+
+    def _bind_flag(self, attribute: str, value: Any) -> None:
+        """Bind an on/off attribute to an expression; a plain True is a constant, False nothing."""
+        if isinstance(value, Expr):
+            self.bindings[attribute] = value
+        elif value:
+            self.bindings[attribute] = Literal(True)
 
     def state_names(self) -> set[str]:
         """The states whose vars this component (and its children) shows or sends to."""
@@ -91,8 +126,8 @@ class Component:
                 names |= child.state_names()
             elif isinstance(child, Expr):
                 names |= {path.rpartition(".")[0] for path in child.var_paths()}
-        for key, value in self.bindings.items():
-            if key == "data-rx-value":
+        for value in self.bindings.values():
+            if isinstance(value, Expr):
                 names |= {path.rpartition(".")[0] for path in value.var_paths()}
             elif isinstance(value, dict) and "event" in value:
                 names.add(value["event"].rpartition(".")[0])
@@ -109,16 +144,32 @@ class Component:
         for name, value in self.bindings.items():
             if isinstance(value, Expr):
                 parts.append(_attr(name, value.to_json()))
-                if name == "data-rx-value":
-                    parts.append(_attr("value", to_text(value.evaluate(values))))
+                parts.append(self._initial(name, value, values))
             else:
                 parts.append(_attr(name, value))
+        if any(name in self.bindings for name in _ACTIONS) or self._initial_flag("data-rx-disabled", values):
+            parts.append(" disabled")
         parts.append(">")
         if self.void:
             return "".join(parts)
         parts.extend(_render_child(child, values) for child in self.children)
         parts.append(f"</{self.tag}>")
         return "".join(parts)
+
+    def _initial_flag(self, name: str, values: Values) -> bool:
+        expr = self.bindings.get(name)
+        return isinstance(expr, Expr) and bool(_value_or(expr, values, False))
+
+    def _initial(self, name: str, expr: Expr, values: Values) -> str:
+        """The plain attributes that show a binding's value before any script runs."""
+        if name == "data-rx-value":
+            return _attr("value", to_text(expr.evaluate(values)))
+        if name == "data-rx-progress":
+            fraction = _fraction(_value_or(expr, values, None))
+            return "" if fraction is None else _attr("value", repr(fraction))
+        if name == "data-rx-busy" and _value_or(expr, values, False):
+            return _attr("aria-busy", "true") + _attr("aria-disabled", "true")
+        return ""
 
 
 def _render_child(child: Any, values: Values) -> str:
@@ -165,21 +216,28 @@ def vstack(*children: Any, **props: Any) -> Component:
 
 
 def heading(*children: Any, **props: Any) -> Component:
-    """A heading line inside a demo (not part of the page outline)."""
+    """A level-3 heading inside a demo; it joins the page's outline, so use it for titles, not figures."""
     component = Component("div", children, css_class="rx-heading", props=props)
     component.attrs.update({"role": "heading", "aria-level": "3"})
     return component
 
 
 def text(*children: Any, **props: Any) -> Component:
-    """A paragraph of text."""
+    """A paragraph of text; `aria_live="polite"` has screen readers read out its changes."""
     return Component("p", children, css_class="rx-text", props=props)
 
 
-def button(*children: Any, **props: Any) -> Component:
-    """A button; `on_click=MyState.handler` sends that event."""
+def button(*children: Any, disabled: Any = False, busy: Any = False, **props: Any) -> Component:
+    """A button; `on_click=MyState.handler` sends that event.
+
+    `disabled=` and `busy=` take a bool or a var expression such as
+    `MyState.loading`. A busy button shows a spinner, says `aria-busy`, and
+    ignores clicks while keeping the keyboard focus.
+    """
     component = Component("button", children, css_class="rx-button md-button", props=props)
     component.attrs["type"] = "button"
+    component._bind_flag("data-rx-disabled", disabled)
+    component._bind_flag("data-rx-busy", busy)
     return component
 
 
@@ -189,7 +247,12 @@ def cond(condition: Any, when_true: Any, when_false: Any = None) -> Component:
 
 
 def number_input(*, value: Var | Any = None, on_change: Any = None, **props: Any) -> Component:
-    """A number field; `on_change` receives the typed text, which the setter converts."""
+    """A number field; `on_change` receives the typed text, which the setter converts.
+
+    With `min=`/`max=` (and `step=`, 1 by default) the browser refuses what is
+    out of range and says why instead of sending it. Name the field with
+    `aria_label=` when no visible text does.
+    """
     component = Component("input", css_class="rx-number-input", props=props, void=True)
     component.attrs["type"] = "number"
     if isinstance(value, Expr):
@@ -198,4 +261,20 @@ def number_input(*, value: Var | Any = None, on_change: Any = None, **props: Any
         component.attrs["value"] = to_text(value)
     if on_change is not None:
         component._prop("on_change", on_change)
+    return component
+
+
+def progress(*, value: Any = None, **props: Any) -> Component:
+    """A progress bar from 0 to 1; None (or a var holding None) shows work of unknown length.
+
+    Values outside [0, 1] are clamped. Name the bar with `aria_label=`.
+    """
+    component = Component("progress", css_class="rx-progress", props=props)
+    component.attrs["max"] = "1"
+    if isinstance(value, Expr):
+        component.bindings["data-rx-progress"] = value
+    else:
+        fraction = _fraction(value)
+        if fraction is not None:
+            component.attrs["value"] = repr(fraction)
     return component

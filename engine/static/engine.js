@@ -6,13 +6,19 @@
  * step with the tab's server-side state:
  *
  *   data-rx-demo / data-rx-states        a demo box and the states it shows
- *   data-rx-status / data-rx-error       connection status / last error
- *   data-rx-text / data-rx-show / data-rx-value        bindings (JSON expressions)
+ *   data-rx-status / data-rx-note        connection status / a line saying what it means
+ *   data-rx-error (data-rx-error-message, data-rx-dismiss)   last error, dismissable
+ *   data-rx-text / data-rx-show / data-rx-value / data-rx-progress   bindings (JSON expressions)
+ *   data-rx-disabled / data-rx-busy                    control flags (JSON expressions)
  *   data-rx-on-click / data-rx-on-change               actions (JSON)
+ *
+ * Controls (elements with an action) are usable only while the box is live.
+ * Number fields with min/max/step are checked here, with a message that says
+ * what to type, before anything is sent.
  *
  * Needs the global `io` from the socket.io-client browser bundle, loaded
  * before this file. No build step, no eval: server values reach the page only
- * through textContent, .value and .hidden.
+ * through textContent, .value, .hidden and a few attributes.
  *
  * Debug hook for tests: window.engineRuntime.{store, seq, socket, states, status}.
  */
@@ -37,6 +43,14 @@
   var STATUS_CONNECTING = "connecting";
   var STATUS_LIVE = "live";
   var STATUS_OFFLINE = "offline";
+
+  // What the box's note line says in each status (nothing while it works).
+  var NOTES = {
+    connecting: "",
+    live: "",
+    offline: "Cannot reach the server; trying again by itself.",
+  };
+  var NOTE_NO_CLIENT = "The demo's scripts did not load; reload the page to try again.";
 
   // ---------------------------------------------------------------------
   // Runtime state
@@ -64,6 +78,9 @@
   var reconnectDelay = RECONNECT_MIN_MS;
   var reconnectTimer = null;
   var listenersInstalled = false;
+  var clientMissing = false; // socket.io-client did not load: the box can never go live
+
+  var CONTROLS = "[data-rx-on-click], [data-rx-on-change], [data-rx-disabled], [data-rx-busy]";
 
   // Per-element bookkeeping (WeakMaps so replaced DOM is collected).
   var parsedAttrs = new WeakMap(); // el -> {attrName: {raw, value}}
@@ -71,6 +88,7 @@
   var lastSent = new WeakMap(); // input -> text last sent by its on-change action
   var debounceTimers = new WeakMap(); // input -> pending input-debounce timer
   var inflight = new WeakMap(); // input -> number of events without an ack yet
+  var errorSource = new WeakMap(); // box -> control whose event or text caused its error
 
   var warned = new Set();
 
@@ -284,6 +302,8 @@
     var text = toText(v);
     if (el.value !== text) el.value = text;
     lastSent.delete(el); // the next edit is news again, whatever it says
+    // The refused text is gone; the box's message still says why.
+    if (!fieldProblem(el)) setAriaFlag(el, "aria-invalid", false);
   }
 
   function renderValue(el, force) {
@@ -299,6 +319,47 @@
       if (inputMatches(el, r.value)) return;
     }
     setInputValue(el, r.value);
+  }
+
+  // An on/off binding: true only when its expression holds (false while unknown).
+  function flag(el, name) {
+    if (!el.hasAttribute(name)) return false;
+    var r = evalAttr(el, name);
+    return r.ok && truthy(r.value);
+  }
+
+  function setAriaFlag(el, name, on) {
+    if (on && el.getAttribute(name) !== "true") el.setAttribute(name, "true");
+    else if (!on && el.hasAttribute(name)) el.removeAttribute(name);
+  }
+
+  // A control works while its box is live and its disabled binding is false.
+  // A busy one says so (aria-busy) and ignores clicks through aria-disabled
+  // rather than the disabled property, so keyboard focus stays on it.
+  function renderControl(el) {
+    var disabled = status !== STATUS_LIVE || flag(el, "data-rx-disabled");
+    if (el.disabled !== disabled) el.disabled = disabled;
+    var busy = flag(el, "data-rx-busy");
+    setAriaFlag(el, "aria-busy", busy);
+    setAriaFlag(el, "aria-disabled", busy);
+  }
+
+  // A number in [0, 1] fills the bar; anything else (null) makes it indeterminate.
+  function renderProgress(el) {
+    var r = evalAttr(el, "data-rx-progress");
+    if (!r.ok) return;
+    var v = r.value;
+    if (typeof v === "number" && isFinite(v)) {
+      var text = String(Math.min(1, Math.max(0, v)));
+      if (el.getAttribute("value") !== text) el.setAttribute("value", text);
+    } else if (el.hasAttribute("value")) {
+      el.removeAttribute("value");
+    }
+  }
+
+  function renderControls() {
+    var list = document.querySelectorAll(CONTROLS);
+    for (var i = 0; i < list.length; i++) renderControl(list[i]);
   }
 
   function render(force) {
@@ -321,6 +382,9 @@
     }
     list = document.querySelectorAll("[data-rx-value]");
     for (i = 0; i < list.length; i++) renderValue(list[i], force);
+    list = document.querySelectorAll("[data-rx-progress]");
+    for (i = 0; i < list.length; i++) renderProgress(list[i]);
+    renderControls();
   }
 
   // After an input's edit has settled (ack received, focus gone), show the
@@ -339,33 +403,75 @@
     return Array.prototype.slice.call(document.querySelectorAll("[data-rx-demo]"));
   }
 
+  function setText(el, text) {
+    if (el.textContent !== text) el.textContent = text;
+  }
+
+  // The status word, and a note that says what it means for the reader. The
+  // server-rendered note says the demo needs JavaScript; running, we replace it.
   function showStatus(box) {
     if (box.getAttribute("data-state") !== status) box.setAttribute("data-state", status);
-    var els = box.querySelectorAll("[data-rx-status]");
-    for (var i = 0; i < els.length; i++) {
-      if (els[i].textContent !== status) els[i].textContent = status;
+    var i, els = box.querySelectorAll("[data-rx-status]");
+    for (i = 0; i < els.length; i++) setText(els[i], status);
+    var note = clientMissing ? NOTE_NO_CLIENT : NOTES[status] || "";
+    els = box.querySelectorAll("[data-rx-note]");
+    for (i = 0; i < els.length; i++) {
+      setText(els[i], note);
+      if (els[i].hidden !== !note) els[i].hidden = !note;
     }
   }
 
   function setStatus(next) {
     status = next;
     boxes().forEach(showStatus);
+    renderControls();
   }
 
-  function showError(box, message) {
+  // The element that holds an error's text: its message child, or itself.
+  function errorTextHolder(el) {
+    return el.querySelector("[data-rx-error-message]") || el;
+  }
+
+  // Show `message` in the box; `source` is the control it is about, if any.
+  function showError(box, message, source) {
     var els = box.querySelectorAll("[data-rx-error]");
     for (var i = 0; i < els.length; i++) {
-      els[i].textContent = message;
-      els[i].hidden = false;
+      els[i].hidden = false; // shown first, so the new text is announced
+      setText(errorTextHolder(els[i]), message);
     }
+    var previous = errorSource.get(box);
+    if (previous && previous !== source) setAriaFlag(previous, "aria-invalid", false);
+    if (source) errorSource.set(box, source);
+    else errorSource.delete(box);
   }
 
   function clearError(box) {
     var els = box.querySelectorAll("[data-rx-error]");
     for (var i = 0; i < els.length; i++) {
       els[i].hidden = true;
-      els[i].textContent = "";
+      setText(errorTextHolder(els[i]), "");
     }
+    var source = errorSource.get(box);
+    if (source) setAriaFlag(source, "aria-invalid", false);
+    errorSource.delete(box);
+  }
+
+  // A control's event succeeded. The box's error is old news now, unless it
+  // is about another field that still holds the text it complained about.
+  function clearErrorAfterSuccess(box, el) {
+    var source = errorSource.get(box);
+    if (source && source !== el && source.getAttribute("aria-invalid") === "true") return;
+    clearError(box);
+  }
+
+  // The reader closed the error: focus goes back to what it was about.
+  function dismissError(button) {
+    var box = button.closest("[data-rx-demo]");
+    if (!box) return;
+    var source = errorSource.get(box);
+    clearError(box);
+    var target = source && source.isConnected && !source.disabled ? source : box.querySelector(CONTROLS);
+    if (target && !target.disabled && typeof target.focus === "function") target.focus();
   }
 
   function targetBoxes(box) {
@@ -487,14 +593,16 @@
             showError(b, "No answer from the server for " + action.event + ".");
           });
         } else if (isPlainObject(ack) && ack.ok === true) {
-          boxesHit.forEach(clearError);
+          boxesHit.forEach(function (b) {
+            clearErrorAfterSuccess(b, el);
+          });
         } else {
           var message =
             isPlainObject(ack) && typeof ack.error === "string" && ack.error
               ? ack.error
               : "The server refused " + action.event + ".";
           boxesHit.forEach(function (b) {
-            showError(b, message);
+            showError(b, message, el);
           });
         }
         settleInput(el);
@@ -502,12 +610,70 @@
     return true;
   }
 
+  // ---------------------------------------------------------------------
+  // Number fields: the browser's own checks (min, max, step), our words
+  // ---------------------------------------------------------------------
+
+  function fieldName(el) {
+    var label = el.getAttribute("aria-label");
+    if (!label && el.labels && el.labels.length) label = el.labels[0].textContent;
+    return (label || "").trim() || "This field";
+  }
+
+  // "Limit must be a whole number from 1 to 100."
+  function numberRule(el) {
+    var step = el.getAttribute("step");
+    var whole = !step || (step !== "any" && Number(step) % 1 === 0);
+    var min = el.getAttribute("min");
+    var max = el.getAttribute("max");
+    var range = "";
+    if (min !== null && max !== null) range = " from " + min + " to " + max;
+    else if (min !== null) range = " of at least " + min;
+    else if (max !== null) range = " of at most " + max;
+    return fieldName(el) + " must be " + (whole ? "a whole number" : "a number") + range + ".";
+  }
+
+  // Is the field's text something the reader is still typing ("", "-", "1e")?
+  function isUnfinished(el) {
+    return el.value === "" || (el.validity && el.validity.badInput);
+  }
+
+  // The message explaining why the field's text cannot be sent, or "".
+  function fieldProblem(el) {
+    if (el.type !== "number" || !el.validity) return "";
+    if (el.validity.valid && el.value !== "") return "";
+    return numberRule(el);
+  }
+
+  function refuseField(el, message) {
+    var box = el.closest("[data-rx-demo]");
+    if (!box) return;
+    showError(box, message, el);
+    setAriaFlag(el, "aria-invalid", true);
+  }
+
+  // While the reader edits a field the box complained about, the complaint
+  // goes as soon as the text is acceptable.
+  function recheckField(el) {
+    var box = el.closest("[data-rx-demo]");
+    if (!box || errorSource.get(box) !== el || el.getAttribute("aria-invalid") !== "true") return;
+    if (!fieldProblem(el)) clearError(box);
+  }
+
   // Send an input's on-change action now, unless its text was already sent.
-  function flushChange(el) {
+  // `committed`: the reader pressed Enter or left the field, so an unfinished
+  // text is refused too (while typing, it is simply not sent yet).
+  function flushChange(el, committed) {
     var timer = debounceTimers.get(el);
     if (timer !== undefined) {
       clearTimeout(timer);
       debounceTimers.delete(el);
+    }
+    var problem = fieldProblem(el);
+    if (problem) {
+      if (committed || !isUnfinished(el)) refuseField(el, problem);
+      settleInput(el);
+      return;
     }
     var text = String(el.value);
     if (lastSent.has(el) && lastSent.get(el) === text) {
@@ -530,26 +696,27 @@
   function onInput(ev) {
     var el = changeTarget(ev);
     if (!el) return;
+    recheckField(el);
     var timer = debounceTimers.get(el);
     if (timer !== undefined) clearTimeout(timer);
     debounceTimers.set(
       el,
       setTimeout(function () {
         debounceTimers.delete(el);
-        flushChange(el);
+        flushChange(el, false);
       }, INPUT_DEBOUNCE_MS)
     );
   }
 
   function onChange(ev) {
     var el = changeTarget(ev);
-    if (el) flushChange(el);
+    if (el) flushChange(el, true);
   }
 
   function onKeydown(ev) {
     if (ev.key !== "Enter" || ev.isComposing) return;
     var el = changeTarget(ev);
-    if (el && el.tagName !== "TEXTAREA") flushChange(el);
+    if (el && el.tagName !== "TEXTAREA") flushChange(el, true);
   }
 
   function onFocusOut(ev) {
@@ -566,8 +733,14 @@
   function onClick(ev) {
     var t = ev.target;
     if (!t || typeof t.closest !== "function") return;
+    var dismiss = t.closest("[data-rx-dismiss]");
+    if (dismiss) {
+      dismissError(dismiss);
+      return;
+    }
     var el = t.closest("[data-rx-on-click]");
-    if (!el || el.disabled) return;
+    // aria-disabled: a busy control, which keeps its focus but not its clicks.
+    if (!el || el.disabled || el.getAttribute("aria-disabled") === "true") return;
     sendAction(el, "data-rx-on-click");
   }
 
@@ -600,6 +773,7 @@
   function connect() {
     if (typeof window.io !== "function") {
       warnOnce("no-io", "socket.io-client is not loaded; demos stay static", null);
+      clientMissing = true;
       setStatus(STATUS_OFFLINE);
       return;
     }

@@ -1,20 +1,24 @@
-"""What the browser tests and make_screenshot.py share: the site build, the docs server, Chromium.
+"""What the browser tests and make_screenshots.py share: the site build, the docs server, Chromium.
 
 Not a test module. It is imported by name (``import browser_support``) from
 this directory, which pytest puts on ``sys.path`` (no ``__init__.py`` here),
-and which make_screenshot.py adds itself.
+and which make_screenshots.py adds itself.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import AsyncIterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -57,10 +61,37 @@ CHROMIUM_ARGS = [
 ]
 # Wide enough for mkdocs-material's left navigation sidebar (shown from 76.25em).
 VIEWPORT = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
 
 COUNTER_STATE = "state.my_task_state"
 FETCH_STATE = "state.low_level_state"
 BACKGROUND_TASKS_PAGE = "/background-tasks/"
+
+
+def nav_pages() -> list[str]:
+    """Every page of mkdocs.yml's nav, as a site path ("/", "/site/protocol/", ...)."""
+    import yaml
+
+    class _Loader(yaml.SafeLoader):
+        pass
+
+    # mkdocs.yml names Python objects (the demo fence); they do not matter here.
+    _Loader.add_multi_constructor("tag:yaml.org,2002:python/", lambda loader, suffix, node: None)
+    config = yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=_Loader)
+    paths: list[str] = []
+
+    def walk(entries: Any) -> None:
+        for entry in entries:
+            value = next(iter(entry.values())) if isinstance(entry, dict) else entry
+            if isinstance(value, list):
+                walk(value)
+            elif isinstance(value, str):
+                page = value.removesuffix(".md")
+                page = "" if page == "index" else page.removesuffix("/index") + "/"
+                paths.append("/" + page)
+
+    walk(config["nav"])
+    return paths
 
 
 def chromium_missing_reason() -> str | None:
@@ -147,6 +178,11 @@ class DocServer:
         with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
             return dict(json.loads(response.read()))
 
+    def details(self) -> dict[str, Any]:
+        """/healthz/details (open to loopback clients): tabs, background tasks, state manager."""
+        with urllib.request.urlopen(f"{self.url}/healthz/details", timeout=2) as response:
+            return dict(json.loads(response.read()))
+
     def log_tail(self, lines: int = 40) -> str:
         try:
             text = self.log_path.read_text(errors="replace")
@@ -155,24 +191,35 @@ class DocServer:
         return "\n".join(text.splitlines()[-lines:])
 
 
-class CounterBox:
+class DemoBox:
+    """What every demo box has: a status line with a note, and a dismissable error."""
+
+    box: Any
+
+    def _footer(self) -> None:
+        self.status = self.box.locator("[data-rx-status]")
+        self.note = self.box.locator("[data-rx-note]")
+        self.error = self.box.get_by_role("alert")
+        self.dismiss = self.box.get_by_role("button", name="Dismiss this message")
+
+
+class CounterBox(DemoBox):
     """The counter demo on a page, found by what a reader sees: its Reset button."""
 
     def __init__(self, page: Any) -> None:
         self.page = page
         self.box = page.locator("[data-rx-demo]").filter(has=page.get_by_role("button", name="Reset"))
-        self.heading = self.box.get_by_role("heading")  # "N /"
-        self.limit = self.box.get_by_role("spinbutton")
+        self.figure = self.box.get_by_text(re.compile(r"^\s*\d+ /\s*$"))  # "N /"
+        self.limit = self.box.get_by_role("spinbutton", name="Limit")
         self.start = self.box.get_by_role("button", name="Start", exact=True)
         self.stop = self.box.get_by_role("button", name="Stop", exact=True)
         self.reset = self.box.get_by_role("button", name="Reset", exact=True)
         # The Start/Stop button whatever it says at the moment: the box's first button.
         self.toggle = self.box.locator("button").first
-        self.status = self.box.locator("[data-rx-status]")
-        self.error = self.box.locator("[data-rx-error]")
+        self._footer()
 
     async def count(self) -> int:
-        text = (await self.heading.text_content()) or ""
+        text = (await self.figure.text_content()) or ""
         return int(text.split("/")[0].strip())
 
     async def set_limit(self, value: int) -> None:
@@ -192,14 +239,27 @@ class CounterBox:
         )
 
 
-class FetchBox:
+class FetchBox(DemoBox):
     """The fetch demo, found by its Fetch Data button."""
 
     def __init__(self, page: Any) -> None:
+        self.page = page
         self.box = page.locator("[data-rx-demo]").filter(has=page.get_by_role("button", name="Fetch Data"))
         self.button = self.box.get_by_role("button", name="Fetch Data")
         self.result = self.box.locator("p")
-        self.status = self.box.locator("[data-rx-status]")
+        self._footer()
+
+    async def quote(self) -> str:
+        return ((await self.result.text_content()) or "").strip()
+
+    async def fetch(self) -> str:
+        """Press Fetch Data and wait for the quote it brings (the button is no longer busy)."""
+        from playwright.async_api import expect
+
+        await self.button.click()
+        await expect(self.button).to_have_attribute("aria-busy", "true")
+        await expect(self.button).not_to_have_attribute("aria-busy", "true", timeout=5_000)
+        return await self.quote()
 
 
 async def open_live(page: Any, server: DocServer, path: str = BACKGROUND_TASKS_PAGE) -> None:
@@ -215,3 +275,38 @@ async def open_live(page: Any, server: DocServer, path: str = BACKGROUND_TASKS_P
 async def ticket(page: Any) -> str | None:
     """The tab's ticket as the runtime keeps it in sessionStorage."""
     return await page.evaluate("() => sessionStorage.getItem('engine.ticket')")  # type: ignore[no-any-return]
+
+
+DEMO_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>demo probe</title>
+<link rel="stylesheet" href="demo.css"></head>
+<body><article class="md-typeset">{boxes}</article>
+<script src="assets/engine/socket.io.min.js"></script>
+<script src="assets/engine/engine.js"></script>
+</body></html>
+"""
+
+
+@contextlib.asynccontextmanager
+async def demo_page(directory: Path, *targets: str) -> AsyncIterator[str]:
+    """A bare page with the demo boxes `targets` (``module:function``), served in-process.
+
+    The page loads the runtime and demo.css, nothing of mkdocs-material; a
+    fresh App serves it. Yields the page's URL.
+    """
+    import engine as rx
+    from docsite.fences import render_demo
+    from docsite.hooks.assets import copy_assets
+    from docsite.server import create_asgi
+    from engine.testing import serve
+
+    boxes = "\n".join(render_demo(target) for target in targets)
+    (directory / "index.html").write_text(DEMO_PAGE.format(boxes=boxes), encoding="utf-8")
+    shutil.copyfile(ROOT / "docs" / "assets" / "stylesheets" / "demo.css", directory / "demo.css")
+    copy_assets(directory)
+    app = rx.App()
+    try:
+        async with serve(create_asgi(directory, app)) as url:
+            yield url + "/"
+    finally:
+        await app.shutdown(timeout=2)
