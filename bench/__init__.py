@@ -7,10 +7,14 @@ about the same time; see docs/performance.md for what each figure means.
 
 Modules:
 
-- `runner`: the orchestration, the table and `bench-results/latest.json`.
-- `worker`: the process each side's workloads run in (JSON lines on a pipe).
-- `ours`, `theirs`: the workloads, written once per framework, step for step alike.
+- `runner`: the sections in order, the printed report and `bench-results/latest.json`.
+- `contenders`, `state_runs`, `worker`, `remote`: the state workloads, one process per contender.
+- `ours`, `theirs`, `redis_limit`: each contender's side of the workloads (`workloads`),
+  written once per framework, step for step alike; `redis_limit` is bare redis-py.
 - `roundtrip`: the event round trip through `TabClient` against a bare Socket.IO echo.
+- `scale`, `scale_servers`, `scale_client`, `scale_bare`, `procstat`: live tabs through
+  real sockets, against a bare python-socketio server.
+- `targets`, `report`, `charts`, `svg`: the targets as ratios, the tables, the charts.
 - `redis_server`: a private `redis-server` on a free loopback port.
-- `machine`: what the figures were measured on.
+- `machine`, `progress`: what the figures were measured on; progress lines as it runs.
 """

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import procstat
+from . import machine, procstat
 from .remote import LineProcess, child_env
 from .scale_servers import ScaleServer
 
@@ -81,6 +81,7 @@ def measure(
     state, _setter, _toggle = _demo_names()
     server = ScaleServer(kind, tabs, workers=workers, redis_url=redis_url)
     clients: list[LineProcess] = []
+    cpu_share, load = machine.cpu_share(0.5), machine.load_average()  # how busy the machine was just before
     try:
         server.start(state)
         idle = server.usage()
@@ -131,6 +132,8 @@ def measure(
         "problems": {key: sum(report[key] for report in reports) for key in _COUNTED},
         "problem_samples": [sample for report in reports for sample in report["samples"]][:10],
         "server_log": server.log_counts(),
+        "cpu_share_one_process_before": cpu_share,
+        "load_average_before": load,
     }
     result["server_cpu_ms_per_tab_s"] = result["server_cpu_cores"] * 1000 / tabs
     result["rss_per_tab_bytes"] = (after.rss_bytes - idle.rss_bytes) / tabs

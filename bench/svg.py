@@ -48,9 +48,9 @@ def _text(x: float, y: float, content: str, css: str = "fg", anchor: str = "star
     return f'<text x="{x:.1f}" y="{y:.1f}" class="{css}" text-anchor="{anchor}">{escape(content)}</text>'
 
 
-def _wrap(text: str, width: float, size: float = FONT) -> list[str]:
-    """Break `text` into lines that fit `width` user units (an estimate: 0.55 em per character)."""
-    per_line = max(10, int(width / (size * 0.55)))
+def _wrap(text: str, width: float, size: float = FONT, em: float = 0.56) -> list[str]:
+    """Break `text` into lines that fit `width` user units (an estimate: `em` of the size per character)."""
+    per_line = max(10, int(width / (size * em)))
     lines: list[str] = []
     for word in text.split():
         if lines and len(lines[-1]) + 1 + len(word) <= per_line:
@@ -71,14 +71,17 @@ def bar_chart(
     span = WIDTH - 2 * PAD
     body: list[str] = []
     y = PAD
-    for line in _wrap(title, span, 15):
+    for line in _wrap(title, span, 15, em=0.62):  # bold
         y += 19
         body.append(_text(PAD, y, line, "fg title"))
     y += 6
     for group in groups:
-        y += GROUP_LINE
-        body.append(_text(PAD, y, group.label, "fg group"))
-        group_top = y + 4
+        y += GROUP_LINE - LABEL_LINE
+        for line in _wrap(group.label, span, FONT, em=0.6):  # bold
+            y += LABEL_LINE
+            body.append(_text(PAD, y, line, "fg group"))
+        y += 3
+        mark_x = PAD + span * group.marker[0] / top if group.marker else None
         for index, value in enumerate(group.values):
             if value is None:
                 continue
@@ -89,13 +92,14 @@ def bar_chart(
             body.append(
                 f'<rect x="{PAD}" y="{y:.1f}" width="{length:.1f}" height="{BAR}" rx="2" class="s{index % 5}"/>'
             )
+            if mark_x is not None:  # the reference, across this bar's row only (never over text)
+                body.append(
+                    f'<line x1="{mark_x:.1f}" y1="{y - 3:.1f}" x2="{mark_x:.1f}" y2="{y + BAR + 3:.1f}" '
+                    'class="mark" stroke-width="1.5" stroke-dasharray="2 2"/>'
+                )
             y += BAR + BAR_GAP - 4
-        if group.marker:
-            x = PAD + span * group.marker[0] / top
-            body.append(
-                f'<line x1="{x:.1f}" y1="{group_top:.1f}" x2="{x:.1f}" y2="{y:.1f}" class="mark" '
-                'stroke-width="1.2" stroke-dasharray="3 3"/>'
-            )
+        if group.marker and mark_x is not None:
+            x = mark_x
             y += 14
             anchor = "end" if x > WIDTH / 2 else "start"
             body.append(_text(x, y, f"{group.marker[1]}: {fmt(group.marker[0])}", "muted small", anchor))

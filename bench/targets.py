@@ -116,6 +116,10 @@ def _scale_targets(results: dict[str, Any]) -> Iterator[Target]:
     two = scale.get("two_workers")
     if two:
         group, tabs = "Live tabs, two workers on Redis", f"{two['tabs']:,} tabs"
+        bare = scale.get("sizes", {}).get(str(two["tabs"]), {}).get("bare")
+        if bare:  # the "the same on two workers": measured against the one bare process
+            yield from _ratio(group, f"{tabs}: updates delivered per second vs the bare server",
+                              two["delivered_per_s"], bare["delivered_per_s"], DELIVERY_SHARE)
         problems = two["problems"]
         failed = problems["failed_events"] + problems["failed_connects"] + problems["errors"]
         yield Target(group, f"{tabs}: failed events (refused, unopened, or reported as errors)", failed, 0, "zero")

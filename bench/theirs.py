@@ -1,8 +1,10 @@
 """Reflex 0.10.1's side of the state workloads, step for step like `bench.ours`.
 
 Import it only in a worker process (`bench.worker`), which first sets the
-environment Reflex reads at import: no telemetry, and the state manager mode
-(`memory`, or `redis` with `REFLEX_REDIS_URL`). Reflex runs headless: an
+environment Reflex reads at import: no telemetry, the state manager mode
+(`memory`, or `redis` with `REFLEX_REDIS_URL`), and `REFLEX_OPLOCK_ENABLED`
+(true for the `oplock` variant: its Redis manager then keeps a tab's lock
+leased and its state cached in the worker, written back when the lease ends). Reflex runs headless: an
 `rx.App()` without its frontend, its event processor started as its server's
 lifespan would start it, and no tab connected (as on our side).
 """
