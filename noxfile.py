@@ -61,7 +61,12 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks, side by side with Reflex 0.10.1 (installed only here)."""
+    """Benchmarks beside Reflex 0.10.1 (installed only here), about 5 minutes.
+
+    nox -s bench -- --quick      a smoke run of every section at small sizes (CI)
+    nox -s bench -- --publish    also write the charts and results under docs/assets/bench
+    nox -s bench -- --only redis,scale   some sections only (see python -m bench --help)
+    """
     _install(session, "runtime", "tests")
     session.install("reflex==0.10.1")
     session.run("python", "-m", "bench", *session.posargs)
