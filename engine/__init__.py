@@ -23,16 +23,20 @@ from .errors import (
     InvalidArgumentError,
     LimitExceededError,
     LockExpiredError,
+    NestedBlockError,
     SettingsError,
     StateDefinitionError,
     StateLockError,
     StateStoreError,
+    StoredStateError,
+    TransitionError,
     UnknownEventError,
     UnknownStateError,
 )
 from .event import EventHandler, EventSpec, background, event
-from .lifecycle import TabState, TaskState
+from .lifecycle import TaskState
 from .managers import MemoryStateManager, StateManager
+from .runner import TaskHandle
 from .settings import Settings
 from .state import State
 from .vars import Var
@@ -49,6 +53,7 @@ __all__ = [
     "LimitExceededError",
     "LockExpiredError",
     "MemoryStateManager",
+    "NestedBlockError",
     "Settings",
     "SettingsError",
     "State",
@@ -56,8 +61,10 @@ __all__ = [
     "StateLockError",
     "StateManager",
     "StateStoreError",
-    "TabState",
+    "StoredStateError",
+    "TaskHandle",
     "TaskState",
+    "TransitionError",
     "UnknownEventError",
     "UnknownStateError",
     "Var",

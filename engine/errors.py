@@ -4,14 +4,17 @@
     ├── StateDefinitionError (TypeError)      a State class is declared wrongly
     ├── ImmutableStateError (AttributeError)  a background task changed state outside `async with self`
     ├── UnknownStateError (LookupError)       no state class has that name or path
-    ├── StateLockError (RuntimeError)         the tab lock was misused (re-entered, nested, not owned)
-    │   └── LockExpiredError                  a lease ran out before the commit; changes discarded
+    ├── StateLockError (RuntimeError)         the tab lock was misused (re-entered, not owned) or timed out
+    │   ├── LockExpiredError                  a lease ran out before the commit; changes discarded
+    │   └── NestedBlockError (+ImmutableStateError)  a block opened inside another block of the same tab
     ├── EventError (ValueError)               an event from a tab cannot be run as sent
     │   ├── UnknownEventError (LookupError)   no such handler
     │   └── InvalidArgumentError              an argument does not fit the handler or var type
     ├── BackgroundCallError (RuntimeError)    a background task was called like a function
     ├── LimitExceededError (RuntimeError)     a configured limit was hit (the message names the setting)
     ├── StateStoreError (ConnectionError)     the state store cannot be reached or read
+    │   └── StoredStateError (ValueError)     stored data is not a valid state (the tab starts afresh)
+    ├── TransitionError (RuntimeError)        a task's lifecycle was asked to take an edge it lacks
     └── SettingsError (ValueError)            a setting has a bad value
 """
 
@@ -25,10 +28,13 @@ __all__ = [
     "InvalidArgumentError",
     "LimitExceededError",
     "LockExpiredError",
+    "NestedBlockError",
     "SettingsError",
     "StateDefinitionError",
     "StateLockError",
     "StateStoreError",
+    "StoredStateError",
+    "TransitionError",
     "UnknownStateError",
     "UnknownEventError",
 ]
@@ -58,6 +64,14 @@ class LockExpiredError(StateLockError):
     """The lock's lease ran out before the commit; the changes were discarded."""
 
 
+class NestedBlockError(StateLockError, ImmutableStateError):
+    """`async with self` (or `modify_state`) for a tab inside another open block for that tab.
+
+    It would wait for a lock its own flow holds. Also an `ImmutableStateError`,
+    which is what code written for Reflex catches.
+    """
+
+
 class EventError(EngineError, ValueError):
     """An event sent by a tab cannot be run as sent; nothing was changed."""
 
@@ -84,3 +98,11 @@ class StateStoreError(EngineError, ConnectionError):
 
 class SettingsError(EngineError, ValueError):
     """A setting has a value the engine cannot use."""
+
+
+class StoredStateError(StateStoreError, ValueError):
+    """Stored data that is not a valid state for this app; the tab is treated as missing."""
+
+
+class TransitionError(EngineError, RuntimeError):
+    """A lifecycle was asked to move along an edge it does not have (a bug in the engine)."""

@@ -1,34 +1,16 @@
-"""Lifecycles as enums with checked transitions: background tasks and tabs."""
+"""A background task's lifecycle: an enum with checked transitions, read on the task's handle."""
 
 from __future__ import annotations
 
 import enum
 
-__all__ = ["TabState", "TaskState", "TransitionError"]
+from .errors import TransitionError
+
+__all__ = ["TaskState"]
 
 
-class TransitionError(RuntimeError):
-    """A lifecycle was asked to move along an edge it does not have."""
-
-
-class _Lifecycle(enum.Enum):
-    def can_become(self, other: _Lifecycle) -> bool:
-        return other.name in _EDGES[type(self).__name__][self.name]
-
-    def to(self, other: _Lifecycle) -> _Lifecycle:
-        if not self.can_become(other):
-            raise TransitionError(
-                f"{type(self).__name__} cannot go from {self.name.lower()} to {other.name.lower()}"
-            )
-        return other
-
-    @property
-    def terminal(self) -> bool:
-        return not _EDGES[type(self).__name__][self.name]
-
-
-class TaskState(_Lifecycle):
-    """A background task: pending -> running -> done | failed | cancelled."""
+class TaskState(enum.Enum):
+    """pending -> running -> done | failed | cancelled (pending -> cancelled if it never ran)."""
 
     PENDING = "pending"
     RUNNING = "running"
@@ -36,28 +18,21 @@ class TaskState(_Lifecycle):
     FAILED = "failed"
     CANCELLED = "cancelled"
 
+    @property
+    def terminal(self) -> bool:
+        return not _EDGES[self]
 
-class TabState(_Lifecycle):
-    """A browser tab as the server sees it."""
-
-    CONNECTING = "connecting"
-    LIVE = "live"
-    DETACHED = "detached"
-    EXPIRED = "expired"
+    def to(self, other: TaskState) -> TaskState:
+        """`other`, if this state may become it; else `TransitionError`."""
+        if other not in _EDGES[self]:
+            raise TransitionError(f"a task cannot go from {self.value} to {other.value}")
+        return other
 
 
-_EDGES: dict[str, dict[str, set[str]]] = {
-    "TaskState": {
-        "PENDING": {"RUNNING", "CANCELLED"},
-        "RUNNING": {"DONE", "FAILED", "CANCELLED"},
-        "DONE": set(),
-        "FAILED": set(),
-        "CANCELLED": set(),
-    },
-    "TabState": {
-        "CONNECTING": {"LIVE", "DETACHED"},
-        "LIVE": {"DETACHED"},
-        "DETACHED": {"LIVE", "EXPIRED"},
-        "EXPIRED": set(),
-    },
+_EDGES: dict[TaskState, frozenset[TaskState]] = {
+    TaskState.PENDING: frozenset({TaskState.RUNNING, TaskState.CANCELLED}),
+    TaskState.RUNNING: frozenset({TaskState.DONE, TaskState.FAILED, TaskState.CANCELLED}),
+    TaskState.DONE: frozenset(),
+    TaskState.FAILED: frozenset(),
+    TaskState.CANCELLED: frozenset(),
 }

@@ -21,9 +21,10 @@ from typing import Any
 import socketio
 import uvicorn
 
+from . import protocol
 from .app import App
 from .event import EventHandler, EventSpec
-from .socket import NAMESPACE
+from .protocol import NAMESPACE, Applied
 from .state import State
 
 __all__ = ["TabClient", "serve"]
@@ -143,9 +144,9 @@ class TabClient:
     async def connect(self) -> None:
         """Open the socket (again) with this tab's ticket and wait for the full state."""
         sio = socketio.AsyncClient(reconnection=False)
-        sio.on("hello", self._on_hello, namespace=NAMESPACE)
-        sio.on("update", self._on_update, namespace=NAMESPACE)
-        sio.on("error", self._on_error, namespace=NAMESPACE)
+        sio.on(protocol.HELLO, self._on_hello, namespace=NAMESPACE)
+        sio.on(protocol.UPDATE, self._on_update, namespace=NAMESPACE)
+        sio.on(protocol.ERROR, self._on_error, namespace=NAMESPACE)
         self._sio = sio
         self.seq = -1
         auth = {"token": self.ticket, "states": self.state_names, "client": self._client_id}
@@ -183,7 +184,7 @@ class TabClient:
         """Send any payload as an `event` message (for tests of hostile input)."""
         if self._sio is None:
             raise RuntimeError("this tab is not connected")
-        ack = await self._sio.call("event", payload, namespace=NAMESPACE, timeout=timeout)
+        ack = await self._sio.call(protocol.EVENT, payload, namespace=NAMESPACE, timeout=timeout)
         if not isinstance(ack, dict):
             raise RuntimeError(f"server answered an event with {ack!r}")
         if not ack.get("ok"):
@@ -226,23 +227,13 @@ class TabClient:
         self.token = self.ticket.split(".")[0]
 
     async def _on_update(self, data: dict[str, Any]) -> None:
-        seq = data["seq"]
-        if "full" in data:
-            for name, values in data["full"].items():
-                self._values[name] = dict(values)
-            self.seq = seq
-        elif self.seq >= 0 and seq <= self.seq:
-            return
-        elif self.seq < 0 or seq != self.seq + 1:
+        applied, self.seq = protocol.apply_update(self._values, self.seq, data)
+        if applied is Applied.GAP:
             self.resyncs += 1
             if self._sio is not None:
-                await self._sio.emit("resync", {"states": self.state_names}, namespace=NAMESPACE)
-            return
-        else:
-            for name, values in data["delta"].items():
-                self._values.setdefault(name, {}).update(values)
-            self.seq = seq
-        self._wake()
+                await self._sio.emit(protocol.RESYNC, {"states": self.state_names}, namespace=NAMESPACE)
+        elif applied is Applied.APPLIED:
+            self._wake()
 
     async def _on_error(self, data: dict[str, Any]) -> None:
         self.errors.append(str(data.get("message")))

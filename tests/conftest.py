@@ -98,16 +98,8 @@ def redis_server() -> Iterator[RedisServer]:
         server.stop()
 
 
-def _redis_manager_exists() -> bool:
-    try:
-        import engine.managers.redis  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 # The contract suite runs on every manager that exists.
-MANAGERS = ["memory", "redis"] if _redis_manager_exists() else ["memory"]
+MANAGERS = ["memory", "redis"]
 
 
 @pytest.fixture(params=MANAGERS)

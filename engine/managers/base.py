@@ -2,47 +2,61 @@
 
 `modify(token)` is an async context manager: it takes the tab's lock, loads
 the tab's state (a fresh default one for a new token) and yields a
-`Transaction`. The caller commits (possibly several times: each `yield` of a
+`Transaction`. The holder commits (possibly several times: each `yield` of a
 handler is a checkpoint); if the body raises, everything since the last
 commit is rolled back. The lock is released when the block ends, even when
-the task is cancelled.
+the holder is cancelled.
 """
 
 from __future__ import annotations
 
 import abc
+import asyncio
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..delta import Delta, Snapshot, backend_changed, capture, diff, restore
 from ..state import State
 
-__all__ = ["StateManager", "Transaction"]
+__all__ = ["Commit", "StateManager", "Transaction"]
+
+
+class Commit(NamedTuple):
+    """What one commit stored: the tab's seq after it, and what the tab must be sent."""
+
+    seq: int
+    delta: Delta
+    replace: bool  # the stored state had vanished: send every value, not the delta
 
 
 class Transaction:
     """One holder's view of a tab's state under its lock.
 
-    `fresh` is set by a manager that found no usable stored state for a tab
-    it may have served before (expired, flushed, rejected): the tab can be
-    showing values this state no longer has, so the App sends it a full
-    update instead of a delta (and clears the flag).
+    A manager that found no usable stored state for a tab it may have served
+    before (expired, flushed, rejected) opens the transaction with
+    `replaces=True`: the tab can be showing values this state no longer has,
+    so its first commit asks for a full update instead of a delta.
     """
 
-    __slots__ = ("_snapshot", "fresh", "root", "seq", "token")
+    __slots__ = ("_cancel_after_commit", "_replace", "_snapshot", "landed_when_cancelled", "root", "seq", "token")
 
-    def __init__(self, token: str, root: State, seq: int) -> None:
+    def __init__(self, token: str, root: State, seq: int, *, replaces: bool = False) -> None:
         self.token = token
         self.root = root
         self.seq = seq
-        self.fresh = False
+        self._replace = replaces
         self._snapshot: Snapshot | None = capture(root)
+        self._cancel_after_commit = False
+        self.landed_when_cancelled: Commit | None = None
 
-    async def commit(self, *, final: bool = False) -> Delta:
-        """Persist what changed since the last commit; return the public delta.
+    async def commit(self, *, final: bool = False) -> Commit:
+        """Persist what changed since the last commit; return what to send the tab.
 
-        `seq` grows by one when the delta is not empty. With `final=True` no
-        new baseline is taken (the block is ending).
+        `seq` grows by one when the public delta is not empty. With
+        `final=True` no new baseline is taken (the block is ending). A
+        cancellation that arrives while the change is being stored does not
+        cut it short: the commit lands, `landed_when_cancelled` says so, and
+        then `CancelledError` is raised.
         """
         snapshot = self._snapshot if self._snapshot is not None else capture(self.root)
         delta = diff(self.root, snapshot)
@@ -51,12 +65,26 @@ class Transaction:
             await self._persist(seq)
             self.seq = seq
         self._snapshot = None if final else capture(self.root)
-        return delta
+        commit = Commit(self.seq, delta, self._replace)
+        self._replace = False
+        if self.take_pending_cancellation():
+            self.landed_when_cancelled = commit
+            raise asyncio.CancelledError
+        return commit
 
     def rollback(self) -> None:
         """Undo every change since the last commit."""
         if self._snapshot is not None:
             restore(self.root, self._snapshot)
+
+    def cancel_after_commit(self) -> None:
+        """For `_persist`: a cancellation arrived while storing; honour it once the commit is done."""
+        self._cancel_after_commit = True
+
+    def take_pending_cancellation(self) -> bool:
+        """Whether `_persist` deferred a cancellation that its caller must now raise."""
+        pending, self._cancel_after_commit = self._cancel_after_commit, False
+        return pending
 
     async def _persist(self, seq: int) -> None:
         """Write the state and its new seq to storage (nothing to do in memory)."""

@@ -87,7 +87,7 @@ async def test_background_tasks_is_a_set_of_the_running_tasks(app):
         await tab.wait_for(lambda t: t.state(SpecAppState)["ticks"] >= 1)
         (task,) = app.background_tasks
         assert isinstance(task, asyncio.Task)
-        assert app.tasks.for_tab(tab.token) == [task]
+        assert [handle.task for handle in app.tasks.for_tab(tab.token)] == [task]
 
 
 async def test_token_to_sid_holds_live_tabs_and_drops_closed_ones(app):
@@ -106,7 +106,8 @@ async def test_the_reference_pages_closed_tab_check_stops_a_task_when_its_tab_cl
     async with TabClient(app) as tab:
         await tab.send(SpecAppState.watch_tab)
         await tab.wait_for(lambda t: t.state(SpecAppState)["ticks"] >= 2)
-        (task,) = app.tasks.for_tab(tab.token)
+        (handle,) = app.tasks.for_tab(tab.token)
+        task = handle.task
 
         await tab.disconnect()
         await eventually(lambda: task not in app.background_tasks, what="the watching task ending")

@@ -185,7 +185,8 @@ async def test_triggering_a_background_task_starts_it_and_frees_the_tab_at_once(
         held = gate(tab.token, "bg")
         assert await asyncio.wait_for(tab.send(SpecBackgroundState.wait_then_count), 5) == {"ok": True}
         await held.reached()
-        (task,) = app.tasks.for_tab(tab.token)
+        (handle,) = app.tasks.for_tab(tab.token)
+        task = handle.task
 
         # The task is parked mid-run, yet the tab's regular events go through.
         assert await asyncio.wait_for(tab.send(SpecBackgroundState.set_value, 5), 5) == {"ok": True}
@@ -203,7 +204,8 @@ async def test_a_task_is_in_background_tasks_until_it_returns(app):
     async with TabClient(app) as tab:
         held = gate(tab.token, "bg")
         await tab.send(SpecBackgroundState.wait_then_count)
-        (task,) = app.tasks.for_tab(tab.token)
+        (handle,) = app.tasks.for_tab(tab.token)
+        task = handle.task
         assert isinstance(task, asyncio.Task)
         assert task in app.background_tasks
 
@@ -217,7 +219,8 @@ async def test_a_task_is_in_background_tasks_until_it_fails(app, caplog):
     async with TabClient(app) as tab:
         held = gate(tab.token, "fail")
         await tab.send(SpecBackgroundState.wait_then_fail)
-        (task,) = app.tasks.for_tab(tab.token)
+        (handle,) = app.tasks.for_tab(tab.token)
+        task = handle.task
         assert task in app.background_tasks
 
         with caplog.at_level(logging.ERROR, logger="engine"):
@@ -235,7 +238,8 @@ async def test_a_task_is_in_background_tasks_until_it_is_cancelled(app):
     async with TabClient(app) as tab:
         await tab.send(SpecBackgroundState.wait_then_count)
         await gate(tab.token, "bg").reached()
-        (task,) = app.tasks.for_tab(tab.token)
+        (handle,) = app.tasks.for_tab(tab.token)
+        task = handle.task
 
         task.cancel()
         await eventually(lambda: task not in app.background_tasks, what="the task leaving")

@@ -434,7 +434,8 @@ async def test_a_task_cancelled_inside_a_block_discards_its_changes_and_releases
     async with TabClient(app) as tab:
         await tab.send(SpecSelfState.cancelled_inside_block)
         await gate(tab.token, "cancel").reached()
-        (task,) = app.tasks.for_tab(tab.token)
+        (handle,) = app.tasks.for_tab(tab.token)
+        task = handle.task
 
         task.cancel()
         assert await asyncio.wait_for(tab.send(SpecSelfState.note, 1), 5) == {"ok": True}

@@ -230,13 +230,13 @@ async def test_root_get_substate_with_the_full_name_returns_that_tabs_instance(a
             state = root.get_substate(SpecVarsState.get_full_name().split("."))
             child = root.get_substate(SpecChildState.get_full_name().split("."))
 
-            assert type(state) is SpecVarsState
+            assert isinstance(state, SpecVarsState)
             assert state.count == 4
             assert state.get_token() == tab.token
             assert root.get_substate(SpecVarsState.get_full_name().split(".")) is state
-            assert type(child) is SpecChildState
+            assert isinstance(child, SpecChildState)
             assert (child.child_value, child.parent_value) == (9, 1)
-            assert type(child.parent_state) is SpecParentState
+            assert isinstance(child.parent_state, SpecParentState)
 
 
 async def test_get_substate_with_an_unknown_name_raises_unknown_state_error(app):

@@ -178,7 +178,7 @@ async def stop_tasks(tasks: Iterable[asyncio.Task[Any]], timeout: float = 10.0) 
     """Cancel tasks until they have ended, for tests whose subject is not cancellation.
 
     (With the Redis manager on Python 3.11 a cancellation can be lost inside redis-py, see
-    engine/tasks.py, so one `cancel()` is not always enough.)
+    engine/runner/tasks.py, so one `cancel()` is not always enough.)
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

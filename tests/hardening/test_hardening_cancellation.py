@@ -24,18 +24,6 @@ from .states import HANDLER_TASKS, HardLedgerState
 LEDGER = [HardLedgerState]
 MAX_TURNS = 400
 
-# A known, reported fault of the Redis manager (engine/managers/redis.py), timing-dependent:
-UNFINISHED_COMMIT = (
-    "a cancellation during the Redis commit script is raised before the write is known to have "
-    "landed: the change may be stored while the event is reported as dropped"
-)
-
-
-def _known_redis_fault(request: pytest.FixtureRequest, reason: str) -> None:
-    if request.getfixturevalue("manager_kind") == "redis":
-        request.applymarker(pytest.mark.xfail(reason=reason, strict=False))
-
-
 async def _turns(k: int) -> None:
     for _ in range(k):
         await asyncio.sleep(0)
@@ -92,7 +80,7 @@ async def test_cancelling_async_with_self_at_every_await_point(make_app):
     ledger = Ledger(app)
     async with TabClient(app, states=LEDGER) as tab:
         outcomes = await _sweep(
-            app, ledger, tab, lambda op: app.start_background(tab.token, HardLedgerState.pair_in_task(op))
+            app, ledger, tab, lambda op: app.start_background(tab.token, HardLedgerState.pair_in_task(op)).task
         )
         assert outcomes["cancelled"] >= 3  # at least: before it ran, waiting inside the block, at the end
         last = await ledger.send(tab)  # the lock is free: a regular event runs
@@ -101,7 +89,7 @@ async def test_cancelling_async_with_self_at_every_await_point(make_app):
     task_counts_balance(app)
 
 
-async def test_cancelling_while_waiting_for_the_lock(make_app, request):
+async def test_cancelling_while_waiting_for_the_lock(make_app):
     """The task waits for a lock another holder has; cancelled at each turn, it never takes it."""
     app = make_app()
     ledger = Ledger(app)
@@ -118,7 +106,7 @@ async def test_cancelling_while_waiting_for_the_lock(make_app, request):
             holding = asyncio.create_task(holder(held, release))
             await held.wait()
             op = ledger.new_op(tab)
-            task = app.start_background(tab.token, HardLedgerState.pair_in_task(op))
+            task = app.start_background(tab.token, HardLedgerState.pair_in_task(op)).task
             await _turns(k)
             task.cancel()
             release.set()
@@ -131,9 +119,8 @@ async def test_cancelling_while_waiting_for_the_lock(make_app, request):
         await ledger.verify([tab])
 
 
-async def test_cancelling_a_regular_handler_at_every_await_point(make_app, request):
+async def test_cancelling_a_regular_handler_at_every_await_point(make_app):
     """The task running a handler is cancelled mid-handler: rolled back, and the tab is told."""
-    _known_redis_fault(request, UNFINISHED_COMMIT)
     app = make_app()
     ledger = Ledger(app)
     async with TabClient(app, states=LEDGER) as tab:

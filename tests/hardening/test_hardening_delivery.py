@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.socket import NAMESPACE
+from engine.protocol import NAMESPACE
 from engine.testing import TabClient
 
 from .ledger import Ledger

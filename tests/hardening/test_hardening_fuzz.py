@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import engine as rx
-from engine.socket import NAMESPACE
+from engine.protocol import NAMESPACE
 from engine.testing import TabClient
 
 from .conftest import server_errors

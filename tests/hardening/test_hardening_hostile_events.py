@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from engine.socket import NAMESPACE
+from engine.protocol import NAMESPACE
 from engine.testing import TabClient
 
 from .conftest import server_errors

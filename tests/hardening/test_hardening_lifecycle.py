@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from engine.socket import NAMESPACE
-from engine.tasks import RECANCEL_AFTER
+from engine.protocol import NAMESPACE
+from engine.runner.tasks import RECANCEL_AFTER
 from engine.testing import TabClient
 
 from .ledger import Ledger, stop_tasks, task_counts_balance
@@ -46,7 +46,8 @@ async def test_a_closed_tabs_looping_task_is_cancelled_after_the_grace_period(ma
         token = tab.token
         assert (await tab.send(HardLoopState.spin, 0.02))["ok"]
         await tab.wait_for(lambda t: t.state(HardLoopState)["ticks"] >= 3)
-        (task,) = app.tasks.for_tab(token)
+        (handle,) = app.tasks.for_tab(token)
+        task = handle.task
         await tab.disconnect()
         gone_at = loop.time()
         emits = _count_emits(app, token)
@@ -77,7 +78,8 @@ async def test_a_tab_back_within_the_grace_period_keeps_its_tasks(make_app):
     app = make_app(tab_grace=grace)
     async with TabClient(app, states=LOOP) as tab:
         assert (await tab.send(HardLoopState.spin, 0.02))["ok"]
-        (task,) = app.tasks.for_tab(tab.token)
+        (handle,) = app.tasks.for_tab(tab.token)
+        task = handle.task
         await tab.disconnect()
         await asyncio.sleep(grace / 2)
         await tab.connect()  # a reload: the same page, the same ticket
@@ -94,7 +96,8 @@ async def test_a_busy_task_of_a_closed_tab_is_cancelled_too(make_app, request):
     app = make_app(tab_grace=grace)
     async with TabClient(app, states=[HardFloodState]) as tab:
         assert (await tab.send(HardFloodState.flood, 10**6, 10))["ok"]
-        (task,) = app.tasks.for_tab(tab.token)
+        (handle,) = app.tasks.for_tab(tab.token)
+        task = handle.task
         await tab.disconnect()
         await asyncio.wait([task], timeout=grace + 1.5)
         if not task.done():
@@ -110,7 +113,8 @@ async def test_a_lost_cancellation_is_repeated(make_app, caplog):
     async with TabClient(app, states=LOOP) as tab:
         token = tab.token
         assert (await tab.send(HardLoopState.stubborn))["ok"]
-        (task,) = app.tasks.for_tab(token)
+        (handle,) = app.tasks.for_tab(token)
+        task = handle.task
         with caplog.at_level(logging.WARNING, logger="engine.tasks"):
             await tab.disconnect()
             await asyncio.wait([task], timeout=RECANCEL_AFTER + 2)

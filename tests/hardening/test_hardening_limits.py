@@ -11,7 +11,7 @@ from collections.abc import Callable
 import socketio
 
 import engine as rx
-from engine.socket import NAMESPACE
+from engine.protocol import NAMESPACE
 from engine.testing import TabClient, serve
 
 from .ledger import Ledger, stop_tasks, task_counts_balance
@@ -245,7 +245,8 @@ async def test_a_stalled_tab_is_disconnected_and_memory_stays_bounded(make_app, 
             # The reading tab kept up and is still connected, equal to the server.
             await reader.wait_for(lambda t: t.state(HardFloodState)["n"] == 200, timeout=20)
             assert reader.token in app.event_namespace.token_to_sid
-        await stop_tasks(app.tasks.for_tab(token))  # (its cancellation after tab_grace is tested elsewhere)
+        # (its cancellation after tab_grace is tested elsewhere)
+        await stop_tasks([handle.task for handle in app.tasks.for_tab(token)])
     task_counts_balance(app)
 
 

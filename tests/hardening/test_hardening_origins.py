@@ -8,7 +8,7 @@ import pytest
 import socketio
 
 import engine as rx
-from engine.socket import NAMESPACE
+from engine.protocol import NAMESPACE
 from engine.testing import serve
 
 from .states import HardLedgerState

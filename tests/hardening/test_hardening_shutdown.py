@@ -22,7 +22,7 @@ import httpx
 import pytest
 import socketio
 
-from engine.socket import NAMESPACE
+from engine.protocol import NAMESPACE
 from engine.testing import TabClient
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,9 +7,9 @@ import time
 import pytest
 import socketio
 
-from engine.socket import NAMESPACE
+from engine.protocol import NAMESPACE
+from engine.socket import TicketSigner
 from engine.testing import TabClient
-from engine.tickets import TicketSigner
 
 from .ledger import Ledger
 from .states import HardLedgerState

@@ -17,7 +17,7 @@ import redis_scale_states  # noqa: F401  (registers the states)
 import uvicorn
 
 import engine as rx
-from engine.directory import RedisTabDirectory
+from engine.redis import RedisTabDirectory
 
 
 def main() -> None:

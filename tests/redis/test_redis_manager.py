@@ -17,7 +17,7 @@ import pytest
 from redis_support import RecordingTab, lock_key, raw_redis, redis_app, state_key, until
 
 import engine as rx
-from engine.managers.redis import RedisStateManager
+from engine.redis import RedisStateManager
 from engine.testing import TabClient
 from tests.conftest import RedisServer
 
@@ -244,7 +244,7 @@ async def test_taking_the_lock_again_in_the_same_task_fails_at_once(redis_server
         loop = asyncio.get_running_loop()
         async with app.modify_state("reentrant"):
             started = loop.time()
-            with pytest.raises(rx.StateLockError, match="already holds the lock"):
+            with pytest.raises(rx.StateLockError, match="already open for tab reentran in this task"):
                 async with app.modify_state("reentrant"):
                     pass
             assert loop.time() - started < 0.5

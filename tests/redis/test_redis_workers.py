@@ -24,7 +24,7 @@ import pytest
 from redis_scale_states import ScaleState
 from redis_support import ROOT, RecordingTab, Worker, lock_key, raw_redis, state_key, until
 
-from engine.managers.redis import RedisStateManager
+from engine.redis import RedisStateManager
 from engine.settings import Settings
 from engine.testing import TabClient
 from tests.conftest import RedisServer, free_port

@@ -8,7 +8,7 @@ With several workers, any of them may run a tab's event, background task or
 
 `modify(token)` takes the tab's lock and loads the state in one script,
 yields a Transaction, and commits through another script that checks the
-holder and the version it read before writing (redis_scripts.py): a holder
+holder and the version it read before writing (scripts.py): a holder
 whose lease ran out gets `LockExpiredError` and can never overwrite a newer
 state. Stored data is checked against the vars' annotations (stored.py).
 
@@ -18,8 +18,8 @@ longer current, so a tab served by one worker costs no JSON parsing.
 
 A tab whose state is missing while the tab may be showing older values
 (the key expired, Redis was flushed or restarted, the data was rejected)
-gets a transaction marked `fresh`; the App then sends the tab a full update
-instead of a delta. A new tab's defaults are stored when its first block
+gets a transaction that `replaces` it: its first commit asks for a full
+update instead of a delta. A new tab's defaults are stored when its first block
 ends, so "missing" later means "vanished".
 """
 
@@ -28,21 +28,20 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import secrets
 from collections import OrderedDict
 from typing import Any
 
 from redis.asyncio import Redis
 
-from ..errors import LockExpiredError, StateLockError, StateStoreError
+from ..errors import StateLockError, StateStoreError, StoredStateError
 from ..locks import TabLock
+from ..managers import StateManager, Transaction
 from ..settings import Settings
 from ..state import State
-from . import redis_scripts
-from .base import StateManager, Transaction
-from .redis_client import StoreCall, connect, describe
-from .redis_lock import RedisTabLocks, tab_keys
-from .stored import StoredStateError, dump_tree, load_tree
+from . import scripts
+from .client import StoreCall, connect, describe, new_worker_id
+from .locks import RedisTabLocks, tab_keys
+from .stored import dump_tree, load_tree
 
 __all__ = ["RedisStateManager"]
 
@@ -63,15 +62,25 @@ class _RedisTransaction(Transaction):
 
     __slots__ = ("_manager", "stored", "version")
 
-    def __init__(self, manager: RedisStateManager, token: str, root: State, seq: int, version: str) -> None:
-        super().__init__(token, root, seq)
+    def __init__(
+        self, manager: RedisStateManager, token: str, root: State, seq: int, version: str, *, stored: bool = True
+    ) -> None:
+        super().__init__(token, root, seq, replaces=not stored)
         self._manager = manager
         self.version = version  # of the stored state this holder read ('' when none)
-        self.stored = True  # False until a usable state for this tab is in Redis
+        self.stored = stored  # False until a usable state for this tab is in Redis
 
     async def _persist(self, seq: int) -> None:
+        """Run the COMMIT script; a cancellation meanwhile waits for its answer, then is honoured."""
         version = self._manager._new_version()
-        await self._manager._write(self, seq, version)
+        write = asyncio.ensure_future(self._manager._write(self, seq, version))
+        try:
+            await asyncio.shield(write)
+        except asyncio.CancelledError:
+            await _wait_out(write)
+            if write.cancelled() or write.exception() is not None:
+                raise  # it did not land: nothing is stored, the cancellation stands
+            self.cancel_after_commit()  # it landed: the commit completes, then the cancellation
         self.version = version
         self.stored = True
 
@@ -121,6 +130,7 @@ class _Modify:
             elif not tx.stored:
                 await manager._store_defaults(tx)
             else:
+                await manager.locks.check_lease(self._token)
                 manager._remember(tx)
         finally:
             self._stop_timer()
@@ -150,7 +160,9 @@ class RedisStateManager(StateManager):
         client: a `redis.asyncio.Redis` to use instead of one made from `settings.redis_url`.
     """
 
-    def __init__(self, settings: Settings | None = None, *, client: Redis | None = None) -> None:
+    def __init__(
+        self, settings: Settings | None = None, *, client: Redis | None = None, worker: str | None = None
+    ) -> None:
         self.settings = settings or Settings.from_env()
         url = self.settings.redis_url
         if client is None and not url:
@@ -160,11 +172,11 @@ class RedisStateManager(StateManager):
         kwargs = self.redis.connection_pool.connection_kwargs
         self.where = describe(str(url)) if url else f"{kwargs.get('host')}:{kwargs.get('port')}"
         self._call = StoreCall(self.where)
-        self._id = secrets.token_hex(8)  # this worker's id in lock keys and versions
+        self._id = worker or new_worker_id()  # this worker's id in lock keys and versions
         self.locks = RedisTabLocks(self.redis, self._listener, self.settings, self._id, self._call)
         self._ttl_ms = max(1, round(self.settings.state_ttl * 1000))
         self._lease_ms = max(1, round(self.settings.lock_lease * 1000))
-        self._commit_script = self.redis.register_script(redis_scripts.COMMIT)
+        self._commit_script = self.redis.register_script(scripts.COMMIT)
         self._versions = itertools.count(1)
         self._cache: OrderedDict[str, _Cached] = OrderedDict()
         self._counts = dict.fromkeys(("expired", "rejected", "vanished", "cache_hits"), 0)
@@ -253,10 +265,7 @@ class RedisStateManager(StateManager):
 
     def _fresh(self, token: str, version: str, seq: int) -> _RedisTransaction:
         """Defaults for a tab with no usable stored state; stored when the block ends."""
-        tx = _RedisTransaction(self, token, State._rx_new(token), seq, version)
-        tx.stored = False
-        tx.fresh = True
-        return tx
+        return _RedisTransaction(self, token, State._rx_new(token), seq, version, stored=False)
 
     def _reject(self, token: str, exc: Exception) -> None:
         self._counts["rejected"] += 1
@@ -283,8 +292,10 @@ class RedisStateManager(StateManager):
         except (StateStoreError, StateLockError) as exc:
             self._cache.pop(tx.token, None)
             logger.warning("could not store the new state of tab %s: %s", tx.token[:8], exc)
-        else:
-            self._remember(tx)
+            return
+        self._remember(tx)
+        if tx.take_pending_cancellation():
+            raise asyncio.CancelledError
 
     async def _write(self, tx: _RedisTransaction, seq: int, version: str) -> None:
         token = tx.token
@@ -308,11 +319,7 @@ class RedisStateManager(StateManager):
         if result <= 0 and result != -1:
             self.locks.lost(token)
             self._counts["expired"] += 1
-            raise LockExpiredError(
-                f"the lock of tab {token[:8]} expired (lease {self.settings.lock_lease:g}s, "
-                "setting lock_lease) before this change was saved, so it was discarded; "
-                "keep `async with self` blocks short and await slow work outside them"
-            )
+            raise self.locks.expired_error(token, "before this change was saved, so it was discarded")
         raise StateStoreError(
             f"the stored state of tab {token[:8]} was replaced or removed while this handler held its lock; "
             "the change was discarded"
@@ -325,3 +332,14 @@ class RedisStateManager(StateManager):
             "Await slow work outside `async with self`",
             holder, token[:8], self.settings.lock_warn_after, self.settings.lock_lease,
         )
+
+
+async def _wait_out(write: asyncio.Future[None]) -> None:
+    """Wait for an in-flight write to end, whatever cancellations arrive meanwhile."""
+    while not write.done():
+        try:
+            await asyncio.shield(write)
+        except asyncio.CancelledError:
+            continue
+        except Exception:  # its outcome is read by the caller
+            return

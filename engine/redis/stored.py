@@ -18,17 +18,13 @@ import logging
 from typing import Any
 
 from ..codec import check_stored, to_wire
-from ..errors import InvalidArgumentError, StateStoreError, UnknownStateError
+from ..errors import InvalidArgumentError, StateStoreError, StoredStateError, UnknownStateError
 from ..state import State
 
-__all__ = ["FORMAT", "StoredStateError", "dump_tree", "load_tree"]
+__all__ = ["FORMAT", "dump_tree", "load_tree"]
 
 FORMAT = 1
 logger = logging.getLogger("engine.redis")
-
-
-class StoredStateError(ValueError):
-    """Stored data that is not a valid state for this app; the tab is treated as missing."""
 
 
 def dump_tree(root: State) -> str:

@@ -5,7 +5,7 @@
   wait for itself forever).
 - In Redis, the lock key holds this worker's id with a lease. The task at
   the head of the local queue takes it with the ACQUIRE script, which also
-  loads the state (redis_scripts.py). When another worker has it, the task
+  loads the state (scripts.py). When another worker has it, the task
   sleeps until the release wakes it (wakeup.py) or the lease runs out.
 
 Between this worker's own blocks the Redis lock is kept (a "hold") instead
@@ -14,7 +14,7 @@ or kept for `_LINGER` seconds after the last one, so a task's next block
 needs no ACQUIRE at all. A hold ends, and the lock is released for real, as
 soon as a commit reports another worker waiting, after `_MAX_REUSES` blocks
 in a row that did not commit, when a block fails, or when the linger
-passes. Every commit renews the lease (redis_scripts.COMMIT), and a hold is
+passes. Every commit renews the lease (scripts.COMMIT), and a hold is
 reused only while at least half of its lease is left.
 """
 
@@ -26,18 +26,17 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from ..errors import StateLockError, StateStoreError
+from ..errors import LockExpiredError, StateLockError, StateStoreError
 from ..locks import TabLock
 from ..settings import Settings
-from . import redis_scripts
-from .redis_client import StoreCall
+from . import scripts
+from .client import PREFIX, StoreCall
 from .wakeup import UnlockHub
 
-__all__ = ["PREFIX", "RedisTabLocks", "tab_keys"]
+__all__ = ["RedisTabLocks", "tab_keys"]
 
 logger = logging.getLogger("engine.redis")
 
-PREFIX = "engine"
 _RECHECK = 1.0  # longest sleep of a waiter between notifications (what a missed one costs)
 _RECHECK_OFFLINE = 0.25  # the same while the notification subscription is down
 _MAX_REUSES = 16  # blocks of this worker in a row, without a commit, before a real release
@@ -56,7 +55,7 @@ class _Hold:
     __slots__ = ("lease_until", "reuses")
 
     def __init__(self) -> None:
-        self.lease_until = 0.0  # loop time by which the lease surely ends
+        self.lease_until = 0.0  # loop time until which the lease surely lasts (sent before Redis set it)
         self.reuses = 0  # blocks in a row without a commit
 
 
@@ -71,8 +70,9 @@ class RedisTabLocks:
         self._call = call
         self._lease = settings.lock_lease
         self._lease_ms = max(1, round(settings.lock_lease * 1000))
-        self._acquire_script = client.register_script(redis_scripts.ACQUIRE)
-        self._release_script = client.register_script(redis_scripts.RELEASE)
+        self._client = client
+        self._acquire_script = client.register_script(scripts.ACQUIRE)
+        self._release_script = client.register_script(scripts.RELEASE)
         self._channel = f"{PREFIX}:unlocked"
         self.hub = UnlockHub(listener, self._channel)
         self._local: dict[str, TabLock] = {}
@@ -239,6 +239,30 @@ class RedisTabLocks:
                 "could not release the lock of tab %s in Redis (%s); it frees itself within lock_lease=%gs",
                 token[:8], exc, self._settings.lock_lease,
             )
+
+    async def check_lease(self, token: str) -> None:
+        """At the end of a block that stored nothing: `LockExpiredError` if the lease ran out meanwhile.
+
+        A commit checks its lease in Redis; a block that changed nothing never
+        asks, so it could believe it held the lock when it did not. While the
+        lease surely lasts (by this worker's clock) nothing is sent; past that,
+        Redis is asked who holds the lock.
+        """
+        hold = self._holds.get(token)
+        if hold is None or asyncio.get_running_loop().time() <= hold.lease_until:
+            return
+        key = tab_keys(token, "lock")[0]
+        holder = await self._call(lambda: self._client.get(key), f"checking the lock of tab {token[:8]}")
+        if holder in (self.worker, self.worker.encode()):
+            return
+        self.lost(token)
+        raise self.expired_error(token, "while this block held it; whatever it read may have changed since")
+
+    def expired_error(self, token: str, what: str) -> LockExpiredError:
+        return LockExpiredError(
+            f"the lock of tab {token[:8]} expired (lease {self._settings.lock_lease:g}s, setting lock_lease) "
+            f"{what}; keep `async with self` blocks short and await slow work outside them"
+        )
 
     def timeout_error(self, token: str) -> StateLockError:
         return StateLockError(

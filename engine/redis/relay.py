@@ -16,7 +16,7 @@ from typing import Any
 
 import socketio
 
-from .managers.redis_client import COMMAND_TIMEOUT, CONNECT_TIMEOUT
+from .client import COMMAND_TIMEOUT, CONNECT_TIMEOUT
 
 __all__ = ["RedisRelay"]
 

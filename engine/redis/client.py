@@ -1,8 +1,9 @@
-"""The Redis connection the Redis manager and the tab directory use, and its failures as engine errors."""
+"""The Redis connections this worker uses, and their failures as engine errors."""
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -15,12 +16,19 @@ from redis.exceptions import RedisError
 
 from ..errors import StateStoreError
 
-__all__ = ["StoreCall", "connect", "describe"]
+__all__ = ["COMMAND_TIMEOUT", "CONNECT_TIMEOUT", "PREFIX", "StoreCall", "connect", "describe", "new_worker_id"]
+
+PREFIX = "engine"  # every key and channel the engine uses starts with it
 
 CONNECT_TIMEOUT = 2.0  # seconds: Redis unreachable -> the event fails instead of hanging
 COMMAND_TIMEOUT = 5.0  # seconds: a command that takes longer means Redis is in trouble
 
 T = TypeVar("T")
+
+
+def new_worker_id() -> str:
+    """This worker's name in lock keys, versions, task records and announcements."""
+    return secrets.token_hex(8)
 
 
 def connect(url: str, *, listener: bool = False) -> Redis:

@@ -1,0 +1,162 @@
+"""The wire protocol between a tab and the server: every message's name and shape, in one place.
+
+The socket layer builds what it sends and checks what it receives here, the
+test client (`engine.testing.TabClient`) reads updates with `apply_update`,
+and docs/site/protocol.md is generated from `examples()`, so the page and the
+code cannot drift apart. The browser runtime (engine/static/engine.js)
+follows the same page.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, NamedTuple
+
+from .errors import EventError
+from .runner.outcome import EventResult
+
+__all__ = [
+    "CLIENT_EVENTS", "ERROR", "EVENT", "HELLO", "MAX_CLIENT_ID", "MAX_EVENT_ID", "MAX_STATES", "NAMESPACE",
+    "RESYNC", "UPDATE", "Applied", "Auth", "EventMessage", "ack", "apply_update", "error", "hello", "read_auth",
+    "read_event", "read_states", "update_delta", "update_full",
+]
+
+NAMESPACE = "/engine"
+
+# Server to tab.
+HELLO = "hello"
+UPDATE = "update"
+ERROR = "error"
+# Tab to server: all a tab may emit.
+EVENT = "event"
+RESYNC = "resync"
+CLIENT_EVENTS = frozenset({EVENT, RESYNC})
+
+# Caps on what a tab supplies (longer values are refused or cut, never stored).
+MAX_STATES = 64  # state names in one connect or resync
+MAX_STATE_NAME = 200
+MAX_CLIENT_ID = 64
+MAX_EVENT_ID = 64
+
+
+# -- what the server sends -------------------------------------------------------------------
+def hello(ticket: str) -> dict[str, Any]:
+    """First message on a connection: the ticket the tab keeps to come back."""
+    return {"token": ticket}
+
+
+def update_full(seq: int, full: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The tab's values of the states named, replacing what it holds; `seq` restarts its count."""
+    return {"seq": seq, "full": full}
+
+
+def update_delta(seq: int, delta: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The public vars that changed, by state; `seq` is one more than the tab's last."""
+    return {"seq": seq, "delta": delta}
+
+
+def error(message: str, event: str | None = None) -> dict[str, Any]:
+    """Something the tab caused failed; `event` is the id of the event that did, if one did."""
+    return {"message": message, "event": event}
+
+
+def ack(result: EventResult | None = None, *, refused: str | None = None) -> dict[str, Any]:
+    """The acknowledgement of an event: how it ended, or why it was refused before it ran."""
+    if refused is not None:
+        return {"ok": False, "error": refused}
+    assert result is not None
+    return {"ok": True} if result.ok else {"ok": False, "error": result.message}
+
+
+# -- what a tab sends -------------------------------------------------------------------------
+class Auth(NamedTuple):
+    """The connect `auth` of a tab: its ticket (if any), the states it shows, its page's id."""
+
+    ticket: object
+    states: list[str]
+    client: str | None
+
+
+def read_auth(auth: object) -> Auth:
+    """A tab's connect `auth`, with everything it should not be ignored or capped."""
+    data = auth if isinstance(auth, dict) else {}
+    client = data.get("client")
+    if not isinstance(client, str) or not client or len(client) > MAX_CLIENT_ID:
+        client = None  # no id: the tab is treated as a new page
+    return Auth(data.get("token"), read_states(data.get("states")), client)
+
+
+def read_states(value: object) -> list[str]:
+    """State names a tab shows (unknown ones are skipped later), at most MAX_STATES."""
+    if not isinstance(value, list):
+        return []
+    return [name for name in value[:MAX_STATES] if isinstance(name, str) and len(name) <= MAX_STATE_NAME]
+
+
+class EventMessage(NamedTuple):
+    id: str | None
+    name: str
+    args: list[Any]
+
+
+def read_event(payload: tuple[Any, ...], max_depth: int) -> EventMessage:
+    """The `event` a tab sent, or `EventError` saying what is wrong with it."""
+    if len(payload) != 1:
+        raise EventError(f"an event is one object with 'name' and 'args', got {len(payload)} values")
+    data = payload[0]
+    if not isinstance(data, dict):
+        raise EventError(f"an event must be an object with 'name' and 'args', got {type(data).__name__}")
+    name, args, event_id = data.get("name"), data.get("args", []), data.get("id")
+    if not isinstance(name, str):
+        raise EventError("an event needs a 'name' string")
+    if not isinstance(args, list):
+        raise EventError(f"{name[:80]}: 'args' must be a list")
+    if not isinstance(event_id, str) or len(event_id) > MAX_EVENT_ID:
+        event_id = None  # only used to point an error at its box: an odd one is simply not used
+    _check_json(args, max_depth)
+    return EventMessage(event_id, name, args)
+
+
+def _check_json(value: Any, limit: int) -> None:
+    """Refuse anything but plain JSON (no binary attachments) nested at most `limit` deep."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            raise EventError(f"event arguments are nested deeper than {limit} levels (setting max_json_depth)")
+        if isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+        elif isinstance(item, dict):
+            if not all(isinstance(key, str) for key in item):
+                raise EventError("event arguments must be plain JSON: object keys must be strings")
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, float) and item != item:
+            raise EventError("event arguments must be plain JSON: NaN is not allowed")
+        elif item is not None and not isinstance(item, (str, int, float, bool)):
+            raise EventError(f"event arguments must be plain JSON, got {type(item).__name__}")
+
+
+# -- what a client does with updates ------------------------------------------------------------
+class Applied(enum.Enum):
+    APPLIED = "applied"
+    OLD = "old"  # already applied (or older): ignore it
+    GAP = "gap"  # an update is missing: ask for a full copy (`resync`) instead of guessing
+
+
+def apply_update(values: dict[str, dict[str, Any]], seq: int, message: dict[str, Any]) -> tuple[Applied, int]:
+    """Apply an `update` to a client's copy of the values; returns what happened and the new seq.
+
+    `seq` is the client's last applied seq (-1 before its first full update).
+    """
+    new = message["seq"]
+    if "full" in message:
+        for name, state_values in message["full"].items():
+            values[name] = dict(state_values)
+        return Applied.APPLIED, new
+    if seq >= 0 and new <= seq:
+        return Applied.OLD, seq
+    if seq < 0 or new != seq + 1:
+        return Applied.GAP, seq
+    for name, state_values in message["delta"].items():
+        values.setdefault(name, {}).update(state_values)
+    return Applied.APPLIED, new

@@ -1,0 +1,11 @@
+"""Everything Redis, behind one face: tab states and locks, the cross-worker directory, the Socket.IO relay.
+
+Imported only when an App is given a Redis URL; an App in memory never loads it.
+"""
+
+from .client import new_worker_id
+from .directory import RedisTabDirectory
+from .manager import RedisStateManager
+from .relay import RedisRelay
+
+__all__ = ["RedisRelay", "RedisStateManager", "RedisTabDirectory", "new_worker_id"]

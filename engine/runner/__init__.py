@@ -1,0 +1,12 @@
+"""The runner: events and background tasks against tab states, with no knowledge of sockets."""
+
+from .observe import Kind, Observation, Observers
+from .outcome import EventResult, Outcome, failure_message
+from .runner import Runner
+from .session import Parts, Publisher
+from .tasks import TaskHandle, TaskRegistry
+
+__all__ = [
+    "EventResult", "Kind", "Observation", "Observers", "Outcome", "Parts", "Publisher", "Runner", "TaskHandle",
+    "TaskRegistry", "failure_message",
+]

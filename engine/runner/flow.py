@@ -1,0 +1,47 @@
+"""Which blocks the current flow has open, and which lane it belongs to.
+
+A *flow* is an asyncio task and the tasks it starts, which inherit its
+context. Background tasks and tasks the engine supervises start with a
+flow of their own (runner.py), so a task started from inside a block does
+not inherit it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextvars import ContextVar
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .blocks import Block
+
+__all__ = ["current_lane", "forget", "lane_here", "open_block", "remember"]
+
+_open_blocks: ContextVar[tuple[Block, ...]] = ContextVar("engine_open_blocks", default=())
+# The lane (see observe.py) of the engine-run task this flow belongs to, if any.
+current_lane: ContextVar[str | None] = ContextVar("engine_lane", default=None)
+
+
+def open_block(token: str) -> Block | None:
+    """The innermost block this flow has open for the tab, if any."""
+    for block in reversed(_open_blocks.get()):
+        if block.token == token and block.guard.open:
+            return block
+    return None
+
+
+def remember(block: Block) -> None:
+    _open_blocks.set((*_open_blocks.get(), block))
+
+
+def forget(block: Block) -> None:
+    _open_blocks.set(tuple(other for other in _open_blocks.get() if other is not block))
+
+
+def lane_here() -> str:
+    """Who is asking for a lock: the engine task's lane, or the name of the calling coroutine's task."""
+    lane = current_lane.get()
+    if lane is not None:
+        return lane
+    task = asyncio.current_task()
+    return task.get_name() if task is not None else "modify_state"

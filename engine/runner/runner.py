@@ -1,0 +1,283 @@
+"""The runner: runs a tab's events and background tasks against its state. It knows no sockets.
+
+One click: `submit(token, spec)` queues the event in the tab's order
+(queues.py); its turn runs the handler in a `TabSession` (session.py), which
+takes the tab's lock through the state manager, commits at each checkpoint,
+sends the delta through the publisher, and releases the lock. Events the
+handler returns or yields run next, in the same turn; background handlers
+among them start as supervised tasks (tasks.py), whose `self` is a
+`TaskSelf` (bound.py) that takes the lock only inside `async with self`
+(blocks.py).
+
+Collaborators are narrow (`Parts`: a state manager, a publisher, observers,
+settings); outcomes are values (`EventResult`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+from ..delta import Delta
+from ..errors import EngineError, EventError, LimitExceededError, UnknownEventError, UnknownStateError
+from ..event import EventHandler, EventSpec, as_specs
+from ..state import State
+from .blocks import Block, StateBlock
+from .bound import Stale, TaskSelf, stale_copies
+from .flow import current_lane, open_block
+from .observe import Kind
+from .outcome import EventResult, Outcome, failure_message
+from .queues import TabQueues
+from .session import Parts, TabSession
+from .tasks import TaskHandle, TaskRegistry
+
+__all__ = ["Runner"]
+
+logger = logging.getLogger("engine")
+
+EVENTS_LANE = "events"
+
+
+class Runner:
+    """Runs events and background tasks for every tab (see the module docstring)."""
+
+    def __init__(self, parts: Parts) -> None:
+        self.parts = parts
+        self.tasks = TaskRegistry(parts.settings, parts.observers)
+        self.queues = TabQueues(parts.settings, self._run_event)
+        self._helpers: set[asyncio.Future[Any]] = set()
+
+    # -- events from a tab ---------------------------------------------------------------
+    @staticmethod
+    def resolve(name: object) -> EventHandler:
+        """The handler a tab may call by this full name, or `UnknownEventError`."""
+        if not isinstance(name, str) or "." not in name or len(name) > 300:
+            raise UnknownEventError(f"no event handler named {str(name)[:80]!r}")
+        state_name, _, handler_name = name.rpartition(".")
+        try:
+            state_cls = State.find_class(state_name)
+        except UnknownStateError:
+            raise UnknownEventError(f"no state named {state_name[:80]!r}") from None
+        handler = state_cls._rx_handlers.get(handler_name)
+        if handler is None:
+            raise UnknownEventError(f"{state_cls.__name__} has no event handler {handler_name[:80]!r} a tab may call")
+        return handler
+
+    def prepare(self, name: object, args: object) -> EventSpec:
+        """Check an event sent by a tab; raises `EventError` before anything runs."""
+        handler = self.resolve(name)
+        if not isinstance(args, list):
+            raise EventError(f"{handler.qualname}: arguments must be a list, got {type(args).__name__}")
+        return EventSpec(handler, handler.prepare_args(args))
+
+    async def submit(self, token: str, spec: EventSpec, result: EventResult | None = None) -> EventResult:
+        """Run an event in the tab's order and wait for it; how it went is in the result.
+
+        Pass your own `result` to read the outcome even when this call is
+        cancelled (COMMITTED if the event's last commit had landed, else DROPPED).
+        """
+        if result is None:
+            result = EventResult(spec.handler)
+        try:
+            await self.queues.run(token, spec, result)
+        except LimitExceededError as exc:
+            result.fail(exc)
+        except asyncio.CancelledError:
+            result.interrupted()
+            raise
+        return result
+
+    async def _run_event(self, token: str, spec: EventSpec, result: EventResult) -> None:
+        """One queued event and everything it chains, in order (the tab's queue calls this)."""
+        self.parts.enter_context()
+        pending: deque[EventSpec] = deque([spec])
+        ran = 0
+        try:
+            while pending:
+                current = pending.popleft()
+                ran += 1
+                if ran > self.parts.settings.max_chain_length:
+                    raise LimitExceededError(
+                        f"{spec.handler.qualname} chained more than {self.parts.settings.max_chain_length} "
+                        "events (setting max_chain_length); stopped to avoid an endless loop"
+                    )
+                if current.handler.background:
+                    self.start_background(token, current)
+                else:
+                    pending.extend(await self._run_regular(token, current, result))
+        except asyncio.CancelledError:
+            result.interrupted()
+            raise
+        except Exception as exc:
+            _log_failure(token, current, exc)
+            result.fail(exc)
+            return
+        result.outcome = Outcome.STARTED if spec.handler.background else Outcome.COMMITTED
+
+    async def _run_regular(self, token: str, spec: EventSpec, result: EventResult) -> list[EventSpec]:
+        """Run one regular handler under the tab's lock; return the regular events it chains."""
+        handler = spec.handler
+        assert handler.state_cls is not None
+        path = handler.state_cls.get_full_name().split(".")
+        observers = self.parts.observers
+        if observers.watching(token):
+            observers.report(token, Kind.EVENT_STARTED, EVENTS_LANE, handler=handler.qualname)
+        chained: list[EventSpec] = []
+        result.outcome = Outcome.PENDING  # (an earlier event of the chain may have committed)
+        session = TabSession(self.parts, token, EVENTS_LANE)
+        try:
+            async with session as tx:
+                state = tx.root.get_substate(path)
+                out = handler.fn(state, *spec.args)
+                if inspect.isasyncgen(out):
+                    async for item in out:
+                        chained += self._start_now(token, as_specs(item, handler.qualname), state)
+                        await session.commit()
+                elif inspect.isgenerator(out):
+                    for item in out:
+                        chained += self._start_now(token, as_specs(item, handler.qualname), state)
+                        await session.commit()
+                else:
+                    if inspect.isawaitable(out):
+                        out = await out
+                    chained += self._start_now(token, as_specs(out, handler.qualname), state)
+                await session.commit(final=True)
+        finally:
+            if session.committed:
+                result.outcome = Outcome.COMMITTED
+            if observers.watching(token):
+                observers.report(token, Kind.EVENT_ENDED, EVENTS_LANE, handler=handler.qualname,
+                                 outcome="committed" if session.committed else "failed")
+        return chained
+
+    def _start_now(self, token: str, specs: list[EventSpec], state: State) -> list[EventSpec]:
+        """Start chained background tasks at once (seeing `state`); return the regular ones."""
+        regular = []
+        for spec in specs:
+            if spec.handler.background:
+                owner = spec.handler.state_cls
+                assert owner is not None
+                seen = state.get_root().get_substate(owner.get_full_name().split("."))
+                self.start_background(token, spec, stale_copies(seen))
+            else:
+                regular.append(spec)
+        return regular
+
+    # -- background tasks ----------------------------------------------------------------
+    def start_background(self, token: str, spec: EventSpec, stale: Stale | None = None) -> TaskHandle:
+        """Start a background handler as a supervised task; it begins at once."""
+        return self.tasks.start(
+            token, spec.handler.qualname, lambda handle: self._task_body(handle, spec, stale)
+        )
+
+    async def _task_body(self, handle: TaskHandle, spec: EventSpec, stale: Stale | None) -> None:
+        parts, token, lane = self.parts, handle.token, handle.id
+        parts.enter_context()
+        current_lane.set(lane)
+        handler = spec.handler
+        owner = handler.state_cls
+        assert owner is not None
+        if parts.observers.watching(token):
+            parts.observers.report(token, Kind.TASK_STARTED, lane, handler=handler.qualname)
+        try:
+            if stale is None:
+                stale = await self._peek_stale(token, owner)
+            me = TaskSelf(token, owner, stale, lambda: Block(parts, token, "`async with self`"))
+            out = handler.fn(me, *spec.args)
+            if inspect.isasyncgen(out):
+                async for item in out:
+                    await self._chain_from_task(token, as_specs(item, handler.qualname))
+            else:
+                await self._chain_from_task(token, as_specs(await out, handler.qualname))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            logger.error("background task %s of tab %s failed", handler.qualname, token[:8], exc_info=True)
+            await self.report(token, failure_message(handler, exc))
+            raise
+
+    async def _peek_stale(self, token: str, owner: type[State]) -> Stale:
+        root = await self.parts.manager.peek(token)
+        if root is None:
+            return {}
+        node = root.existing_substate(owner)
+        return stale_copies(node) if node is not None else {}
+
+    async def _chain_from_task(self, token: str, specs: list[EventSpec]) -> None:
+        """Events a task returned or yielded: tasks start now, regular events queue in order."""
+        for spec in specs:
+            if spec.handler.background:
+                self.start_background(token, spec)
+                continue
+            if open_block(token) is None:  # inside its own block, waiting would wait for itself
+                await self.queues.room(token)
+            result = EventResult(spec.handler)
+            future = self.queues.put(token, spec, result)
+            future.add_done_callback(self._report_failure(token))
+
+    def _report_failure(self, token: str) -> Callable[[asyncio.Future[EventResult]], None]:
+        def report(done: asyncio.Future[EventResult]) -> None:
+            result = done.result()
+            if result.outcome is Outcome.FAILED:
+                self._spawn(self.report(token, result.message))
+
+        return report
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        helper = asyncio.ensure_future(coro)
+        self._helpers.add(helper)
+        helper.add_done_callback(self._helpers.discard)
+
+    async def report(self, token: str, message: str, event: str | None = None) -> None:
+        """Tell a tab that something it caused failed (shown in its demo box)."""
+        observers = self.parts.observers
+        if observers.watching(token):
+            observers.report(token, Kind.ERROR, current_lane.get() or EVENTS_LANE, message=message)
+        try:
+            await self.parts.publisher.error(token, message, event)
+        except Exception:  # the tab may be gone; the log already has the error
+            logger.debug("could not report an error to tab %s", token[:8], exc_info=True)
+
+    # -- the state from any coroutine ------------------------------------------------------
+    def modify_state(self, token: str) -> StateBlock:
+        """See `App.modify_state`."""
+        return StateBlock(self.parts, token)
+
+    async def snapshot(self, token: str, names: list[str], send: Callable[[int, Delta], Awaitable[None]]) -> None:
+        """Call `send(seq, values)` with the tab's public values of these states, under its lock.
+
+        Under the lock, so no update of the tab can be sent between the
+        values and the seq they belong to. Unknown state names are skipped.
+        """
+        async with TabSession(self.parts, token, "connect") as tx:
+            full: Delta = {}
+            for name in names:
+                try:
+                    state_cls = State.find_class(name)
+                except EngineError:
+                    continue
+                full[name] = tx.root.get_substate(state_cls.get_full_name().split(".")).public_values()
+            await send(tx.seq, full)
+
+    # -- tabs coming and going -------------------------------------------------------------
+    def tab_gone(self, token: str) -> int:
+        """The tab stayed away longer than its grace period: cancel the tasks that end with it."""
+        return self.tasks.cancel_tab(token)
+
+    async def shutdown(self, timeout: float) -> dict[str, int]:
+        """Take no new events; let tasks finish for up to `timeout`, cancel the rest; return counts."""
+        self.queues.close()
+        return await self.tasks.shutdown(timeout)
+
+
+def _log_failure(token: str, spec: EventSpec, exc: Exception) -> None:
+    if isinstance(exc, (EventError, LimitExceededError)):
+        logger.info("tab %s: %s", token[:8], exc)
+    elif isinstance(exc, EngineError):
+        logger.warning("tab %s: %s failed: %s", token[:8], spec.handler.qualname, exc)
+    else:
+        logger.error("tab %s: handler %s failed", token[:8], spec.handler.qualname, exc_info=exc)

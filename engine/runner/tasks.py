@@ -1,0 +1,213 @@
+"""The task registry: every background task held, named, counted, ended in a terminal state.
+
+Each task gets a `TaskHandle` (what `app.tasks.for_tab(token)` returns):
+its lifecycle is a `TaskState` with checked transitions. `running` is the
+set the docs call `app.background_tasks`: a task is in it from the moment it
+is started until it returns, fails or is cancelled.
+Invariant, checked by tests: started == done + failed + cancelled + len(running).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import itertools
+import logging
+from collections import Counter
+from collections.abc import Callable, Coroutine, Generator
+from typing import Any
+
+from ..errors import LimitExceededError
+from ..lifecycle import TaskState
+from ..settings import Settings
+from .observe import Kind, Observers
+
+__all__ = ["RECANCEL_AFTER", "TaskHandle", "TaskRegistry"]
+
+logger = logging.getLogger("engine.tasks")
+
+# A cancellation can be lost: on Python 3.11, asyncio.wait_for (which redis-py uses for its
+# socket timeouts) swallows one that arrives just as the awaited operation completes. So a
+# task still running this long after it was cancelled is cancelled again, and again, until it ends.
+RECANCEL_AFTER = 1.0  # seconds
+
+_ids = itertools.count(1)
+
+
+class TaskHandle:
+    """One supervised task of a tab: its id, lifecycle state, and a way to cancel or await it.
+
+    `id` is unique in the process and names the task's lane on the lab's
+    timeline (`my_task#12`). `lifetime` is "tab" (cancelled once its tab has
+    been gone longer than `tab_grace`) or "detached" (runs to its end).
+    """
+
+    __slots__ = ("_coro", "handler", "id", "lifetime", "state", "task", "token")
+
+    def __init__(self, token: str, handler: str, lifetime: str) -> None:
+        self.token = token
+        self.handler = handler
+        self.lifetime = lifetime
+        self.id = f"{handler.rpartition('.')[2]}#{next(_ids)}"
+        self.state = TaskState.PENDING
+        self._coro: Coroutine[Any, Any, None] | None = None  # until it starts running
+        self.task: asyncio.Task[None]
+
+    def cancel(self) -> bool:
+        """Ask the task to stop (its `finally` blocks run); False if it has already ended."""
+        return self.task.cancel()
+
+    def done(self) -> bool:
+        return self.state.terminal
+
+    def cancelled(self) -> bool:
+        return self.state is TaskState.CANCELLED
+
+    def __await__(self) -> Generator[Any, None, None]:
+        """`await handle` waits for the task and raises what it raised."""
+        return self.task.__await__()
+
+    def __repr__(self) -> str:
+        return f"<TaskHandle {self.id} of tab {self.token[:8]}: {self.state.value}>"
+
+
+class TaskRegistry:
+    """Starts tasks within the limits, holds them until they end, cancels them on request."""
+
+    def __init__(self, settings: Settings, observers: Observers) -> None:
+        self.settings = settings
+        self.observers = observers
+        self.running: set[asyncio.Task[Any]] = set()
+        self.counts: Counter[str] = Counter()
+        self._handles: dict[asyncio.Task[Any], TaskHandle] = {}
+        self._per_tab: dict[str, list[TaskHandle]] = {}
+        self.closing = False
+
+    def start(
+        self,
+        token: str,
+        handler: str,
+        body: Callable[[TaskHandle], Coroutine[Any, Any, None]],
+        *,
+        lifetime: str = "tab",
+    ) -> TaskHandle:
+        """Start `body(handle)` as a supervised task in a flow of its own; it begins at once.
+
+        Raises `LimitExceededError` when a limit is reached (`body` is then never called).
+        """
+        refusal = self._refusal(token, handler)
+        if refusal is not None:
+            raise LimitExceededError(refusal)
+        handle = TaskHandle(token, handler, lifetime)
+        coro = handle._coro = body(handle)
+        task = asyncio.create_task(
+            self._run(handle, coro), name=f"engine:{token[:8]}:{handle.id}", context=contextvars.Context()
+        )
+        handle.task = task
+        self.running.add(task)
+        self._handles[task] = handle
+        self._per_tab.setdefault(token, []).append(handle)
+        self.counts["started"] += 1
+        task.add_done_callback(self._finished)
+        return handle
+
+    def _refusal(self, token: str, handler: str) -> str | None:
+        if self.closing:
+            return f"the server is shutting down; {handler} was not started"
+        mine = len(self._per_tab.get(token, ()))
+        if mine >= self.settings.max_tasks_per_tab:
+            return (
+                f"this tab already runs {mine} background tasks "
+                f"(setting max_tasks_per_tab={self.settings.max_tasks_per_tab}); {handler} was not started"
+            )
+        if len(self.running) >= self.settings.max_tasks_total:
+            return (
+                f"the server already runs {len(self.running)} background tasks "
+                f"(setting max_tasks_total={self.settings.max_tasks_total}); {handler} was not started"
+            )
+        return None
+
+    async def _run(self, handle: TaskHandle, coro: Coroutine[Any, Any, None]) -> None:
+        handle.state = handle.state.to(TaskState.RUNNING)
+        handle._coro = None
+        await coro
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self.running.discard(task)
+        handle = self._handles.pop(task)
+        siblings = self._per_tab[handle.token]
+        siblings.remove(handle)
+        if not siblings:
+            del self._per_tab[handle.token]
+        if handle._coro is not None:  # cancelled before it ever ran: close it (no "never awaited")
+            handle._coro.close()
+            handle._coro = None
+        if task.cancelled():
+            outcome = TaskState.CANCELLED
+        elif task.exception() is not None:  # already logged and reported by the task itself
+            outcome = TaskState.FAILED
+        else:
+            outcome = TaskState.DONE
+        handle.state = handle.state.to(outcome)
+        self.counts[outcome.value] += 1
+        if self.observers.watching(handle.token):
+            self.observers.report(handle.token, Kind.TASK_ENDED, handle.id, handler=handle.handler,
+                                  status=outcome.value)
+
+    # -- questions ------------------------------------------------------------------
+    def has_tasks(self, token: str) -> bool:
+        return token in self._per_tab
+
+    def for_tab(self, token: str) -> list[TaskHandle]:
+        """The tab's running tasks, oldest first."""
+        return list(self._per_tab.get(token, ()))
+
+    # -- cancelling -------------------------------------------------------------------
+    def cancel(self, handles: list[TaskHandle]) -> int:
+        """Cancel these tasks, and again every RECANCEL_AFTER seconds until they end; return how many."""
+        live = [handle for handle in handles if not handle.task.done()]
+        for handle in live:
+            if self.observers.watching(handle.token):
+                self.observers.report(handle.token, Kind.CANCEL_REQUESTED, handle.id, handler=handle.handler)
+            handle.task.cancel()
+        if live:
+            asyncio.get_running_loop().call_later(RECANCEL_AFTER, self._cancel_again, live, 1)
+        return len(live)
+
+    def cancel_tab(self, token: str) -> int:
+        """Cancel the tab's tasks that end with it (lifetime "tab"); return how many."""
+        return self.cancel([handle for handle in self.for_tab(token) if handle.lifetime == "tab"])
+
+    def _cancel_again(self, handles: list[TaskHandle], attempt: int) -> None:
+        still = [handle for handle in handles if not handle.task.done()]
+        if not still:
+            return
+        if attempt in (1, 10):
+            logger.warning(
+                "%d cancelled task(s) still running after %gs, cancelling again: %s",
+                len(still), attempt * RECANCEL_AFTER, ", ".join(handle.task.get_name() for handle in still),
+            )
+        for handle in still:
+            handle.task.cancel()
+        asyncio.get_running_loop().call_later(RECANCEL_AFTER, self._cancel_again, still, attempt + 1)
+
+    async def shutdown(self, timeout: float) -> dict[str, int]:
+        """Let running tasks finish for up to `timeout` seconds, then cancel the rest.
+
+        No task starts once this has begun, so none can outlive it.
+        """
+        self.closing = True
+        pending = set(self.running)
+        if pending:
+            _, still = await asyncio.wait(pending, timeout=timeout)
+            for task in still:
+                task.cancel()
+            if still:  # half a second to end, then once more (a cancellation may be lost), then half
+                _, still = await asyncio.wait(still, timeout=0.5)
+                for task in still:
+                    task.cancel()
+            if still:
+                await asyncio.wait(still, timeout=0.5)
+        summary = {key: self.counts[key] for key in ("started", "done", "failed", "cancelled")}
+        summary["running"] = len(self.running)
+        return summary

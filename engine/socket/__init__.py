@@ -1,0 +1,12 @@
+"""The Socket.IO layer: sockets bound to tabs, messages to runner calls, outcomes to messages."""
+
+from .namespace import EventNamespace
+from .origins import origin_policy
+from .publisher import SocketPublisher
+from .server import GuardedASGIApp, SocketServer
+from .tickets import TicketSigner, new_tab_id
+
+__all__ = [
+    "EventNamespace", "GuardedASGIApp", "SocketPublisher", "SocketServer", "TicketSigner", "new_tab_id",
+    "origin_policy",
+]

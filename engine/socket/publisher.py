@@ -1,0 +1,39 @@
+"""The runner's publisher over Socket.IO: updates and errors go to the room named after the tab's token."""
+
+from __future__ import annotations
+
+import socketio
+
+from .. import protocol
+from ..delta import Delta
+from .namespace import EventNamespace
+
+__all__ = ["SocketPublisher"]
+
+
+class SocketPublisher:
+    """Emits to a tab's room; `shared` (several workers on Redis) means the tab may be on another worker."""
+
+    def __init__(self, sio: socketio.AsyncServer, *, shared: bool) -> None:
+        self._sio = sio
+        self._shared = shared
+        self.namespace: EventNamespace | None = None  # set once the namespace exists (it needs the runner)
+
+    def _reachable(self, token: str) -> bool:
+        """Whether anybody could receive an update: a socket here, or possibly one on another worker."""
+        return self._shared or (self.namespace is not None and self.namespace.connected_here(token))
+
+    async def update(self, token: str, seq: int, delta: Delta) -> None:
+        if not self._reachable(token):
+            return  # one process and no socket for this tab: nobody could receive it
+        await self._sio.emit(protocol.UPDATE, protocol.update_delta(seq, delta), room=token,
+                             namespace=protocol.NAMESPACE)
+        if self.namespace is not None and self.namespace.connected_here(token):
+            await self.namespace.check_backlog(token)
+
+    async def replace(self, token: str, seq: int, full: Delta) -> None:
+        await self._sio.emit(protocol.UPDATE, protocol.update_full(seq, full), room=token,
+                             namespace=protocol.NAMESPACE)
+
+    async def error(self, token: str, message: str, event: str | None = None) -> None:
+        await self._sio.emit(protocol.ERROR, protocol.error(message, event), room=token, namespace=protocol.NAMESPACE)
