@@ -47,16 +47,18 @@ def tests(session: nox.Session) -> None:
     """The whole suite: unit, integration over real sockets, Redis and browser tests."""
     _install(session, "runtime", "docs", "tests")
     _npm(session)
+    session.run("lint-imports", "--no-cache")  # the layers contract (pyproject.toml): seconds, and CI runs it
     session.run("mkdocs", "build", "--strict", "--quiet")
     session.run("pytest", *session.posargs)
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff and mypy --strict on the engine."""
+    """ruff, mypy --strict on the engine, and the layers contract (import-linter)."""
     _install(session, "runtime", "docs", "tests")
     session.run("ruff", "check", ".")
     session.run("mypy")
+    session.run("lint-imports", "--no-cache")
 
 
 @nox.session

@@ -17,17 +17,14 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from types import MethodType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..delta import copy_values
 from ..errors import ImmutableStateError
 from ..event import EventHandler
 from ..state import State, VarField
 from ..views import STALE, Guard, guarded, stored
-from .flow import open_block
-
-if TYPE_CHECKING:
-    from .blocks import Block
+from .flow import OpenBlock, open_block
 
 __all__ = ["BoundState", "TaskSelf", "bind", "stale_copies"]
 
@@ -180,7 +177,7 @@ class TaskSelf:
 
     __slots__ = ("_rx_block", "_rx_cls", "_rx_stale", "_rx_token")
 
-    def __init__(self, token: str, state_cls: type[State], stale: Stale, block: Callable[[], Block]) -> None:
+    def __init__(self, token: str, state_cls: type[State], stale: Stale, block: Callable[[], OpenBlock]) -> None:
         object.__setattr__(self, "_rx_token", token)
         object.__setattr__(self, "_rx_cls", state_cls)
         object.__setattr__(self, "_rx_stale", stale)
@@ -189,7 +186,7 @@ class TaskSelf:
     _rx_token: str
     _rx_cls: type[State]
     _rx_stale: Stale
-    _rx_block: Callable[[], Block]
+    _rx_block: Callable[[], OpenBlock]
 
     @property  # type: ignore[misc]
     def __class__(self) -> type:  # isinstance(self, MyState) holds inside a task too

@@ -10,19 +10,33 @@ from __future__ import annotations
 
 import asyncio
 from contextvars import ContextVar
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from .blocks import Block
+from ..state import State
+from ..views import Guard
 
-__all__ = ["current_lane", "forget", "lane_here", "open_block", "remember"]
+__all__ = ["OpenBlock", "current_lane", "forget", "lane_here", "open_block", "remember"]
 
-_open_blocks: ContextVar[tuple[Block, ...]] = ContextVar("engine_open_blocks", default=())
+
+class OpenBlock(Protocol):
+    """What the flow knows of a block (blocks.Block is the one there is)."""
+
+    token: str
+    guard: Guard
+
+    def view_of(self, state_cls: type[State]) -> Any: ...
+
+    async def enter(self) -> State: ...
+
+    async def exit(self, exc_type: Any, exc: Any, tb: Any) -> None: ...
+
+
+_open_blocks: ContextVar[tuple[OpenBlock, ...]] = ContextVar("engine_open_blocks", default=())
 # The lane (see observe.py) of the engine-run task this flow belongs to, if any.
 current_lane: ContextVar[str | None] = ContextVar("engine_lane", default=None)
 
 
-def open_block(token: str) -> Block | None:
+def open_block(token: str) -> OpenBlock | None:
     """The innermost block this flow has open for the tab, if any."""
     for block in reversed(_open_blocks.get()):
         if block.token == token and block.guard.open:
@@ -30,11 +44,11 @@ def open_block(token: str) -> Block | None:
     return None
 
 
-def remember(block: Block) -> None:
+def remember(block: OpenBlock) -> None:
     _open_blocks.set((*_open_blocks.get(), block))
 
 
-def forget(block: Block) -> None:
+def forget(block: OpenBlock) -> None:
     _open_blocks.set(tuple(other for other in _open_blocks.get() if other is not block))
 
 
