@@ -9,22 +9,19 @@ instance; class-level access to a var gives a `Var` for components to bind to.
 
 from __future__ import annotations
 
-import copy
+import inspect
 import re
-import types
 import typing
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from .codec import convert, to_wire, type_name
-from .errors import InvalidArgumentError, StateDefinitionError, UnknownStateError
+from .codec import to_wire
+from .errors import StateDefinitionError, UnknownStateError
 from .event import EventHandler, is_background_function
-from .vars import Var
+from .fields import VarField, implicit_default, is_classvar, make_setter, resolve_hints
 
 __all__ = ["State", "VarField"]
 
-_MUTABLE_TYPES = (list, dict, set)
-_SCALAR_TYPES = (int, float, str, bool, type(None), None)
 # Methods of State itself: a subclass may not shadow them with handlers or vars.
 _RESERVED = frozenset(
     {
@@ -39,43 +36,6 @@ _RESERVED = frozenset(
 def _snake(name: str) -> str:
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
-
-
-class VarField:
-    """Descriptor for one declared var: a `Var` on the class, the tab's value on an instance."""
-
-    __slots__ = ("name", "owner", "type_", "default", "backend", "mutable", "var")
-
-    def __init__(self, name: str, owner: type[State], type_: Any, default: Any) -> None:
-        self.name = name
-        self.owner = owner
-        self.type_ = type_
-        self.default = default
-        self.backend = name.startswith("_")
-        # A value that can hold a container is deep-copied for snapshots and per tab,
-        # so in-place changes are seen (delta, rollback); `list[int] | None` included.
-        self.mutable = isinstance(default, _MUTABLE_TYPES) or _may_hold_container(type_)
-        self.var = Var(owner.get_full_name(), name, type_)
-
-    def fresh_default(self) -> Any:
-        return copy.deepcopy(self.default) if self.mutable else self.default
-
-    def __get__(self, obj: State | None, objtype: type | None = None) -> Any:
-        if obj is None:
-            return self.var
-        if type(obj) is not self.owner:
-            obj = obj._rx_ancestor(self.owner)
-        return obj._rx_values[self.name]
-
-    def __set__(self, obj: State, value: Any) -> None:
-        if type(obj) is not self.owner:
-            obj = obj._rx_ancestor(self.owner)
-        obj._rx_values[self.name] = value
-
-    def __delete__(self, obj: State) -> None:
-        raise AttributeError(
-            f"var {self.owner.__name__}.{self.name} cannot be deleted; assign a value instead"
-        )
 
 
 class _StateMeta(type):
@@ -97,9 +57,7 @@ class _StateMeta(type):
                 if isinstance(value, (staticmethod, classmethod, EventHandler)):
                     continue
                 bg = is_background_function(value)
-                if bg and not (
-                    _is_async(value)
-                ):
+                if bg and not (inspect.iscoroutinefunction(value) or inspect.isasyncgenfunction(value)):
                     raise TypeError(
                         f"background task {name}.{key} must be `async def` "
                         "(a coroutine or async generator function)"
@@ -112,7 +70,7 @@ class _StateMeta(type):
             raw_annotations = {
                 key: value
                 for key, value in ns.get("__annotations__", {}).items()
-                if not _is_classvar(value)
+                if not is_classvar(value)
             }
             defaults = {key: ns.pop(key) for key in raw_annotations if key in ns}
             backend_plain = {
@@ -127,28 +85,6 @@ class _StateMeta(type):
             raw_annotations, defaults, backend_plain, handlers, is_root
         )
         return cls
-
-
-def _may_hold_container(type_: Any) -> bool:
-    """Whether a var with this annotation can hold a list, dict or set: all but plain scalars."""
-    origin = typing.get_origin(type_)
-    if origin in (typing.Union, types.UnionType):
-        return any(_may_hold_container(arg) for arg in typing.get_args(type_))
-    if origin is typing.Literal:
-        return False
-    return type_ not in _SCALAR_TYPES
-
-
-def _is_classvar(annotation: Any) -> bool:
-    if isinstance(annotation, str):
-        return annotation.startswith(("ClassVar", "typing.ClassVar"))
-    return typing.get_origin(annotation) is ClassVar or annotation is ClassVar
-
-
-def _is_async(fn: Any) -> bool:
-    import inspect
-
-    return inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn)
 
 
 class State(metaclass=_StateMeta):
@@ -206,13 +142,13 @@ class State(metaclass=_StateMeta):
                 f"rename {cls.__module__}.{cls.__qualname__}"
             )
         parent._rx_children[cls._rx_name] = cls
-        hints = _resolve_hints(cls, annotations)
+        hints = resolve_hints(cls, annotations)
         for name, type_ in hints.items():
             if typing.get_origin(type_) is ClassVar or name.startswith("_rx_"):
                 continue
             if name.startswith("__"):
                 raise StateDefinitionError(f"var {cls.__name__}.{name}: names may not start with '__'")
-            default = defaults[name] if name in defaults else _implicit_default(cls, name, type_)
+            default = defaults[name] if name in defaults else implicit_default(cls, name, type_)
             cls._rx_add_field(name, type_, default)
         for name, value in backend_plain.items():
             cls._rx_add_field(name, type(value) if value is not None else Any, value)
@@ -223,7 +159,7 @@ class State(metaclass=_StateMeta):
             setter = f"set_{field.name}"
             if field.backend or setter in cls.__dict__:
                 continue
-            handler = EventHandler(_make_setter(cls, field), name=setter)
+            handler = EventHandler(make_setter(cls, field), name=setter)
             handler.state_cls = cls
             setattr(cls, setter, handler)
             cls._rx_handlers[setter] = handler
@@ -403,43 +339,3 @@ class State(metaclass=_StateMeta):
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in self._rx_values.items())
         return f"<{type(self).__name__} {shown}>"
-
-
-def _resolve_hints(cls: type, annotations: dict[str, Any]) -> dict[str, Any]:
-    if not annotations:
-        return {}
-    try:
-        hints = typing.get_type_hints(cls)
-    except Exception:
-        hints = {}
-    return {name: hints.get(name, value) for name, value in annotations.items()}
-
-
-def _implicit_default(cls: type, name: str, type_: Any) -> Any:
-    origin = typing.get_origin(type_) or type_
-    if origin in (list, dict, set):
-        return origin()
-    if type(None) in typing.get_args(type_):
-        return None
-    raise StateDefinitionError(
-        f"var {cls.__name__}.{name}: {type_name(type_)} has no natural default; "
-        f"give one, e.g. `{name}: {type_name(type_)} = ...`"
-    )
-
-
-def _make_setter(cls: type[State], field: VarField) -> Any:
-    name, type_ = field.name, field.type_
-
-    def setter(self: State, value: Any) -> None:
-        try:
-            converted = convert(value, type_)
-        except InvalidArgumentError as exc:
-            raise InvalidArgumentError(
-                f"{cls.__name__}.set_{name}: {exc}; {name} is unchanged"
-            ) from None
-        setattr(self, name, converted)
-
-    setter.__name__ = f"set_{name}"
-    setter.__qualname__ = f"{cls.__qualname__}.set_{name}"
-    setter.__doc__ = f"Set `{name}` from a tab, converting the value to {type_name(type_)}."
-    return setter
