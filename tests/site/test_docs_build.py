@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
@@ -78,3 +79,36 @@ def test_render_demo_refuses_what_is_not_a_demo() -> None:
         render_demo("demos.background_tasks:nope")
     with pytest.raises(DemoError, match="module:function"):
         render_demo("demos.background_tasks")
+
+
+def _page_text(path: Path) -> str:
+    """A built page's text, without markup (highlighted code is split into many spans)."""
+    import html
+    import re
+
+    return html.unescape(re.sub(r"<[^>]+>", "", path.read_text()))
+
+
+def test_the_protocol_pages_examples_are_made_by_the_engine(built_site: Path) -> None:
+    from docsite.protocol_examples import EXAMPLE_NAMES, example
+
+    text = _page_text(built_site / "site" / "protocol" / "index.html")
+    for name in EXAMPLE_NAMES:
+        for line in example(name).splitlines():
+            assert line in text, f"the protocol page lacks its {name} example {line}"
+
+
+async def test_the_protocol_pages_refused_event_is_what_a_tab_is_told() -> None:
+    import engine as rx
+    from demos.background_tasks import MyTaskState
+    from docsite.protocol_examples import BAD_LIMIT, setter_acks
+    from engine.testing import TabClient
+
+    app = rx.App()
+    try:
+        async with TabClient(app, states=[MyTaskState]) as tab:
+            told = await tab.send(MyTaskState.set_max_counter, BAD_LIMIT)
+    finally:
+        await app.shutdown(timeout=1)
+    shown = await asyncio.to_thread(setter_acks)
+    assert told == shown[1] and told["ok"] is False
