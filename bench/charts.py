@@ -77,13 +77,13 @@ def _redis(results: dict[str, Any]) -> Iterator[tuple[str, str]]:
 def _scale_groups(results: dict[str, Any], pick: Callable[[dict[str, Any]], float],
                   marker: Callable[[int], tuple[float, str]]) -> list[Group]:
     scale = results.get("scale") or {}
+    pairs = list(scale.get("sizes", {}).values()) + ([scale["two_workers"]] if scale.get("two_workers") else [])
     groups = []
-    for tabs, pair in scale.get("sizes", {}).items():
-        values = [pick(pair["engine"]) if "engine" in pair else None, pick(pair["bare"]) if "bare" in pair else None]
-        groups.append(Group(f"{int(tabs):,} tabs, one worker", values, marker(int(tabs))))
-    two = scale.get("two_workers")
-    if two:
-        groups.append(Group(f"{two['tabs']:,} tabs, two workers sharing Redis", [pick(two), None], marker(two["tabs"])))
+    for pair in pairs:
+        workers = pair["engine"]["workers"]
+        where = "one worker" if workers == 1 else f"{workers} workers sharing Redis"
+        groups.append(Group(f"{pair['tabs']:,} tabs, {where}", [pick(pair["engine"]), pick(pair["bare"])],
+                            marker(pair["tabs"])))
     return groups
 
 

@@ -74,7 +74,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--samples", type=int, default=2_000, help="round trips per side")
     parser.add_argument("--scale-sizes", default="100,1000,2000", help="live tab counts of the scale section")
     parser.add_argument("--scale-workers-tabs", type=int, default=1_000, help="live tabs on two workers with Redis")
-    parser.add_argument("--scale-seconds", type=float, default=10.0, help="measured window of each scale run")
+    parser.add_argument("--scale-seconds", type=float, default=5.0, help="one measured window of the scale section")
+    parser.add_argument("--scale-rounds", type=int, default=3, help="windows per server in the scale section")
     parser.add_argument("--reflex-env", choices=("prod", "dev"), default="prod",
                         help="REFLEX_ENV_MODE for Reflex (prod: as deployed; dev: `reflex run`'s default)")
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
@@ -83,7 +84,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.quick:
         args.repeats, args.seconds, args.redis_seconds, args.tabs, args.samples = 2, 0.1, 0.2, 2_000, 200
-        args.scale_sizes, args.scale_workers_tabs, args.scale_seconds = "20,100", 100, 3.0
+        args.scale_sizes, args.scale_workers_tabs, args.scale_seconds, args.scale_rounds = "20,100", 100, 2.0, 1
         if args.publish:
             parser.error("--publish needs a full run: the docs show real figures, not a smoke run")
     return args
@@ -104,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     sections = {part.strip() for part in args.only.split(",") if part.strip()}
     scale_settings = ScaleSettings(
         sizes=tuple(int(n) for n in args.scale_sizes.split(",") if n.strip()),
-        window_s=args.scale_seconds, settle_s=1.0 if args.quick else 2.0, two_worker_tabs=args.scale_workers_tabs,
+        rounds=args.scale_rounds, window_s=args.scale_seconds, settle_s=1.0 if args.quick else 1.5,
+        two_worker_tabs=args.scale_workers_tabs,
     )
     results: dict[str, Any] = {
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),

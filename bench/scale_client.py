@@ -5,14 +5,16 @@ namespace /engine) speaking the protocol of docs/site/protocol.md as the
 browser runtime does: `auth` {token, states, client}, then `hello` and a full
 `update`, then deltas applied in `seq` order, a `resync` on a gap. Once
 connected, a tab raises the counter demo's `max_counter` with its setter
-event (so the counter runs through the whole measurement) and starts the
-task with the toggle event, as a click would.
+event (so the counter runs through the whole measurement); the toggle event
+starts and stops the task, as clicks would.
 
 Like `bench.worker`, it reads JSON commands on stdin and answers JSON lines
-on stdout: first `{"ready": ...}` once every tab ticks, then for
+on stdout: first `{"ready": ...}` once every tab is open (its counter not yet
+running); `{"toggle": true}` clicks every tab's start/stop button (the demo's
+`toggle_running`) and answers once every click was acknowledged;
 `{"report": [T0, T1]}` (times of `time.monotonic()`, the same clock in every
-process) what arrived in that window and every error since the start; on
-`{"quit": true}` the tabs disconnect and the process exits.
+process) answers what arrived in that window and every error since the
+start; on `{"quit": true}` the tabs disconnect and the process exits.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import socketio
 
 NAMESPACE = "/engine"
 CONNECTS_AT_ONCE = 20
+CLICKS_AT_ONCE = 50
 EVENT_TIMEOUT = 30.0
 HIGH_MAX_COUNTER = 1_000_000_000
 MAX_ERROR_SAMPLES = 10
@@ -76,21 +79,25 @@ class Tab:
         self.sio.on("error", self.on_error, namespace=NAMESPACE)
         self.sio.on("disconnect", self.on_disconnect, namespace=NAMESPACE)
 
-    async def open(self, setter: str, toggle: str) -> None:
+    async def open(self, setter: str) -> None:
         auth = {"token": None, "states": [self.state], "client": secrets.token_urlsafe(9)}
         await self.sio.connect(
             self.url, namespaces=[NAMESPACE], transports=["websocket"], auth=auth, wait_timeout=EVENT_TIMEOUT
         )
         await asyncio.wait_for(self.full.wait(), EVENT_TIMEOUT)
         await self.send(setter, HIGH_MAX_COUNTER)
-        await self.send(toggle)
 
-    async def send(self, name: str, *args: Any) -> None:
+    async def send(self, name: str, *args: Any) -> bool:
         payload = {"id": secrets.token_hex(4), "name": name, "args": list(args)}
-        ack = await self.sio.call("event", payload, namespace=NAMESPACE, timeout=EVENT_TIMEOUT)
+        try:
+            ack = await self.sio.call("event", payload, namespace=NAMESPACE, timeout=EVENT_TIMEOUT)
+        except Exception as exc:  # no acknowledgement: the socket is gone or the server too slow
+            ack = f"{type(exc).__name__}: {exc}"
         if not (isinstance(ack, dict) and ack.get("ok")):
             self.totals.failed_events += 1
             self.totals.note(f"event {name.rsplit('.', 1)[-1]} refused: {ack!r}")
+            return False
+        return True
 
     async def on_update(self, data: dict[str, Any]) -> None:
         now = time.monotonic()
@@ -160,6 +167,22 @@ def _raise_open_files(needed: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(needed, soft)), hard))
 
 
+async def _click_all(tabs: list[Tab], toggle: str) -> dict[str, Any]:
+    """Every open tab clicks start/stop; no tick interval spans the click (a stopped counter is not late)."""
+    gate = asyncio.Semaphore(CLICKS_AT_ONCE)
+    began = time.monotonic()
+
+    async def click(tab: Tab) -> bool:
+        async with gate:
+            tab.last_tick = 0.0
+            done = await tab.send(toggle)
+            tab.last_tick = 0.0
+            return done
+
+    clicked = await asyncio.gather(*(click(tab) for tab in tabs if tab.full.is_set()))
+    return {"clicked": sum(clicked), "refused": len(clicked) - sum(clicked), "took_s": time.monotonic() - began}
+
+
 async def run(url: str, count: int, state: str, setter: str, toggle: str, out: Any) -> None:
     def answer(payload: dict[str, Any]) -> None:
         out.write(json.dumps(payload) + "\n")
@@ -172,7 +195,7 @@ async def run(url: str, count: int, state: str, setter: str, toggle: str, out: A
     async def open_tab(tab: Tab) -> None:
         async with gate:
             try:
-                await tab.open(setter, toggle)
+                await tab.open(setter)
             except Exception as exc:
                 totals.failed_connects += 1
                 totals.note(f"opening a tab failed: {type(exc).__name__}: {exc}")
@@ -189,6 +212,9 @@ async def run(url: str, count: int, state: str, setter: str, toggle: str, out: A
             command = json.loads(line)
             if command.get("quit"):
                 break
+            if command.get("toggle"):
+                answer({"result": await _click_all(tabs, toggle)})
+                continue
             t0, t1 = command["report"]
             report = _window(totals, tabs, t0, t1)
             report.update({

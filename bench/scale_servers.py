@@ -62,14 +62,16 @@ def _answers(url: str) -> bool:
 class ScaleServer:
     """`engine` (the docs server, 1 or 2 workers) or `bare`, started by `start()`."""
 
-    def __init__(self, kind: str, tabs: int, *, workers: int = 1, redis_url: str | None = None) -> None:
+    def __init__(
+        self, kind: str, tabs: int, *, workers: int = 1, redis_url: str | None = None, tag: str = ""
+    ) -> None:
         self.kind = kind
         self.tabs = tabs
         self.workers = workers
         self.redis_url = redis_url
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.label = f"{kind}-{tabs}" + (f"-{workers}w" if workers > 1 else "")
+        self.label = f"{kind}-{tabs}" + (f"-{workers}w" if workers > 1 else "") + (f"-{tag}" if tag else "")
         self.log_path = RESULTS / f"scale-{self.label}.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self._site = tempfile.TemporaryDirectory(prefix="bench-site-")
