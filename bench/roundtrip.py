@@ -30,8 +30,8 @@ import socketio
 
 from demos.background_tasks import MyTaskState
 from engine import App
+from engine.protocol import NAMESPACE
 from engine.settings import Settings
-from engine.socket import NAMESPACE
 from engine.testing import TabClient, serve
 
 BLOCK = 50
