@@ -88,7 +88,8 @@ async def new_context(browser: Browser) -> AsyncIterator[Any]:
             problems.append(f"console {message.type}: {message.text}")
 
     async def make(**options: Any) -> BrowserContext:
-        context = await browser.new_context(viewport=VIEWPORT, **options)
+        options.setdefault("viewport", VIEWPORT)
+        context = await browser.new_context(**options)
         context.set_default_timeout(10_000)
         context.on("weberror", lambda error: problems.append(f"uncaught: {error.error}"))
         context.on("console", on_console)
