@@ -246,17 +246,25 @@ class TaskSelf:
 
     # -- vars, handlers, methods ------------------------------------------------------------
     def __getattr__(self, name: str) -> Any:
-        live = self._rx_live()
-        if live is not None:
-            return getattr(live, name)
-        if name in _LIVE_PROPERTIES:  # (a property here would hide the error: it is an AttributeError)
-            raise _outside(f"use {name} of {self._rx_cls.__name__}")
         cls = self._rx_cls
+        live = self._rx_live()
+        if name in _LIVE_PROPERTIES:  # (a property here would hide the error: it is an AttributeError)
+            if live is None:
+                raise _outside(f"use {name} of {cls.__name__}")
+            return getattr(live, name)
         attr = _attribute(cls, name)
         if isinstance(attr, VarField):
+            if live is not None:
+                return getattr(live, name)
             values = self._rx_stale.get(attr.owner)
             value = values[name] if values is not None else attr.default
             return guarded(value, STALE, f"{attr.owner.__name__}.{name}")
+        if _is_slot(attr):  # the engine's own slots: there is no state behind them outside a block
+            if live is None:
+                raise _outside(f"read {cls.__name__}.{name}")
+            return getattr(live, name)
+        # Methods and handlers are bound to the task's `self`, inside a block or not, so a helper
+        # called inside one can take its own block later, and one called outside sees stale values.
         return _behaviour(self, cls, name, attr)
 
     def __setattr__(self, name: str, value: Any) -> None:

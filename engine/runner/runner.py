@@ -26,6 +26,7 @@ from ..delta import Delta
 from ..errors import EngineError, EventError, LimitExceededError, UnknownEventError, UnknownStateError
 from ..event import EventHandler, EventSpec, as_specs
 from ..state import State
+from ..views import detach
 from .blocks import Block, StateBlock
 from .bound import Stale, TaskSelf, stale_copies
 from .flow import current_lane, open_block
@@ -135,16 +136,16 @@ class Runner:
                 out = handler.fn(state, *spec.args)
                 if inspect.isasyncgen(out):
                     async for item in out:
-                        chained += self._start_now(token, as_specs(item, handler.qualname), state)
+                        chained += self._start_now(token, _chained(item, handler.qualname), state)
                         await session.commit()
                 elif inspect.isgenerator(out):
                     for item in out:
-                        chained += self._start_now(token, as_specs(item, handler.qualname), state)
+                        chained += self._start_now(token, _chained(item, handler.qualname), state)
                         await session.commit()
                 else:
                     if inspect.isawaitable(out):
                         out = await out
-                    chained += self._start_now(token, as_specs(out, handler.qualname), state)
+                    chained += self._start_now(token, _chained(out, handler.qualname), state)
                 await session.commit(final=True)
         finally:
             if session.committed:
@@ -190,9 +191,9 @@ class Runner:
             out = handler.fn(me, *spec.args)
             if inspect.isasyncgen(out):
                 async for item in out:
-                    await self._chain_from_task(token, as_specs(item, handler.qualname))
+                    await self._chain_from_task(token, _chained(item, handler.qualname))
             else:
-                await self._chain_from_task(token, as_specs(await out, handler.qualname))
+                await self._chain_from_task(token, _chained(await out, handler.qualname))
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -272,6 +273,15 @@ class Runner:
         """Take no new events; let tasks finish for up to `timeout`, cancel the rest; return counts."""
         self.queues.close()
         return await self.tasks.shutdown(timeout)
+
+
+def _chained(value: object, origin: str) -> list[EventSpec]:
+    """The events a handler returned or yielded, their arguments detached from its state.
+
+    The receiving handler gets plain values it may change freely, never a view
+    of (or a reference into) the sender's state.
+    """
+    return [EventSpec(spec.handler, tuple(detach(arg) for arg in spec.args)) for spec in as_specs(value, origin)]
 
 
 def _log_failure(token: str, spec: EventSpec, exc: Exception) -> None:
