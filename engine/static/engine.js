@@ -16,6 +16,8 @@
  * Number fields with min/max/step are checked here, with a message that says
  * what to type, before anything is sent.
  *
+ * It also names two widgets of the theme that lack a name (see nameThemeWidgets).
+ *
  * Needs the global `io` from the socket.io-client browser bundle, loaded
  * before this file. No build step, no eval: server values reach the page only
  * through textContent, .value, .hidden and a few attributes.
@@ -865,6 +867,33 @@
     render(true);
   }
 
+  // ---------------------------------------------------------------------
+  // The theme's unnamed widgets
+  // ---------------------------------------------------------------------
+
+  // mkdocs-material gives its search dialog and its page-load progress bar a
+  // role but no accessible name, which screen readers announce as nothing
+  // (axe: aria-dialog-name, aria-progressbar-name). This is the one script of
+  // our own that every page loads, so it names them; nothing else is touched.
+  var THEME_WIDGET_NAMES = [
+    [".md-search[role='dialog']", "Search"],
+    [".md-progress[role='progressbar']", "Loading the page"],
+  ];
+
+  function nameThemeWidgets() {
+    THEME_WIDGET_NAMES.forEach(function (entry) {
+      var el = document.querySelector(entry[0]);
+      if (el && !el.hasAttribute("aria-label") && !el.hasAttribute("aria-labelledby")) {
+        el.setAttribute("aria-label", entry[1]);
+      }
+    });
+  }
+
+  function onPage() {
+    nameThemeWidgets();
+    rescan();
+  }
+
   window.engineRuntime = {
     loaded: true,
     get store() {
@@ -887,13 +916,11 @@
 
   if (window.document$ && typeof window.document$.subscribe === "function") {
     // mkdocs-material: emits on load and after every instant navigation.
-    window.document$.subscribe(function () {
-      rescan();
-    });
+    window.document$.subscribe(onPage);
   }
   if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", rescan);
+    document.addEventListener("DOMContentLoaded", onPage);
   } else {
-    rescan();
+    onPage();
   }
 })();
