@@ -183,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.publish:
         written = charts.write_all(results, PUBLISHED)
         (PUBLISHED / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+        (PUBLISHED / "table.txt").write_text(text + "\n")  # the Performance page includes it as printed
     print()
     print(text)
     print()
