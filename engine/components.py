@@ -234,7 +234,7 @@ def button(*children: Any, disabled: Any = False, busy: Any = False, **props: An
     `MyState.loading`. A busy button shows a spinner, says `aria-busy`, and
     ignores clicks while keeping the keyboard focus.
     """
-    component = Component("button", children, css_class="rx-button md-button", props=props)
+    component = Component("button", children, css_class="rx-button", props=props)
     component.attrs["type"] = "button"
     component._bind_flag("data-rx-disabled", disabled)
     component._bind_flag("data-rx-busy", busy)
