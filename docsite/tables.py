@@ -29,7 +29,7 @@ _AFTER_DOT = re.compile(r"(?<=\.)(?=[A-Za-z_])")
 _TAG = re.compile(r"<[^>]+>")
 
 
-class _Tables(Treeprocessor):
+class _Tables(Treeprocessor):  # type: ignore[misc]
     """Labels body cells with their column's name and lets code in cells wrap after dots."""
 
     def run(self, root: ET.Element) -> None:
@@ -53,7 +53,7 @@ class _Tables(Treeprocessor):
             return
         names = [self._text(cell) for cell in header]
         for row in table.iterfind("tbody/tr"):
-            for name, cell in zip(names, row):
+            for name, cell in zip(names, row, strict=False):  # a short row leaves cells unlabelled
                 if name:
                     cell.set("data-label", name)
 
@@ -75,11 +75,11 @@ class _Tables(Treeprocessor):
             ET.SubElement(code, "wbr").tail = AtomicString(piece)
 
 
-class ReadableTables(Extension):
-    def extendMarkdown(self, md: Markdown) -> None:  # noqa: N802 (Markdown's name)
+class ReadableTables(Extension):  # type: ignore[misc]
+    def extendMarkdown(self, md: Markdown) -> None:
         # After the inline processor (priority 20), so cells hold their final content.
         md.treeprocessors.register(_Tables(md), "rx_tables", 5)
 
 
-def makeExtension(**kwargs: Any) -> ReadableTables:  # noqa: N802 (Markdown's name)
+def makeExtension(**kwargs: Any) -> ReadableTables:
     return ReadableTables(**kwargs)

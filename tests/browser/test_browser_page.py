@@ -5,6 +5,7 @@ Runs against the real docs server (one per module) in Chromium.
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -72,7 +73,7 @@ async def test_each_fetch_brings_a_different_quote(page: Page, server: DocServer
     await open_live(page, server)
     seen = [await fetch.fetch() for _ in range(4)]
     assert all(quote in QUOTES for quote in seen), seen
-    assert all(a != b for a, b in zip(seen, seen[1:])), f"a quote came twice in a row: {seen}"
+    assert all(a != b for a, b in itertools.pairwise(seen)), f"a quote came twice in a row: {seen}"
 
 
 async def test_a_second_browser_context_has_its_own_state(page: Page, new_context, server: DocServer) -> None:

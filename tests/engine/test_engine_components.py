@@ -119,7 +119,8 @@ def test_progress_clamps_to_0_1_and_is_indeterminate_without_a_number(value: obj
 
 
 def test_text_can_be_a_live_region():
-    assert _attrs(rx.text(ComponentProbeState.count, aria_live="polite").render(_defaults()), "p")["aria-live"] == "polite"
+    live = rx.text(ComponentProbeState.count, aria_live="polite")
+    assert _attrs(live.render(_defaults()), "p")["aria-live"] == "polite"
 
 
 def test_number_input_carries_its_name_and_bounds():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -18,7 +19,7 @@ def test_there_are_enough_quotes_and_no_duplicates():
 def test_the_deck_never_deals_the_last_quote_again(seed: int):
     deck = QuoteDeck(rng=random.Random(seed))
     dealt = [deck.draw() for _ in range(5 * len(QUOTES))]
-    assert all(a != b for a, b in zip(dealt, dealt[1:]))
+    assert all(a != b for a, b in itertools.pairwise(dealt))
 
 
 def test_every_quote_comes_once_per_round():
@@ -43,4 +44,4 @@ def test_a_deck_of_one_is_refused():
 def test_the_server_draws_from_one_deck():
     dealt = [random_quote() for _ in range(3 * len(QUOTES))]
     assert set(dealt) <= set(QUOTES)
-    assert all(a != b for a, b in zip(dealt, dealt[1:]))
+    assert all(a != b for a, b in itertools.pairwise(dealt))
