@@ -6,6 +6,7 @@ so a fresh machine builds the same site and runs the same tests.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 
@@ -27,9 +28,12 @@ def _install(session: nox.Session, *groups: str) -> None:
 
 
 def _npm(session: nox.Session) -> None:
+    """Install the browser-side packages package.json names, when any of them is missing."""
     if shutil.which("npm") is None:
-        session.error("npm is needed for the socket.io browser client: install Node.js with npm")
-    if not os.path.exists("node_modules/socket.io-client/package.json"):
+        session.error("npm is needed for the browser-side packages (socket.io client...): install Node.js with npm")
+    with open("package.json", encoding="utf-8") as manifest:
+        packages = json.load(manifest)["dependencies"]
+    if any(not os.path.exists(f"node_modules/{name}/package.json") for name in packages):
         session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
 
 

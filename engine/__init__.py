@@ -14,7 +14,7 @@ Import it as `rx`:
 """
 
 from .app import App, get_app
-from .components import button, cond, heading, hstack, number_input, text, vstack
+from .components import button, cond, heading, hstack, number_input, progress, text, vstack
 from .errors import (
     BackgroundCallError,
     EngineError,
@@ -76,6 +76,7 @@ __all__ = [
     "heading",
     "hstack",
     "number_input",
+    "progress",
     "text",
     "vstack",
 ]

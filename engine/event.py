@@ -14,31 +14,85 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from .codec import convert
-from .errors import BackgroundCallError, InvalidArgumentError
+from .errors import BackgroundCallError, InvalidArgumentError, StateDefinitionError
+from .vars import Var
 
 if TYPE_CHECKING:
     from .state import State
 
-__all__ = ["EventHandler", "EventSpec", "background", "event", "is_background_function"]
+__all__ = [
+    "CONCURRENCY", "LIFETIMES", "TASK_VARS", "EventHandler", "EventOptions", "EventSpec", "background", "event",
+    "event_options", "task_var",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_BACKGROUND_MARK = "_rx_background"
+_MARK = "_rx_event"
+CONCURRENCY = ("parallel", "skip", "replace", "queue")  # what a new trigger does while a copy runs
+LIFETIMES = ("tab", "detached")  # whether a task ends when its tab has been gone longer than tab_grace
+# A background handler's status, per tab: name -> (type, default).
+TASK_VARS: dict[str, tuple[Any, Any]] = {
+    "status": (str, "idle"), "running": (bool, False), "progress": (float | None, None), "error": (str, ""),
+}
+
+
+def task_var(handler_name: str, what: str) -> str:
+    """The name of one of a background handler's status vars (`run@status`), or of its copies (`_run@copies`)."""
+    return f"_{handler_name}@copies" if what == "copies" else f"{handler_name}@{what}"
+
+
+class EventOptions:
+    """What `@rx.event(...)` says about a method, read when its State class is created."""
+
+    __slots__ = ("background", "concurrency", "lifetime")
+
+    def __init__(self, background: bool, concurrency: str | None, lifetime: str | None) -> None:
+        self.background = background
+        self.concurrency = concurrency
+        self.lifetime = lifetime
+
+    def check(self, where: str) -> None:
+        """Refuse a policy or lifetime that cannot apply (`where` names the method)."""
+        given = [name for name in ("concurrency", "lifetime") if getattr(self, name) is not None]
+        if given and not self.background:
+            raise StateDefinitionError(
+                f"{where}: {' and '.join(given)}= apply to background handlers only; "
+                "add background=True or remove them"
+            )
+        if self.concurrency is not None and self.concurrency not in CONCURRENCY:
+            raise StateDefinitionError(
+                f"{where}: concurrency={self.concurrency!r} is not a policy; use one of {', '.join(CONCURRENCY)}"
+            )
+        if self.lifetime is not None and self.lifetime not in LIFETIMES:
+            raise StateDefinitionError(
+                f"{where}: lifetime={self.lifetime!r} is not a lifetime; use one of {', '.join(LIFETIMES)}"
+            )
 
 
 @overload
-def event(fn: F, *, background: bool = False) -> F: ...
+def event(
+    fn: F, *, background: bool = False, concurrency: str | None = None, lifetime: str | None = None
+) -> F: ...
 @overload
-def event(fn: None = None, *, background: bool = False) -> Callable[[F], F]: ...
-def event(fn: F | None = None, *, background: bool = False) -> F | Callable[[F], F]:
+def event(
+    fn: None = None, *, background: bool = False, concurrency: str | None = None, lifetime: str | None = None
+) -> Callable[[F], F]: ...
+def event(
+    fn: F | None = None, *, background: bool = False, concurrency: str | None = None, lifetime: str | None = None
+) -> F | Callable[[F], F]:
     """Mark a State method as an event handler; `background=True` runs it as a task.
 
     Background handlers must be `async def` (optionally async generators);
-    a sync one is refused with `TypeError` when its class is created.
+    a sync one is refused when its class is created. `concurrency` says what
+    a new trigger does while a copy of the task runs for the tab: "parallel"
+    (the default: run side by side), "skip" (ignore the trigger), "replace"
+    (cancel the running copy, then start), "queue" (run after it, in order).
+    `lifetime` is "tab" (the default: cancelled once the tab has been gone
+    longer than `tab_grace`) or "detached" (runs to its end).
     """
 
     def mark(func: F) -> F:
-        setattr(func, _BACKGROUND_MARK, background)
+        setattr(func, _MARK, EventOptions(background, concurrency, lifetime))
         return func
 
     return mark(fn) if fn is not None else mark
@@ -49,22 +103,81 @@ def background(fn: F) -> F:
     return event(fn, background=True)
 
 
-def is_background_function(fn: Any) -> bool:
-    return bool(getattr(fn, _BACKGROUND_MARK, False))
+def event_options(fn: Any) -> EventOptions | None:
+    """The options `@rx.event` put on a method, or None for an undecorated one."""
+    options = getattr(fn, _MARK, None)
+    return options if isinstance(options, EventOptions) else None
 
 
 class EventHandler:
-    """A State method that can be triggered as an event; a descriptor on its class."""
+    """A State method that can be triggered as an event; a descriptor on its class.
 
-    __slots__ = ("fn", "name", "state_cls", "background", "_signature", "_hints")
+    A background handler also has, per tab, `status`, `running`, `progress`
+    and `error` (Vars a component can bind) and `cancel` (an event).
+    """
 
-    def __init__(self, fn: Callable[..., Any], *, name: str | None = None, background: bool = False) -> None:
+    __slots__ = (
+        "_cancel", "_hints", "_signature", "background", "cancels", "concurrency", "fn", "lifetime", "name",
+        "state_cls",
+    )
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *,
+        name: str | None = None,
+        background: bool = False,
+        concurrency: str | None = None,
+        lifetime: str | None = None,
+    ) -> None:
         self.fn = fn
         self.name = name or fn.__name__
         self.background = background
+        self.concurrency = concurrency or "parallel"
+        self.lifetime = lifetime or "tab"
         self.state_cls: type[State] | None = None
+        self.cancels: EventHandler | None = None  # set on a `cancel` event: the handler it cancels
+        self._cancel: EventHandler | None = None
         self._signature: inspect.Signature | None = None
         self._hints: dict[str, Any] | None = None
+
+    # -- task control: what a page binds to ----------------------------------------
+    def _task_var(self, what: str) -> Var:
+        if not self.background or self.state_cls is None:
+            raise AttributeError(
+                f"{self.qualname} is not a background handler: only tasks have a {what}; "
+                "declare it with @rx.event(background=True)"
+            )
+        type_, _ = TASK_VARS[what]
+        return Var(self.state_cls.get_full_name(), task_var(self.name, what), type_)
+
+    @property
+    def status(self) -> Var:
+        """"idle" until it first runs on a tab, "running" while a copy runs, then "done", "failed" or "cancelled"."""
+        return self._task_var("status")
+
+    @property
+    def running(self) -> Var:
+        """Whether a copy of this task runs for the tab."""
+        return self._task_var("running")
+
+    @property
+    def progress(self) -> Var:
+        """What the task last reported with `set_progress`, in [0, 1]; None before any report."""
+        return self._task_var("progress")
+
+    @property
+    def error(self) -> Var:
+        """The message of the copy that failed ("" otherwise)."""
+        return self._task_var("error")
+
+    @property
+    def cancel(self) -> EventHandler:
+        """An event that cancels every running copy of this task for the tab that sends it."""
+        if self._cancel is None:
+            self._task_var("cancel")  # raises the explanation for a regular handler
+            raise AttributeError(f"{self.qualname} is not attached to a State class yet")
+        return self._cancel
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name

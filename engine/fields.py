@@ -20,14 +20,15 @@ _SCALAR_TYPES = (int, float, str, bool, type(None), None)
 class VarField:
     """Descriptor for one declared var: a `Var` on the class, the tab's value on an instance."""
 
-    __slots__ = ("name", "owner", "type_", "default", "backend", "mutable", "var")
+    __slots__ = ("backend", "default", "internal", "mutable", "name", "owner", "type_", "var")
 
-    def __init__(self, name: str, owner: Any, type_: Any, default: Any) -> None:
+    def __init__(self, name: str, owner: Any, type_: Any, default: Any, *, internal: bool = False) -> None:
         self.name = name
         self.owner = owner
         self.type_ = type_
         self.default = default
         self.backend = name.startswith("_")
+        self.internal = internal  # kept by the engine (a task's status): no setter, a tab cannot set it
         # A value that can hold a container is deep-copied for snapshots and per tab,
         # so in-place changes are seen (delta, rollback); `list[int] | None` included.
         self.mutable = isinstance(default, _MUTABLE_TYPES) or _may_hold_container(type_)

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from .codec import to_wire
 from .errors import StateDefinitionError, UnknownStateError
-from .event import EventHandler, is_background_function
+from .event import TASK_VARS, EventHandler, event_options, task_var
 from .fields import VarField, implicit_default, is_classvar, make_setter, resolve_hints
 
 __all__ = ["State", "VarField"]
@@ -31,6 +31,25 @@ _RESERVED = frozenset(
         "var_fields", "handlers",
     }
 )
+
+
+def _handler(state_name: str, key: str, fn: Any) -> EventHandler:
+    """The EventHandler for one method, with the options `@rx.event` gave it, checked."""
+    options = event_options(fn)
+    if options is None:
+        return EventHandler(fn, name=key)
+    options.check(f"{state_name}.{key}")
+    if options.background and not (inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn)):
+        raise TypeError(
+            f"background task {state_name}.{key} must be `async def` (a coroutine or async generator function)"
+        )
+    return EventHandler(
+        fn, name=key, background=options.background, concurrency=options.concurrency, lifetime=options.lifetime
+    )
+
+
+def _cancel_placeholder(self: Any) -> None:
+    """What a `cancel` event would run: nothing; the runner cancels the task instead of calling it."""
 
 
 def _snake(name: str) -> str:
@@ -56,13 +75,7 @@ class _StateMeta(type):
                     continue
                 if isinstance(value, (staticmethod, classmethod, EventHandler)):
                     continue
-                bg = is_background_function(value)
-                if bg and not (inspect.iscoroutinefunction(value) or inspect.isasyncgenfunction(value)):
-                    raise TypeError(
-                        f"background task {name}.{key} must be `async def` "
-                        "(a coroutine or async generator function)"
-                    )
-                handlers[key] = ns[key] = EventHandler(value, name=key, background=bg)
+                handlers[key] = ns[key] = _handler(name, key, value)
         raw_annotations: dict[str, Any] = {}
         defaults: dict[str, Any] = {}
         backend_plain: dict[str, Any] = {}
@@ -155,9 +168,11 @@ class State(metaclass=_StateMeta):
         cls._rx_handlers = dict(handlers)
         for handler in handlers.values():
             handler.state_cls = cls
+            if handler.background:
+                cls._rx_add_task_control(handler)
         for field in cls._rx_fields.values():
             setter = f"set_{field.name}"
-            if field.backend or setter in cls.__dict__:
+            if field.backend or field.internal or setter in cls.__dict__:
                 continue
             handler = EventHandler(make_setter(cls, field), name=setter)
             handler.state_cls = cls
@@ -170,7 +185,19 @@ class State(metaclass=_StateMeta):
         cls._rx_public = tuple(name for name, f in cls._rx_fields.items() if not f.backend)
 
     @classmethod
-    def _rx_add_field(cls, name: str, type_: Any, default: Any) -> None:
+    def _rx_add_task_control(cls, handler: EventHandler) -> None:
+        """A background handler's status vars (kept by the engine, per tab) and its `cancel` event."""
+        for what, (type_, default) in TASK_VARS.items():
+            cls._rx_add_field(task_var(handler.name, what), type_, default, internal=True)
+        cls._rx_add_field(task_var(handler.name, "copies"), list[str], [], internal=True)
+        cancel = EventHandler(_cancel_placeholder, name=f"{handler.name}@cancel")
+        cancel.cancels = handler
+        cancel.state_cls = cls
+        handler._cancel = cancel
+        cls._rx_handlers[cancel.name] = cancel
+
+    @classmethod
+    def _rx_add_field(cls, name: str, type_: Any, default: Any, *, internal: bool = False) -> None:
         if name in _RESERVED:
             raise StateDefinitionError(f"var {cls.__name__}.{name} shadows a State method; rename it")
         if not name.startswith("_"):
@@ -178,7 +205,7 @@ class State(metaclass=_StateMeta):
                 to_wire(default)
             except TypeError as exc:
                 raise StateDefinitionError(f"var {cls.__name__}.{name}: {exc}") from None
-        field = VarField(name, cls, type_, default)
+        field = VarField(name, cls, type_, default, internal=internal)
         cls._rx_fields[name] = field
         setattr(cls, name, field)
 
@@ -194,7 +221,8 @@ class State(metaclass=_StateMeta):
 
     @classmethod
     def var_fields(cls) -> dict[str, VarField]:
-        return dict(cls._rx_fields)
+        """The vars this class declares (not the status the engine keeps for its background tasks)."""
+        return {name: field for name, field in cls._rx_fields.items() if not field.internal}
 
     @classmethod
     def handlers(cls) -> dict[str, EventHandler]:

@@ -23,7 +23,7 @@ import uvicorn
 
 from . import protocol
 from .app import App
-from .event import EventHandler, EventSpec
+from .event import TASK_VARS, EventHandler, EventSpec, task_var
 from .protocol import NAMESPACE, Applied
 from .state import State
 
@@ -192,10 +192,41 @@ class TabClient:
             self._wake()
         return ack
 
-    def state(self, state_cls: type[State] | str) -> dict[str, Any]:
-        """The public vars of one state as this tab sees them now (a copy)."""
+    def state(self, state_cls: type[State] | str, *, with_tasks: bool = False) -> dict[str, Any]:
+        """The public vars one state declares, as this tab sees them now (a copy).
+
+        The status the engine keeps for the state's background tasks is left
+        out (see `task()`), unless `with_tasks`.
+        """
         name = state_cls if isinstance(state_cls, str) else state_cls.get_full_name()
-        return dict(self._values.get(name, {}))
+        values = self._values.get(name, {})
+        return dict(values) if with_tasks else {key: value for key, value in values.items() if "@" not in key}
+
+    def task(self, handler: EventHandler) -> dict[str, Any]:
+        """A background handler's status as this tab sees it: `status`, `running`, `progress`, `error`."""
+        if not handler.background or handler.state_cls is None:
+            raise TypeError(f"task() takes a background handler such as MyState.my_task, got {handler!r}")
+        values = self._values.get(handler.state_cls.get_full_name(), {})
+        return {what: values.get(task_var(handler.name, what), default) for what, (_, default) in TASK_VARS.items()}
+
+    def running_tasks(self) -> list[str]:
+        """The background handlers this tab sees running (`state.name.handler`)."""
+        return [
+            f"{state}.{key.partition('@')[0]}"
+            for state, values in self._values.items()
+            for key, value in values.items()
+            if key.endswith("@running") and value
+        ]
+
+    async def settle(self, timeout: float = 10) -> None:
+        """Wait until no background task of this tab runs, as the tab sees it.
+
+        Raises `TimeoutError` naming the handlers that still run after `timeout` seconds.
+        """
+        try:
+            await self.wait_for(lambda tab: not tab.running_tasks(), timeout)
+        except TimeoutError:
+            raise TimeoutError(f"still running after {timeout}s: {', '.join(self.running_tasks())}") from None
 
     async def wait_for(self, predicate: Callable[[TabClient], bool], timeout: float = 5) -> None:
         """Wait until `predicate(tab)` is true; `TimeoutError` shows what the tab saw."""

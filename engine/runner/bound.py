@@ -15,7 +15,7 @@ reads the values the task saw last (possibly stale) and refuses every change.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from types import MethodType
 from typing import Any
 
@@ -175,18 +175,35 @@ def _outside(what: str) -> ImmutableStateError:
 class TaskSelf:
     """A background task's `self` (see the module docstring)."""
 
-    __slots__ = ("_rx_block", "_rx_cls", "_rx_stale", "_rx_token")
+    __slots__ = ("_rx_block", "_rx_cls", "_rx_progress", "_rx_stale", "_rx_token")
 
-    def __init__(self, token: str, state_cls: type[State], stale: Stale, block: Callable[[], OpenBlock]) -> None:
+    def __init__(
+        self,
+        token: str,
+        state_cls: type[State],
+        stale: Stale,
+        block: Callable[[], OpenBlock],
+        progress: Callable[[float, float], Awaitable[None]],
+    ) -> None:
         object.__setattr__(self, "_rx_token", token)
         object.__setattr__(self, "_rx_cls", state_cls)
         object.__setattr__(self, "_rx_stale", stale)
         object.__setattr__(self, "_rx_block", block)
+        object.__setattr__(self, "_rx_progress", progress)
 
     _rx_token: str
     _rx_cls: type[State]
     _rx_stale: Stale
     _rx_block: Callable[[], OpenBlock]
+    _rx_progress: Callable[[float, float], Awaitable[None]]
+
+    async def set_progress(self, done: float, total: float) -> None:
+        """Report how far the task is (`done` of `total`), inside `async with self` or outside it.
+
+        Outside a block it takes the tab's lock only for the moment it needs.
+        The page reads it as `MyState.task.progress`, a fraction in [0, 1].
+        """
+        await self._rx_progress(done, total)
 
     @property  # type: ignore[misc]
     def __class__(self) -> type:  # isinstance(self, MyState) holds inside a task too

@@ -23,6 +23,7 @@ class OpenBlock(Protocol):
 
     token: str
     guard: Guard
+    root: State
 
     def view_of(self, state_cls: type[State]) -> Any: ...
 

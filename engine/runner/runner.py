@@ -28,7 +28,8 @@ from ..event import EventHandler, EventSpec, as_specs
 from ..state import State
 from ..views import detach
 from .blocks import Block, StateBlock
-from .bound import Stale, TaskSelf, stale_copies
+from .bound import TaskSelf
+from .control import Cluster, LocalCluster, TaskControl
 from .flow import current_lane, open_block
 from .observe import Kind
 from .outcome import EventResult, Outcome, failure_message
@@ -46,9 +47,10 @@ EVENTS_LANE = "events"
 class Runner:
     """Runs events and background tasks for every tab (see the module docstring)."""
 
-    def __init__(self, parts: Parts) -> None:
+    def __init__(self, parts: Parts, cluster: Cluster | None = None) -> None:
         self.parts = parts
         self.tasks = TaskRegistry(parts.settings, parts.observers)
+        self.control = TaskControl(parts, self.tasks, cluster or LocalCluster())
         self.queues = TabQueues(parts.settings, self._run_event)
         self._helpers: set[asyncio.Future[Any]] = set()
 
@@ -83,6 +85,10 @@ class Runner:
         """
         if result is None:
             result = EventResult(spec.handler)
+        if spec.handler.cancels is not None:  # never waits: not for the queue, not for the lock
+            self.control.cancel(token, spec.handler.cancels)
+            result.outcome = Outcome.COMMITTED
+            return result
         try:
             await self.queues.run(token, spec, result)
         except LimitExceededError as exc:
@@ -106,7 +112,9 @@ class Runner:
                         f"{spec.handler.qualname} chained more than {self.parts.settings.max_chain_length} "
                         "events (setting max_chain_length); stopped to avoid an endless loop"
                     )
-                if current.handler.background:
+                if current.handler.cancels is not None:
+                    self.control.cancel(token, current.handler.cancels)
+                elif current.handler.background:
                     self.start_background(token, current)
                 else:
                     pending.extend(await self._run_regular(token, current, result))
@@ -136,16 +144,16 @@ class Runner:
                 out = handler.fn(state, *spec.args)
                 if inspect.isasyncgen(out):
                     async for item in out:
-                        chained += self._start_now(token, _chained(item, handler.qualname), state)
+                        chained += self._start_now(token, _chained(item, handler.qualname))
                         await session.commit()
                 elif inspect.isgenerator(out):
                     for item in out:
-                        chained += self._start_now(token, _chained(item, handler.qualname), state)
+                        chained += self._start_now(token, _chained(item, handler.qualname))
                         await session.commit()
                 else:
                     if inspect.isawaitable(out):
                         out = await out
-                    chained += self._start_now(token, _chained(out, handler.qualname), state)
+                    chained += self._start_now(token, _chained(out, handler.qualname))
                 await session.commit(final=True)
         finally:
             if session.committed:
@@ -155,27 +163,37 @@ class Runner:
                                  outcome="committed" if session.committed else "failed")
         return chained
 
-    def _start_now(self, token: str, specs: list[EventSpec], state: State) -> list[EventSpec]:
-        """Start chained background tasks at once (seeing `state`); return the regular ones."""
+    def _start_now(self, token: str, specs: list[EventSpec]) -> list[EventSpec]:
+        """Start chained background tasks and cancels at once; return the regular events."""
         regular = []
         for spec in specs:
-            if spec.handler.background:
-                owner = spec.handler.state_cls
-                assert owner is not None
-                seen = state.get_root().get_substate(owner.get_full_name().split("."))
-                self.start_background(token, spec, stale_copies(seen))
+            if spec.handler.cancels is not None:
+                self.control.cancel(token, spec.handler.cancels)
+            elif spec.handler.background:
+                self.start_background(token, spec)
             else:
                 regular.append(spec)
         return regular
 
     # -- background tasks ----------------------------------------------------------------
-    def start_background(self, token: str, spec: EventSpec, stale: Stale | None = None) -> TaskHandle:
-        """Start a background handler as a supervised task; it begins at once."""
+    def start_background(self, token: str, spec: EventSpec) -> TaskHandle:
+        """Start a background handler as a supervised task; it begins at once, as its policy allows.
+
+        A "queue" handler's trigger waits for its turn, bounded by `max_queued_events`.
+        """
+        handler = spec.handler
+        queued = handler.concurrency == "queue"
+        if queued and self.control.queued(token, handler) >= self.parts.settings.max_queued_events:
+            raise LimitExceededError(
+                f"{handler.qualname} already has {self.parts.settings.max_queued_events} runs waiting for this tab "
+                "(setting max_queued_events); this one was refused"
+            )
         return self.tasks.start(
-            token, spec.handler.qualname, lambda handle: self._task_body(handle, spec, stale)
+            token, handler.qualname, lambda handle: self._task_body(handle, spec),
+            lifetime=handler.lifetime, queued=queued,
         )
 
-    async def _task_body(self, handle: TaskHandle, spec: EventSpec, stale: Stale | None) -> None:
+    async def _task_body(self, handle: TaskHandle, spec: EventSpec) -> None:
         parts, token, lane = self.parts, handle.token, handle.id
         parts.enter_context()
         current_lane.set(lane)
@@ -184,33 +202,44 @@ class Runner:
         assert owner is not None
         if parts.observers.watching(token):
             parts.observers.report(token, Kind.TASK_STARTED, lane, handler=handler.qualname)
+        outcome, message = "cancelled", ""
         try:
-            if stale is None:
-                stale = await self._peek_stale(token, owner)
-            me = TaskSelf(token, owner, stale, lambda: Block(parts, token, "`async with self`"))
+            seen = await self.control.admit(handle, handler)
+            if seen is None:
+                outcome = "skipped"
+                return  # its policy says another copy is enough
+            blocks = lambda: Block(parts, token, "`async with self`")  # noqa: E731
+            me = TaskSelf(token, owner, seen, blocks, self._progress(handle, spec))
             out = handler.fn(me, *spec.args)
             if inspect.isasyncgen(out):
                 async for item in out:
                     await self._chain_from_task(token, _chained(item, handler.qualname))
             else:
                 await self._chain_from_task(token, _chained(await out, handler.qualname))
+            outcome = "done"
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            outcome, message = "failed", failure_message(handler, exc)
             logger.error("background task %s of tab %s failed", handler.qualname, token[:8], exc_info=True)
-            await self.report(token, failure_message(handler, exc))
+            await self.report(token, message)
             raise
+        finally:
+            if outcome != "skipped":
+                await _finish(self.control.release(handle, handler, outcome, message))
 
-    async def _peek_stale(self, token: str, owner: type[State]) -> Stale:
-        root = await self.parts.manager.peek(token)
-        if root is None:
-            return {}
-        node = root.existing_substate(owner)
-        return stale_copies(node) if node is not None else {}
+    def _progress(self, handle: TaskHandle, spec: EventSpec) -> Callable[[float, float], Awaitable[None]]:
+        async def set_progress(done: float, total: float) -> None:
+            await self.control.set_progress(handle.token, spec.handler, done, total)
+
+        return set_progress
 
     async def _chain_from_task(self, token: str, specs: list[EventSpec]) -> None:
         """Events a task returned or yielded: tasks start now, regular events queue in order."""
         for spec in specs:
+            if spec.handler.cancels is not None:
+                self.control.cancel(token, spec.handler.cancels)
+                continue
             if spec.handler.background:
                 self.start_background(token, spec)
                 continue
@@ -254,7 +283,10 @@ class Runner:
         Under the lock, so no update of the tab can be sent between the
         values and the seq they belong to. Unknown state names are skipped.
         """
-        async with TabSession(self.parts, token, "connect") as tx:
+        session = TabSession(self.parts, token, "connect")
+        async with session as tx:
+            if self.control.reconcile(tx.root):  # copies that died with their worker stop showing as running
+                await session.commit(final=True)
             full: Delta = {}
             for name in names:
                 try:
@@ -266,13 +298,31 @@ class Runner:
 
     # -- tabs coming and going -------------------------------------------------------------
     def tab_gone(self, token: str) -> int:
-        """The tab stayed away longer than its grace period: cancel the tasks that end with it."""
-        return self.tasks.cancel_tab(token)
+        """The tab stayed away longer than its grace period: cancel the tasks that end with it, everywhere."""
+        self.control.cluster.cancel_elsewhere(token, None)
+        return self.control.cancel_here(token, None)
 
     async def shutdown(self, timeout: float) -> dict[str, int]:
         """Take no new events; let tasks finish for up to `timeout`, cancel the rest; return counts."""
         self.queues.close()
         return await self.tasks.shutdown(timeout)
+
+
+async def _finish(work: Coroutine[Any, Any, None]) -> None:
+    """Run `work` to its end even if this task is cancelled meanwhile; then honour the cancellation."""
+    done = asyncio.ensure_future(work)
+    cancelled = False
+    while not done.done():
+        try:
+            await asyncio.shield(done)
+        except asyncio.CancelledError:
+            cancelled = True
+        except Exception:
+            break
+    if not done.cancelled() and done.exception() is not None:
+        logger.warning("could not record how a task ended: %s", done.exception())
+    if cancelled:
+        raise asyncio.CancelledError
 
 
 def _chained(value: object, origin: str) -> list[EventSpec]:

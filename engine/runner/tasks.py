@@ -42,14 +42,16 @@ class TaskHandle:
     been gone longer than `tab_grace`) or "detached" (runs to its end).
     """
 
-    __slots__ = ("_coro", "handler", "id", "lifetime", "state", "task", "token")
+    __slots__ = ("_coro", "admitted", "handler", "id", "lifetime", "queued", "state", "task", "token")
 
-    def __init__(self, token: str, handler: str, lifetime: str) -> None:
+    def __init__(self, token: str, handler: str, lifetime: str, *, queued: bool = False) -> None:
         self.token = token
         self.handler = handler
         self.lifetime = lifetime
         self.id = f"{handler.rpartition('.')[2]}#{next(_ids)}"
         self.state = TaskState.PENDING
+        self.queued = queued  # a "queue" trigger waiting for its turn: counted by the tab's queue, not as a task
+        self.admitted = False  # its policy let it run, and it holds a place among the running copies
         self._coro: Coroutine[Any, Any, None] | None = None  # until it starts running
         self.task: asyncio.Task[None]
 
@@ -90,15 +92,16 @@ class TaskRegistry:
         body: Callable[[TaskHandle], Coroutine[Any, Any, None]],
         *,
         lifetime: str = "tab",
+        queued: bool = False,
     ) -> TaskHandle:
         """Start `body(handle)` as a supervised task in a flow of its own; it begins at once.
 
         Raises `LimitExceededError` when a limit is reached (`body` is then never called).
         """
-        refusal = self._refusal(token, handler)
+        refusal = None if queued else self._refusal(token, handler)
         if refusal is not None:
             raise LimitExceededError(refusal)
-        handle = TaskHandle(token, handler, lifetime)
+        handle = TaskHandle(token, handler, lifetime, queued=queued)
         coro = handle._coro = body(handle)
         task = asyncio.create_task(
             self._run(handle, coro), name=f"engine:{token[:8]}:{handle.id}", context=contextvars.Context()
@@ -114,7 +117,7 @@ class TaskRegistry:
     def _refusal(self, token: str, handler: str) -> str | None:
         if self.closing:
             return f"the server is shutting down; {handler} was not started"
-        mine = len(self._per_tab.get(token, ()))
+        mine = sum(1 for handle in self._per_tab.get(token, ()) if not handle.queued or handle.admitted)
         if mine >= self.settings.max_tasks_per_tab:
             return (
                 f"this tab already runs {mine} background tasks "

@@ -30,9 +30,14 @@ class RecordingTab(TabClient):
         self.arrivals.append(time.monotonic())
         await super()._on_update(data)
 
-    def deltas(self, state: type[rx.State] | None = None) -> list[dict[str, Any]]:
-        """Every delta received so far, or only `state`'s part of those that touch it."""
+    def deltas(self, state: type[rx.State] | None = None, *, task_status: bool = False) -> list[dict[str, Any]]:
+        """Every delta received so far, or only `state`'s part of those that touch it.
+
+        The engine's task-status vars (`my_task@status`...) are left out unless `task_status`.
+        """
         deltas = [update["delta"] for update in self.updates if "delta" in update]
+        if not task_status:
+            deltas = [kept for kept in (_without_task_status(delta) for delta in deltas) if kept]
         if state is None:
             return deltas
         name = state.get_full_name()
@@ -41,6 +46,11 @@ class RecordingTab(TabClient):
     def values_of(self, state: type[rx.State], var: str) -> list[Any]:
         """Each value `var` took in the deltas, in order."""
         return [part[var] for part in self.deltas(state) if var in part]
+
+
+def _without_task_status(delta: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    kept = {name: {key: value for key, value in values.items() if "@" not in key} for name, values in delta.items()}
+    return {name: values for name, values in kept.items() if values}
 
 
 class Gate:

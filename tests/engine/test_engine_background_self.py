@@ -409,10 +409,12 @@ async def test_a_block_that_raises_discards_its_changes_and_sends_nothing(app):
     async with RecordingTab(app) as tab:
         seq = tab.seq
         await tab.send(SpecSelfState.failing_block)
-        await tab.wait_for(lambda t: t.state(SpecSelfState)["step"] == 1)
+        await tab.wait_for(lambda t: t.task(SpecSelfState.failing_block)["status"] == "done")
 
         assert tab.deltas() == [{SpecSelfState.get_full_name(): {"step": 1}}]
-        assert tab.seq == seq + 1
+        statuses = [part for part in tab.deltas(SpecSelfState, task_status=True) if "step" not in part]
+        assert [part["failing_block@status"] for part in statuses] == ["running", "done"]
+        assert tab.seq == seq + 3  # the task's start, the block that did not raise, the task's end
         assert _seen[tab.token] == [0]  # the discarded value is not read back either
         held = await server_values(app, tab.token, SpecSelfState)
         assert (held["count"], held["items"]) == (0, [1, 2, 3])

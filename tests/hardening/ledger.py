@@ -134,10 +134,12 @@ class Ledger:
         for tab in tabs:
             server = await self.server_values(tab.token)
             try:
-                await tab.wait_for(lambda t, s=server: t.state(self.state) == s, timeout=mirror_timeout)
+                await tab.wait_for(
+                    lambda t, s=server: t.state(self.state, with_tasks=True) == s, timeout=mirror_timeout
+                )
             except TimeoutError:
                 raise AssertionError(
-                    f"tab {tab.token[:8]} shows {tab.state(self.state)!r}, the server has {server!r}"
+                    f"tab {tab.token[:8]} shows {tab.state(self.state, with_tasks=True)!r}, the server has {server!r}"
                 ) from None
         stats = self.app.state_manager.stats()
         assert stats.get("locks_held", 0) == 0, f"locks left held: {stats}"
