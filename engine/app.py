@@ -21,7 +21,7 @@ import socketio
 from .directory import TabDirectory
 from .event import EventSpec
 from .managers import MemoryStateManager, StateManager
-from .runner import Observers, Parts, Runner, TaskHandle, TaskRegistry
+from .runner import MODIFY_STATE, Block, Observers, Parts, Runner, TaskHandle, TaskRegistry
 from .settings import Settings
 from .socket import EventNamespace, GuardedASGIApp, SocketPublisher, SocketServer, TicketSigner, origin_policy
 from .watchdog import LoopWatchdog
@@ -120,7 +120,7 @@ class App:
         """
         if not isinstance(token, str) or not token:
             raise TypeError(f"modify_state needs a tab token (a non-empty str), got {token!r}")
-        return self.runner.modify_state(token)
+        return Block(self.runner.parts, token, MODIFY_STATE)
 
     def start_background(self, token: str, spec: EventSpec) -> TaskHandle:
         """Start a background handler for a tab, as returning it from a handler would."""

@@ -22,7 +22,7 @@ from typing import Any
 
 from .errors import ImmutableStateError
 
-__all__ = ["STALE", "Guard", "View", "detach", "guarded", "stored"]
+__all__ = ["STALE", "FixedGuard", "Guard", "View", "detach", "guarded", "stored"]
 
 _ATOMIC = (int, float, str, bool, bytes, type(None))
 
@@ -32,22 +32,31 @@ class Guard:
 
     `states` keeps the state views handed out under this guard, one per state
     instance, so the same state reached twice in a block is the same object.
+    A block is its own guard (runner/blocks.py); `FixedGuard` is one that
+    stands alone.
     """
 
-    __slots__ = ("open", "refusal", "states")
-
-    def __init__(self, refusal: str, *, open: bool = False) -> None:
-        self.open = open
-        self.refusal = refusal
-        self.states: dict[object, Any] = {}
+    __slots__ = ()
+    open: bool
+    refusal: str
+    states: dict[object, Any]
 
     def check(self, what: str) -> None:
         if not self.open:
             raise ImmutableStateError(f"cannot {what} {self.refusal}")
 
 
+class FixedGuard(Guard):
+    __slots__ = ("open", "refusal", "states")
+
+    def __init__(self, refusal: str, *, open: bool = False) -> None:
+        self.open = open
+        self.refusal = refusal
+        self.states = {}
+
+
 # Values a background task reads outside `async with self`: never changeable.
-STALE = Guard("outside `async with self`; use `async with self:` in the background task to change state")
+STALE = FixedGuard("outside `async with self`; use `async with self:` in the background task to change state")
 
 
 def guarded(value: Any, guard: Guard, where: str) -> Any:

@@ -65,7 +65,7 @@ class Transaction:
             await self._persist(seq)
             self.seq = seq
         self._snapshot = None if final else capture(self.root)
-        commit = Commit(self.seq, delta, self._replace)
+        commit = tuple.__new__(Commit, (self.seq, delta, self._replace))  # (Commit(...) costs a frame)
         self._replace = False
         if self.take_pending_cancellation():
             self.landed_when_cancelled = commit

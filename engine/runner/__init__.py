@@ -1,5 +1,6 @@
 """The runner: events and background tasks against tab states, with no knowledge of sockets."""
 
+from .blocks import MODIFY_STATE, Block
 from .observe import Kind, Observation, Observers
 from .outcome import EventResult, Outcome, failure_message
 from .runner import Runner
@@ -7,6 +8,6 @@ from .session import Parts, Publisher
 from .tasks import TaskHandle, TaskRegistry
 
 __all__ = [
-    "EventResult", "Kind", "Observation", "Observers", "Outcome", "Parts", "Publisher", "Runner", "TaskHandle",
-    "TaskRegistry", "failure_message",
+    "MODIFY_STATE", "Block", "EventResult", "Kind", "Observation", "Observers", "Outcome", "Parts", "Publisher",
+    "Runner", "TaskHandle", "TaskRegistry", "failure_message",
 ]

@@ -22,72 +22,100 @@ from ..errors import NestedBlockError
 from ..state import State
 from ..views import Guard
 from .bound import BoundState, bind
-from .flow import forget, lane_here, open_block, remember
+from .flow import forget, remember
 from .session import Parts, TabSession
 
-__all__ = ["Block", "StateBlock"]
+__all__ = ["MODIFY_STATE", "Block"]
+
+MODIFY_STATE = "`async with app.modify_state(token)`"
 
 _ENDED = "through a reference taken inside {where}, which has ended; take it again inside the block that changes it"
+_refusals: dict[str, str] = {}  # how a block is written -> what its guard says once it has ended
 
 
-class Block:
-    """One open-and-close of a tab's state by a task or coroutine (not re-entrant, like `trio.Lock`)."""
+def _refusal(what: str) -> str:
+    refusal = _refusals.get(what)
+    if refusal is None:
+        refusal = _refusals[what] = _ENDED.format(where=what)
+    return refusal
 
-    __slots__ = ("_by_class", "_session", "guard", "parts", "root", "token", "what")
+
+class Block(TabSession, Guard):
+    """One open-and-close of a tab's state by a task or coroutine (not re-entrant, like `trio.Lock`).
+
+    The block is also the guard of every view it hands out: open while the
+    block is, closed for good once it ends. (Everything a change goes through
+    is inlined here, in as few frames as it takes: this is the path of every
+    `modify_state` and every `async with self`.)
+    """
+
+    __slots__ = ("_by_class", "open", "refusal", "root", "states", "what")
 
     def __init__(self, parts: Parts, token: str, what: str) -> None:
-        self.parts = parts
+        self.parts = parts  # (TabSession's fields)
         self.token = token
+        self.lane = None
+        self.committed = False
         self.what = what  # how the block is written, for messages
-        self.guard = Guard(_ENDED.format(where=what))
-        self._by_class: dict[type[State], BoundState] = {}
+        self.open = False
+        self.refusal = _refusals.get(what) or _refusal(what)
+        self.states = {}
+        self._by_class: dict[type[State], BoundState] | None = None
+
+    @property
+    def guard(self) -> Guard:
+        return self
 
     async def enter(self) -> State:
-        if open_block(self.token) is not None:
+        """Take the lock for a task's `async with self` (the task keeps its own view of the state)."""
+        await self.__aenter__()
+        return self.root
+
+    async def exit(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        await self.__aexit__(exc_type, exc, tb)
+
+    def view_of(self, state_cls: type[State]) -> BoundState:
+        """The tab's instance of `state_cls`, as a view bound to this block."""
+        by_class = self._by_class
+        if by_class is None:
+            by_class = self._by_class = {}
+        view = by_class.get(state_cls)
+        if view is None:
+            node = self.root.get_substate(state_cls.get_full_name().split("."))
+            view = by_class[state_cls] = bind(node, self)
+        return view
+
+    # -- `async with app.modify_state(token) as root` (and, through enter/exit, `async with self`) --
+    async def __aenter__(self) -> Any:
+        if not remember(self):
             raise NestedBlockError(
                 f"{self.what} is already open for tab {self.token[:8]} in this task; blocks cannot be "
                 "nested (the inner one would wait for the outer forever). Take the lock in each helper "
                 "separately, outside the block"
             )
-        session = self._session = TabSession(self.parts, self.token, lane_here())
-        tx = await session.__aenter__()
-        self.root = tx.root
-        self.guard.open = True
-        remember(self)
-        return tx.root
-
-    def view_of(self, state_cls: type[State]) -> BoundState:
-        """The tab's instance of `state_cls`, as a view bound to this block."""
-        view = self._by_class.get(state_cls)
-        if view is None:
-            node = self.root.get_substate(state_cls.get_full_name().split("."))
-            view = self._by_class[state_cls] = bind(node, self.guard)
-        return view
-
-    async def exit(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        self.guard.open = False  # before the commit: nothing may change the state past this point
-        forget(self)
-        session = self._session
-        if exc_type is None:
-            try:
-                await session.commit(final=True)
-            except BaseException as error:
-                await session.__aexit__(type(error), error, error.__traceback__)
-                raise
-        await session.__aexit__(exc_type, exc, tb)
-
-
-class StateBlock:
-    """`async with app.modify_state(token) as root`: lock, load, yield a bound root, commit, send, release."""
-
-    __slots__ = ("_block",)
-
-    def __init__(self, parts: Parts, token: str) -> None:
-        self._block = Block(parts, token, "`async with app.modify_state(token)`")
-
-    async def __aenter__(self) -> State:
-        root = await self._block.enter()
-        return bind(root, self._block.guard)  # type: ignore[return-value]
+        try:
+            tx = self._opened(await self._opening().__aenter__())
+        except BaseException:
+            forget(self)
+            raise
+        root = self.root = tx.root
+        self.open = True
+        return bind(root, self)
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        await self._block.exit(exc_type, exc, tb)
+        self.open = False  # before the commit: nothing may change the state past this point
+        forget(self)
+        if exc_type is None:
+            try:
+                await self.commit(final=True)
+            except BaseException as error:
+                exc_type, exc, tb = type(error), error, error.__traceback__
+                try:
+                    await self._inner.__aexit__(exc_type, exc, tb)
+                finally:
+                    self._closed(exc_type)
+                raise
+        try:
+            await self._inner.__aexit__(exc_type, exc, tb)
+        finally:
+            self._closed(exc_type)

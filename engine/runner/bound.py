@@ -41,18 +41,22 @@ def stale_copies(state: State) -> Stale:
     return copies
 
 
-_attributes: dict[tuple[type[State], str], Any] = {}  # (class, name) -> class attribute: classes do not change
+_ATOMIC = (int, float, str, bool, type(None))
+_ATOMIC_TYPES = frozenset(_ATOMIC)
+_attributes: dict[type[State], dict[str, Any]] = {}  # class -> name -> class attribute: classes do not change
 
 
 def _attribute(cls: type[State], name: str) -> Any:
     """The class attribute behind `name` (no descriptor runs); AttributeError when there is none."""
-    key = (cls, name)
+    known = _attributes.get(cls)
+    if known is None:
+        known = _attributes[cls] = {}
     try:
-        return _attributes[key]
+        return known[name]
     except KeyError:
         pass
     try:
-        attr = _attributes[key] = inspect.getattr_static(cls, name)
+        attr = known[name] = inspect.getattr_static(cls, name)
     except AttributeError:
         raise AttributeError(f"{cls.__name__} has no attribute {name!r}") from None
     return attr
@@ -74,11 +78,74 @@ def _is_slot(attr: Any) -> bool:
     return inspect.ismemberdescriptor(attr)
 
 
+def _var_fields(cls: type[State]) -> dict[str, VarField]:
+    """Every var an instance of `cls` has, its ancestors' included."""
+    fields: dict[str, VarField] = {}
+    for klass in reversed(cls.__mro__):
+        fields.update((name, value) for name, value in vars(klass).items() if isinstance(value, VarField))
+    return fields
+
+
+class _ViewVar:
+    """A var on a state view: read through the view's state, written only while its guard is open.
+
+    A data descriptor on a class made per State class (`_view_class`), so
+    reading `view.counter` is an attribute lookup, not a failed one followed
+    by `__getattr__`: a view is on the path of every change a task makes.
+    """
+
+    __slots__ = ("field", "name", "where")
+
+    def __init__(self, field: VarField) -> None:
+        self.field = field
+        self.name = field.name
+        self.where = f"{field.owner.__name__}.{field.name}"
+
+    def __get__(self, view: Any, objtype: Any = None) -> Any:
+        if view is None:
+            return self.field.var
+        state = view._rx_state
+        value = state._rx_values[self.name] if type(state) is self.field.owner else getattr(state, self.name)
+        if type(value) in _ATOMIC_TYPES:
+            return value
+        return guarded(value, view._rx_guard, self.where)
+
+    def __set__(self, view: Any, value: Any) -> None:
+        guard = view._rx_guard
+        if not guard.open:
+            guard.check(f"set {self.where}")
+        state = view._rx_state
+        if type(value) not in _ATOMIC_TYPES:
+            value = stored(value, getattr(state, self.name))
+        setattr(state, self.name, value)
+
+    def __delete__(self, view: Any) -> None:
+        guard = view._rx_guard
+        if not guard.open:
+            guard.check(f"delete {self.where}")
+        delattr(view._rx_state, self.name)
+
+
+_view_classes: dict[type[State], type[BoundState]] = {}
+
+
+def _view_class(cls: type[State]) -> type[BoundState]:
+    view_class = _view_classes.get(cls)
+    if view_class is None:
+        namespace: dict[str, Any] = {"__slots__": ()}
+        namespace.update((name, _ViewVar(field)) for name, field in _var_fields(cls).items())
+        view_class = _view_classes[cls] = type(f"{cls.__name__}View", (BoundState,), namespace)
+    return view_class
+
+
 def bind(state: State, guard: Guard) -> BoundState:
     """The view of `state` under `guard` (one per state and guard)."""
     view = guard.states.get(state)
     if view is None:
-        view = guard.states[state] = BoundState(state, guard)
+        view_class = _view_classes.get(type(state)) or _view_class(type(state))
+        view = guard.states[state] = object.__new__(view_class)  # (no __init__ frame: this is a hot path)
+        view._rx_state = state
+        view._rx_guard = guard
     return view  # type: ignore[no-any-return]
 
 
@@ -88,11 +155,8 @@ class BoundState:
     __slots__ = ("_rx_guard", "_rx_state")
 
     def __init__(self, state: State, guard: Guard) -> None:
-        object.__setattr__(self, "_rx_state", state)
-        object.__setattr__(self, "_rx_guard", guard)
-
-    _rx_state: State
-    _rx_guard: Guard
+        self._rx_state = state
+        self._rx_guard = guard
 
     @property  # type: ignore[misc]
     def __class__(self) -> type:  # isinstance(view, MyState) holds, as for the state itself
@@ -113,12 +177,15 @@ class BoundState:
 
     async def get_state(self, state_cls: type[State]) -> Any:
         """Another state of this tab, bound to the same block."""
-        self._rx_guard.check(f"get {state_cls.__name__} from {type(self._rx_state).__name__}")
+        if not self._rx_guard.open:
+            self._rx_guard.check(f"get {state_cls.__name__} from {type(self._rx_state).__name__}")
         return self._rx_bind(await self._rx_state.get_state(state_cls))
 
     def get_substate(self, path: list[str] | tuple[str, ...]) -> Any:
-        self._rx_guard.check(f"get substate {'.'.join(path)!r} of {type(self._rx_state).__name__}")
-        return self._rx_bind(self._rx_state.get_substate(path))
+        guard = self._rx_guard
+        if not guard.open:
+            guard.check(f"get substate {'.'.join(path)!r} of {type(self._rx_state).__name__}")
+        return bind(self._rx_state.get_substate(path), guard)
 
     def get_root(self) -> Any:
         return self._rx_bind(self._rx_state.get_root())
@@ -140,25 +207,14 @@ class BoundState:
     def public_values(self) -> dict[str, Any]:
         return self._rx_state.public_values()
 
-    # -- vars, handlers, methods ----------------------------------------------------------
+    # -- handlers, methods, the rest (vars are descriptors of the view's class) -------------
     def __getattr__(self, name: str) -> Any:
         state = self._rx_state
         cls = type(state)
         attr = _attribute(cls, name)
-        if isinstance(attr, VarField):
-            return guarded(getattr(state, name), self._rx_guard, f"{attr.owner.__name__}.{name}")
         if _is_slot(attr):
             return guarded(getattr(state, name), self._rx_guard, f"{cls.__name__}.{name}")
         return _behaviour(self, cls, name, attr)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        state = self._rx_state
-        self._rx_guard.check(f"set {type(state).__name__}.{name}")
-        setattr(state, name, stored(value, getattr(state, name, None)))
-
-    def __delattr__(self, name: str) -> None:
-        self._rx_guard.check(f"delete {type(self._rx_state).__name__}.{name}")
-        delattr(self._rx_state, name)
 
     def __repr__(self) -> str:
         where = "open" if self._rx_guard.open else "ended"
@@ -185,17 +241,21 @@ class TaskSelf:
         block: Callable[[], OpenBlock],
         progress: Callable[[float, float], Awaitable[None]],
     ) -> None:
-        object.__setattr__(self, "_rx_token", token)
-        object.__setattr__(self, "_rx_cls", state_cls)
-        object.__setattr__(self, "_rx_stale", stale)
-        object.__setattr__(self, "_rx_block", block)
-        object.__setattr__(self, "_rx_progress", progress)
+        self._rx_token = token
+        self._rx_cls = state_cls
+        self._rx_stale = stale
+        self._rx_block = block
+        self._rx_progress = progress
 
-    _rx_token: str
-    _rx_cls: type[State]
-    _rx_stale: Stale
-    _rx_block: Callable[[], OpenBlock]
-    _rx_progress: Callable[[float, float], Awaitable[None]]
+    @staticmethod
+    def of(state_cls: type[State]) -> type[TaskSelf]:
+        """The class of a task's `self` for this state: its vars are descriptors (reads and writes are fast)."""
+        task_class = _task_classes.get(state_cls)
+        if task_class is None:
+            namespace: dict[str, Any] = {"__slots__": ()}
+            namespace.update((name, _TaskVar(field)) for name, field in _var_fields(state_cls).items())
+            task_class = _task_classes[state_cls] = type(f"{state_cls.__name__}Task", (TaskSelf,), namespace)
+        return task_class
 
     async def set_progress(self, done: float, total: float) -> None:
         """Report how far the task is (`done` of `total`), inside `async with self` or outside it.
@@ -258,7 +318,7 @@ class TaskSelf:
         block = open_block(self._rx_token)
         assert block is not None, "`async with self` left a block it did not open"
         if exc_type is None:  # what the task reads next, outside a block, is what it saw last
-            object.__setattr__(self, "_rx_stale", stale_copies(block.view_of(self._rx_cls)._rx_state))
+            self._rx_stale = stale_copies(block.view_of(self._rx_cls)._rx_state)
         await block.exit(exc_type, exc, tb)
 
     # -- vars, handlers, methods ------------------------------------------------------------
@@ -284,18 +344,44 @@ class TaskSelf:
         # called inside one can take its own block later, and one called outside sees stale values.
         return _behaviour(self, cls, name, attr)
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        live = self._rx_live()
-        if live is None:
-            raise _outside(f"set {self._rx_cls.__name__}.{name}")
-        setattr(live, name, value)
-
-    def __delattr__(self, name: str) -> None:
-        live = self._rx_live()
-        if live is None:
-            raise _outside(f"delete {self._rx_cls.__name__}.{name}")
-        delattr(live, name)
-
     def __repr__(self) -> str:
         where = "inside" if self._rx_live() is not None else "outside"
         return f"<background view of {self._rx_cls.__name__} ({where} async with self)>"
+
+
+_task_classes: dict[type[State], type[TaskSelf]] = {}
+
+
+class _TaskVar:
+    """A var on a task's `self`: the live value inside the flow's block, the stale one outside (read-only)."""
+
+    __slots__ = ("field", "name", "where")
+
+    def __init__(self, field: VarField) -> None:
+        self.field = field
+        self.name = field.name
+        self.where = f"{field.owner.__name__}.{field.name}"
+
+    def __get__(self, me: Any, objtype: Any = None) -> Any:
+        if me is None:
+            return self.field.var
+        block = open_block(me._rx_token)
+        if block is not None:
+            return getattr(block.view_of(me._rx_cls), self.name)
+        values = me._rx_stale.get(self.field.owner)
+        value = values[self.name] if values is not None else self.field.default
+        if type(value) in _ATOMIC_TYPES:
+            return value
+        return guarded(value, STALE, self.where)
+
+    def __set__(self, me: Any, value: Any) -> None:
+        block = open_block(me._rx_token)
+        if block is None:
+            raise _outside(f"set {self.where}")
+        setattr(block.view_of(me._rx_cls), self.name, value)
+
+    def __delete__(self, me: Any) -> None:
+        block = open_block(me._rx_token)
+        if block is None:
+            raise _outside(f"delete {self.where}")
+        delattr(block.view_of(me._rx_cls), self.name)

@@ -22,8 +22,10 @@ class OpenBlock(Protocol):
     """What the flow knows of a block (blocks.Block is the one there is)."""
 
     token: str
-    guard: Guard
     root: State
+
+    @property
+    def guard(self) -> Guard: ...
 
     def view_of(self, state_cls: type[State]) -> Any: ...
 
@@ -45,12 +47,23 @@ def open_block(token: str) -> OpenBlock | None:
     return None
 
 
-def remember(block: OpenBlock) -> None:
-    _open_blocks.set((*_open_blocks.get(), block))
+def remember(block: OpenBlock) -> bool:
+    """Note the block as open in this flow; False (and nothing noted) if one for its tab already is."""
+    blocks = _open_blocks.get()
+    token = block.token
+    for other in blocks:
+        if other.token == token and other.guard.open:
+            return False
+    _open_blocks.set((*blocks, block))
+    return True
 
 
 def forget(block: OpenBlock) -> None:
-    _open_blocks.set(tuple(other for other in _open_blocks.get() if other is not block))
+    blocks = _open_blocks.get()
+    if blocks and blocks[-1] is block:  # the usual case: the innermost block ends first
+        _open_blocks.set(blocks[:-1])
+    else:
+        _open_blocks.set(tuple(other for other in blocks if other is not block))
 
 
 def lane_here() -> str:

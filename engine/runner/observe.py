@@ -56,20 +56,26 @@ class Observers:
     def __init__(self) -> None:
         self._by_token: dict[str, list[Subscriber]] = {}
         self._everything: list[Subscriber] = []
+        self.active = False  # anybody subscribed at all: the first, cheapest question
 
     def watching(self, token: str) -> bool:
         return bool(self._everything) or token in self._by_token
+
+    def _recount(self) -> None:
+        self.active = bool(self._everything or self._by_token)
 
     def subscribe(self, callback: Subscriber, token: str | None = None) -> Callable[[], None]:
         """Call `callback` with each observation of `token` (of every tab when None); returns an unsubscribe."""
         subscribers = self._everything if token is None else self._by_token.setdefault(token, [])
         subscribers.append(callback)
+        self._recount()
 
         def unsubscribe() -> None:
             if callback in subscribers:
                 subscribers.remove(callback)
             if token is not None and not subscribers and self._by_token.get(token) is subscribers:
                 del self._by_token[token]
+            self._recount()
 
         return unsubscribe
 

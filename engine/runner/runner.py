@@ -27,7 +27,7 @@ from ..errors import EngineError, EventError, LimitExceededError, UnknownEventEr
 from ..event import EventHandler, EventSpec, as_specs
 from ..state import State
 from ..views import detach
-from .blocks import Block, StateBlock
+from .blocks import MODIFY_STATE, Block
 from .bound import TaskSelf
 from .control import Cluster, LocalCluster, TaskControl
 from .flow import current_lane, open_block
@@ -209,7 +209,7 @@ class Runner:
                 outcome = "skipped"
                 return  # its policy says another copy is enough
             blocks = lambda: Block(parts, token, "`async with self`")  # noqa: E731
-            me = TaskSelf(token, owner, seen, blocks, self._progress(handle, spec))
+            me = TaskSelf.of(owner)(token, owner, seen, blocks, self._progress(handle, spec))
             out = handler.fn(me, *spec.args)
             if inspect.isasyncgen(out):
                 async for item in out:
@@ -273,9 +273,9 @@ class Runner:
             logger.debug("could not report an error to tab %s", token[:8], exc_info=True)
 
     # -- the state from any coroutine ------------------------------------------------------
-    def modify_state(self, token: str) -> StateBlock:
-        """See `App.modify_state`."""
-        return StateBlock(self.parts, token)
+    def modify_state(self, token: str) -> Block:
+        """See `App.modify_state`: the block is its own context manager."""
+        return Block(self.parts, token, MODIFY_STATE)
 
     async def snapshot(self, token: str, names: list[str], send: Callable[[int, Delta], Awaitable[None]]) -> None:
         """Call `send(seq, values)` with the tab's public values of these states, under its lock.

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple, Protocol
 from ..delta import Delta, every_public_value
 from ..managers import Commit, StateManager, Transaction
 from ..settings import Settings
+from .flow import lane_here
 from .observe import Kind, Observers
 
 __all__ = ["Parts", "Publisher", "TabSession"]
@@ -43,25 +44,50 @@ class Parts(NamedTuple):
 
 
 class TabSession:
-    """`async with TabSession(parts, token, lane) as tx`, then `commit()` at each checkpoint."""
+    """`async with TabSession(parts, token, lane) as tx`, then `commit()` at each checkpoint.
 
-    __slots__ = ("_inner", "committed", "lane", "parts", "token", "tx")
+    `lane` names the holder on the lab's timeline; None means "whoever runs
+    this" (found only when somebody watches the tab).
+    """
 
-    def __init__(self, parts: Parts, token: str, lane: str) -> None:
+    __slots__ = ("_inner", "_watching", "committed", "lane", "parts", "token", "tx")
+
+    def __init__(self, parts: Parts, token: str, lane: str | None = None) -> None:
         self.parts = parts
         self.token = token
         self.lane = lane
         self.committed = False  # the final commit landed (the event's changes are stored)
 
-    async def __aenter__(self) -> Transaction:
-        observers = self.parts.observers
-        if observers.watching(self.token):
-            observers.report(self.token, Kind.LOCK_WAITING, self.lane)
-        self._inner: AbstractAsyncContextManager[Transaction] = self.parts.manager.modify(self.token)
-        self.tx = await self._inner.__aenter__()
-        if observers.watching(self.token):
-            observers.report(self.token, Kind.LOCK_TAKEN, self.lane)
-        return self.tx
+    def _report(self, kind: str, **detail: Any) -> None:
+        if self.lane is None:
+            self.lane = lane_here()
+        self.parts.observers.report(self.token, kind, self.lane, **detail)
+
+    # The parts of opening and closing that do not wait, shared with Block (blocks.py), which
+    # inlines the waits to keep one coroutine frame per step on its hot path.
+    def _opening(self) -> AbstractAsyncContextManager[Transaction]:
+        parts = self.parts
+        observers = parts.observers
+        watching = self._watching = observers.active and observers.watching(self.token)
+        if watching:
+            self._report(Kind.LOCK_WAITING)
+        inner: AbstractAsyncContextManager[Transaction] = parts.manager.modify(self.token)
+        self._inner = inner
+        return inner
+
+    def _opened(self, tx: Transaction) -> Transaction:
+        self.tx = tx
+        if self._watching:
+            self._report(Kind.LOCK_TAKEN)
+        return tx
+
+    def _closed(self, exc_type: Any) -> None:
+        if self._watching:
+            self._report(Kind.LOCK_RELEASED, outcome="rolled_back" if exc_type is not None else "committed")
+
+    async def begin(self) -> Transaction:
+        """Take the tab's lock and load its state (`async with session` does this)."""
+        return self._opened(await self._opening().__aenter__())
 
     async def commit(self, *, final: bool = False) -> None:
         """Store what changed and send it to the tab (a cancellation waits until both are done)."""
@@ -74,8 +100,12 @@ class TabSession:
                 self.committed = self.committed or final
                 await asyncio.shield(self._send(landed, final))
             raise
-        self.committed = self.committed or final
-        await self._send(commit, final)
+        if final:
+            self.committed = True
+        if commit.delta and not commit.replace and not self._watching:  # the usual case, one frame less
+            await self.parts.publisher.update(self.token, commit.seq, commit.delta)
+        elif commit.delta or commit.replace or self._watching:
+            await self._send(commit, final)
 
     async def _send(self, commit: Commit, final: bool) -> None:
         publisher, token = self.parts.publisher, self.token
@@ -86,16 +116,18 @@ class TabSession:
             await publisher.update(token, commit.seq, commit.delta)
         else:
             sent = False
-        observers = self.parts.observers
-        if observers.watching(token):
-            seq = commit.seq if sent else None
-            observers.report(token, Kind.BLOCK_LEFT if final else Kind.CHECKPOINT, self.lane, seq=seq)
+        if self._watching:
+            self._report(Kind.BLOCK_LEFT if final else Kind.CHECKPOINT, seq=commit.seq if sent else None)
 
-    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+    async def end(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        """Roll back what was not committed if `exc_type` is set; release the lock."""
         try:
             await self._inner.__aexit__(exc_type, exc, tb)
         finally:
-            observers = self.parts.observers
-            if observers.watching(self.token):
-                outcome = "rolled_back" if exc_type is not None else "committed"
-                observers.report(self.token, Kind.LOCK_RELEASED, self.lane, outcome=outcome)
+            self._closed(exc_type)
+
+    async def __aenter__(self) -> Transaction:
+        return await self.begin()
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        await self.end(exc_type, exc, tb)

@@ -19,17 +19,16 @@ class SocketPublisher:
         self._shared = shared
         self.namespace: EventNamespace | None = None  # set once the namespace exists (it needs the runner)
 
-    def _reachable(self, token: str) -> bool:
-        """Whether anybody could receive an update: a socket here, or possibly one on another worker."""
-        return self._shared or (self.namespace is not None and self.namespace.connected_here(token))
-
     async def update(self, token: str, seq: int, delta: Delta) -> None:
-        if not self._reachable(token):
+        namespace = self.namespace
+        here = namespace is not None and namespace.connected_here(token)
+        if not here and not self._shared:
             return  # one process and no socket for this tab: nobody could receive it
         await self._sio.emit(protocol.UPDATE, protocol.update_delta(seq, delta), room=token,
                              namespace=protocol.NAMESPACE)
-        if self.namespace is not None and self.namespace.connected_here(token):
-            await self.namespace.check_backlog(token)
+        if here:
+            assert namespace is not None
+            await namespace.check_backlog(token)
 
     async def replace(self, token: str, seq: int, full: Delta) -> None:
         await self._sio.emit(protocol.UPDATE, protocol.update_full(seq, full), room=token,
