@@ -56,8 +56,9 @@ def diff(root: State, snapshot: Snapshot) -> Delta:
                     changed[name] = to_wire(values[name])
         else:
             for name in cls._rx_public:
-                if not _same(values[name], before[name]):
-                    changed[name] = to_wire(values[name])
+                now, then = values[name], before[name]
+                if type(now) is not type(then) or now != then:  # (_same, inlined: every commit runs this)
+                    changed[name] = to_wire(now)
         if changed:
             delta[cls._rx_full_name] = changed
     return delta

@@ -23,6 +23,7 @@ from ..state import State
 from ..views import Guard
 from .bound import BoundState, bind
 from .flow import forget, remember
+from .observe import Kind
 from .session import Parts, TabSession
 
 __all__ = ["MODIFY_STATE", "Block"]
@@ -93,11 +94,19 @@ class Block(TabSession, Guard):
                 "nested (the inner one would wait for the outer forever). Take the lock in each helper "
                 "separately, outside the block"
             )
+        parts = self.parts
+        observers = parts.observers
+        watching = self._watching = observers.active and observers.watching(self.token)
+        if watching:
+            self._report(Kind.LOCK_WAITING)
+        inner = self._inner = parts.manager.modify(self.token)
         try:
-            tx = self._opened(await self._opening().__aenter__())
+            tx = self.tx = await inner.__aenter__()
         except BaseException:
             forget(self)
             raise
+        if watching:
+            self._report(Kind.LOCK_TAKEN)
         root = self.root = tx.root
         self.open = True
         return bind(root, self)
@@ -113,9 +122,11 @@ class Block(TabSession, Guard):
                 try:
                     await self._inner.__aexit__(exc_type, exc, tb)
                 finally:
-                    self._closed(exc_type)
+                    if self._watching:
+                        self._closed(exc_type)
                 raise
         try:
             await self._inner.__aexit__(exc_type, exc, tb)
         finally:
-            self._closed(exc_type)
+            if self._watching:
+                self._closed(exc_type)

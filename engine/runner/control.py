@@ -96,6 +96,7 @@ class TaskControl:
                 self.cancel(handle.token, handler, keep=handle)
             seen = await self._claim(handle, handler, exclusive=policy != "parallel")
             if seen is not None or policy == "skip":
+                handle.under_way()
                 return seen
             if policy == "replace" and loop.time() > deadline:
                 raise LimitExceededError(
@@ -126,6 +127,7 @@ class TaskControl:
         mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         turns.append(mine)
         if turns[0] is not mine:
+            handle.under_way()  # queued: its trigger is answered, it runs in its turn
             await mine
 
     def _next_turn(self, handle: TaskHandle) -> None:

@@ -115,7 +115,9 @@ class Runner:
                 if current.handler.cancels is not None:
                     self.control.cancel(token, current.handler.cancels)
                 elif current.handler.background:
-                    self.start_background(token, current)
+                    # Answered once the task is under way: its status already says running (or it was
+                    # skipped, or queued), so the tab knows as soon as it hears back.
+                    await self.start_background(token, current).started()
                 else:
                     pending.extend(await self._run_regular(token, current, result))
         except asyncio.CancelledError:

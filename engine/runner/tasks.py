@@ -42,7 +42,7 @@ class TaskHandle:
     been gone longer than `tab_grace`) or "detached" (runs to its end).
     """
 
-    __slots__ = ("_coro", "admitted", "handler", "id", "lifetime", "queued", "state", "task", "token")
+    __slots__ = ("_coro", "_under_way", "admitted", "handler", "id", "lifetime", "queued", "state", "task", "token")
 
     def __init__(self, token: str, handler: str, lifetime: str, *, queued: bool = False) -> None:
         self.token = token
@@ -52,8 +52,18 @@ class TaskHandle:
         self.state = TaskState.PENDING
         self.queued = queued  # a "queue" trigger waiting for its turn: counted by the tab's queue, not as a task
         self.admitted = False  # its policy let it run, and it holds a place among the running copies
+        self._under_way: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._coro: Coroutine[Any, Any, None] | None = None  # until it starts running
         self.task: asyncio.Task[None]
+
+    def under_way(self) -> None:
+        """The task has been admitted, skipped, queued, or has ended: its trigger is answered."""
+        if not self._under_way.done():
+            self._under_way.set_result(None)
+
+    async def started(self) -> None:
+        """Wait until the task is under way: admitted (its status says running), skipped, or queued."""
+        await asyncio.shield(self._under_way)
 
     def cancel(self) -> bool:
         """Ask the task to stop (its `finally` blocks run); False if it has already ended."""
@@ -152,6 +162,7 @@ class TaskRegistry:
         else:
             outcome = TaskState.DONE
         handle.state = handle.state.to(outcome)
+        handle.under_way()
         self.counts[outcome.value] += 1
         if self.observers.watching(handle.token):
             self.observers.report(handle.token, Kind.TASK_ENDED, handle.id, handler=handle.handler,
