@@ -14,7 +14,7 @@ Import it as `rx`:
 """
 
 from .app import App, get_app
-from .components import button, cond, heading, hstack, number_input, progress, text, vstack
+from .components import button, cond, heading, hstack, input, number_input, progress, text, vstack
 from .errors import (
     BackgroundCallError,
     EngineError,
@@ -75,6 +75,7 @@ __all__ = [
     "get_app",
     "heading",
     "hstack",
+    "input",
     "number_input",
     "progress",
     "text",

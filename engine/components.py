@@ -27,6 +27,7 @@ __all__ = [
     "cond",
     "heading",
     "hstack",
+    "input",
     "number_input",
     "progress",
     "text",
@@ -227,18 +228,30 @@ def text(*children: Any, **props: Any) -> Component:
     return Component("p", children, css_class="rx-text", props=props)
 
 
-def button(*children: Any, disabled: Any = False, busy: Any = False, **props: Any) -> Component:
+def button(*children: Any, disabled: Any = False, busy: Any = None, **props: Any) -> Component:
     """A button; `on_click=MyState.handler` sends that event.
 
     `disabled=` and `busy=` take a bool or a var expression such as
     `MyState.loading`. A busy button shows a spinner, says `aria-busy`, and
-    ignores clicks while keeping the keyboard focus.
+    ignores clicks while keeping the keyboard focus. A button that starts a
+    background task is busy while that task runs (`busy=MyState.task.running`),
+    unless `busy=` says otherwise.
     """
     component = Component("button", children, css_class="rx-button", props=props)
     component.attrs["type"] = "button"
+    if busy is None:
+        busy = _running(props.get("on_click"))
     component._bind_flag("data-rx-disabled", disabled)
     component._bind_flag("data-rx-busy", busy)
     return component
+
+
+def _running(action: Any) -> Any:
+    """`Handler.running` of the background handler an action starts, else False."""
+    handler = action.handler if isinstance(action, EventSpec) else action
+    if isinstance(handler, EventHandler) and handler.background and handler.state_cls is not None:
+        return handler.running
+    return False
 
 
 def cond(condition: Any, when_true: Any, when_false: Any = None) -> Component:
@@ -255,6 +268,28 @@ def number_input(*, value: Var | Any = None, on_change: Any = None, **props: Any
     """
     component = Component("input", css_class="rx-number-input", props=props, void=True)
     component.attrs["type"] = "number"
+    if isinstance(value, Expr):
+        component.bindings["data-rx-value"] = value
+    elif value is not None:
+        component.attrs["value"] = to_text(value)
+    if on_change is not None:
+        component._prop("on_change", on_change)
+    return component
+
+
+def input(*, value: Var | Any = None, on_change: Any = None, type: str = "text", **props: Any) -> Component:
+    """A text field; `on_change` receives its text a moment after the reader stops typing.
+
+    `on_change=MyState.search` with a background handler that has
+    `concurrency="replace"` gives search-as-you-type: each new text cancels
+    the search still running for the old one. Name the field with
+    `aria_label=` when no visible text does.
+    """
+    if type not in ("text", "search"):
+        raise ValueError(f"rx.input type must be 'text' or 'search', got {type!r}; use rx.number_input for numbers")
+    component = Component("input", css_class="rx-input", props=props, void=True)
+    component.attrs["type"] = type
+    component.attrs["autocomplete"] = "off"
     if isinstance(value, Expr):
         component.bindings["data-rx-value"] = value
     elif value is not None:
