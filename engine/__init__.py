@@ -38,6 +38,7 @@ from .lifecycle import TaskState
 from .managers import MemoryStateManager, StateManager
 from .runner import TaskHandle
 from .settings import Settings
+from .socket import show_backend_vars
 from .state import State
 from .vars import Var
 
@@ -78,6 +79,7 @@ __all__ = [
     "input",
     "number_input",
     "progress",
+    "show_backend_vars",
     "text",
     "vstack",
 ]

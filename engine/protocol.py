@@ -16,9 +16,10 @@ from .errors import EventError
 from .runner.outcome import EventResult
 
 __all__ = [
-    "CLIENT_EVENTS", "ERROR", "EVENT", "HELLO", "MAX_CLIENT_ID", "MAX_EVENT_ID", "MAX_STATES", "NAMESPACE",
-    "RESYNC", "UPDATE", "Applied", "Auth", "EventMessage", "ack", "apply_update", "error", "hello", "read_auth",
-    "read_event", "read_states", "update_delta", "update_full",
+    "CLIENT_EVENTS", "ERROR", "EVENT", "HELLO", "INSPECT", "MAX_CLIENT_ID", "MAX_EVENT_ID", "MAX_STATES",
+    "NAMESPACE", "RESYNC", "TRACE", "UPDATE", "Applied", "Auth", "EventMessage", "InspectRequest", "ack",
+    "apply_update", "error", "hello", "read_auth", "read_event", "read_inspect", "read_states", "update_delta",
+    "update_full",
 ]
 
 NAMESPACE = "/engine"
@@ -27,10 +28,12 @@ NAMESPACE = "/engine"
 HELLO = "hello"
 UPDATE = "update"
 ERROR = "error"
+TRACE = "trace"  # to an inspecting tab: what the server did with its lock, and its states' values
 # Tab to server: all a tab may emit.
 EVENT = "event"
 RESYNC = "resync"
-CLIENT_EVENTS = frozenset({EVENT, RESYNC})
+INSPECT = "inspect"  # turn the inspector on or off
+CLIENT_EVENTS = frozenset({EVENT, RESYNC, INSPECT})
 
 # Caps on what a tab supplies (longer values are refused or cut, never stored).
 MAX_STATES = 64  # state names in one connect or resync
@@ -60,10 +63,12 @@ def error(message: str, event: str | None = None) -> dict[str, Any]:
     return {"message": message, "event": event}
 
 
-def ack(result: EventResult | None = None, *, refused: str | None = None) -> dict[str, Any]:
-    """The acknowledgement of an event: how it ended, or why it was refused before it ran."""
+def ack(result: EventResult | None = None, *, refused: str | None = None, ok: bool = False) -> dict[str, Any]:
+    """The acknowledgement of a message: how its event ended, why it was refused, or just ok."""
     if refused is not None:
         return {"ok": False, "error": refused}
+    if ok:
+        return {"ok": True}
     assert result is not None
     return {"ok": True} if result.ok else {"ok": False, "error": result.message}
 
@@ -91,6 +96,17 @@ def read_states(value: object) -> list[str]:
     if not isinstance(value, list):
         return []
     return [name for name in value[:MAX_STATES] if isinstance(name, str) and len(name) <= MAX_STATE_NAME]
+
+
+class InspectRequest(NamedTuple):
+    on: bool
+    states: list[str]
+
+
+def read_inspect(payload: tuple[Any, ...]) -> InspectRequest:
+    """An `inspect` message: `{"on": true, "states": [...]}` or `{"on": false}`; anything else is off."""
+    data = payload[0] if len(payload) == 1 and isinstance(payload[0], dict) else {}
+    return InspectRequest(data.get("on") is True, read_states(data.get("states")))
 
 
 class EventMessage(NamedTuple):

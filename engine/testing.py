@@ -104,6 +104,7 @@ class TabClient:
         self.ticket = ticket
         self.token: str = ""
         self.errors: list[str] = []
+        self.traces: list[dict[str, Any]] = []  # `trace` messages, while the inspector is on
         self.seq = -1
         self.resyncs = 0
         self._states = [s if isinstance(s, str) else s.get_full_name() for s in states] if states else None
@@ -147,6 +148,7 @@ class TabClient:
         sio.on(protocol.HELLO, self._on_hello, namespace=NAMESPACE)
         sio.on(protocol.UPDATE, self._on_update, namespace=NAMESPACE)
         sio.on(protocol.ERROR, self._on_error, namespace=NAMESPACE)
+        sio.on(protocol.TRACE, self._on_trace, namespace=NAMESPACE)
         self._sio = sio
         self.seq = -1
         auth = {"token": self.ticket, "states": self.state_names, "client": self._client_id}
@@ -201,6 +203,21 @@ class TabClient:
         name = state_cls if isinstance(state_cls, str) else state_cls.get_full_name()
         values = self._values.get(name, {})
         return dict(values) if with_tasks else {key: value for key, value in values.items() if "@" not in key}
+
+    async def inspect(self, on: bool = True, states: list[type[State] | str] | None = None) -> dict[str, Any]:
+        """Turn the inspector on (for `states`, by default the tab's) or off; traces arrive in `traces`."""
+        if self._sio is None:
+            raise RuntimeError("this tab is not connected")
+        names = [s if isinstance(s, str) else s.get_full_name() for s in states] if states else self.state_names
+        ack = await self._sio.call(protocol.INSPECT, {"on": on, "states": names}, namespace=NAMESPACE, timeout=10)
+        if not isinstance(ack, dict) or not ack.get("ok"):
+            raise RuntimeError(f"the server refused the inspector: {ack!r}")
+        return ack
+
+    def traced(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """Every observation the inspector sent so far (of one kind, if given), in order."""
+        events = [event for trace in self.traces for event in trace["events"]]
+        return [event for event in events if kind is None or event["kind"] == kind]
 
     def task(self, handler: EventHandler) -> dict[str, Any]:
         """A background handler's status as this tab sees it: `status`, `running`, `progress`, `error`."""
@@ -265,6 +282,10 @@ class TabClient:
                 await self._sio.emit(protocol.RESYNC, {"states": self.state_names}, namespace=NAMESPACE)
         elif applied is Applied.APPLIED:
             self._wake()
+
+    async def _on_trace(self, data: dict[str, Any]) -> None:
+        self.traces.append(data)
+        self._wake()
 
     async def _on_error(self, data: dict[str, Any]) -> None:
         self.errors.append(str(data.get("message")))

@@ -30,8 +30,9 @@ class Kind:
     EVENT_STARTED = "event_started"  # detail: handler (a regular event begins in the `events` lane)
     LOCK_WAITING = "lock_waiting"
     LOCK_TAKEN = "lock_taken"
-    CHECKPOINT = "checkpoint"  # detail: seq (a handler's `yield` committed and sent; None if nothing changed)
-    BLOCK_LEFT = "block_left"  # detail: seq (the update its last commit sent; None if nothing changed)
+    CHECKPOINT = "checkpoint"  # detail: seq (a handler's `yield` committed and sent; None if nothing changed), root
+    BLOCK_LEFT = "block_left"  # detail: seq (the update its last commit sent; None if nothing changed), root
+    # (`root` is the tab's state tree, for a subscriber that reads values right away; never kept.)
     LOCK_RELEASED = "lock_released"  # detail: outcome (committed, rolled_back)
     EVENT_ENDED = "event_ended"  # detail: handler, outcome
     TASK_ENDED = "task_ended"  # detail: handler, status (done, failed, cancelled)

@@ -298,6 +298,11 @@ class Runner:
                 full[name] = tx.root.get_substate(state_cls.get_full_name().split(".")).public_values()
             await send(tx.seq, full)
 
+    async def read(self, token: str, reader: Callable[[State], Any], lane: str = "read") -> Any:
+        """`reader(root)` under the tab's lock (it must not keep the root); returns what it returns."""
+        async with TabSession(self.parts, token, lane) as tx:
+            return reader(tx.root)
+
     # -- tabs coming and going -------------------------------------------------------------
     def tab_gone(self, token: str) -> int:
         """The tab stayed away longer than its grace period: cancel the tasks that end with it, everywhere."""

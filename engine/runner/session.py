@@ -116,8 +116,9 @@ class TabSession:
             await publisher.update(token, commit.seq, commit.delta)
         else:
             sent = False
-        if self._watching:
-            self._report(Kind.BLOCK_LEFT if final else Kind.CHECKPOINT, seq=commit.seq if sent else None)
+        if self._watching:  # (the root lets an inspector read the values now, under the lock; it must not keep it)
+            kind = Kind.BLOCK_LEFT if final else Kind.CHECKPOINT
+            self._report(kind, seq=commit.seq if sent else None, root=self.tx.root)
 
     async def end(self, exc_type: Any, exc: Any, tb: Any) -> None:
         """Roll back what was not committed if `exc_type` is set; release the lock."""

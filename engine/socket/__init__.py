@@ -1,5 +1,6 @@
 """The Socket.IO layer: sockets bound to tabs, messages to runner calls, outcomes to messages."""
 
+from .inspector import show_backend_vars
 from .namespace import EventNamespace
 from .origins import origin_policy
 from .publisher import SocketPublisher
@@ -8,5 +9,5 @@ from .tickets import TicketSigner, new_tab_id
 
 __all__ = [
     "EventNamespace", "GuardedASGIApp", "SocketPublisher", "SocketServer", "TicketSigner", "new_tab_id",
-    "origin_policy",
+    "origin_policy", "show_backend_vars",
 ]

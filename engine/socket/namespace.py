@@ -21,6 +21,7 @@ from ..directory import TabDirectory
 from ..errors import EngineError, EventError, LimitExceededError
 from ..runner import EventResult, Runner
 from ..settings import Settings
+from .inspector import Inspector, shown_values
 from .tickets import TicketSigner, new_tab_id
 
 __all__ = ["EventNamespace"]
@@ -31,7 +32,7 @@ logger = logging.getLogger("engine.socket")
 class _Connection:
     """What the server keeps per live socket."""
 
-    __slots__ = ("allowance", "bad", "checked", "client_id", "states", "token")
+    __slots__ = ("allowance", "bad", "checked", "client_id", "inspector", "states", "token")
 
     def __init__(self, token: str, client_id: str | None, states: list[str], rate: float) -> None:
         self.token = token
@@ -40,6 +41,7 @@ class _Connection:
         self.allowance = rate * 2
         self.checked = time.monotonic()
         self.bad = 0
+        self.inspector: Inspector | None = None
 
 
 class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
@@ -89,11 +91,15 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             return await self.on_event(*args)
         elif event == protocol.RESYNC:
             return await self.on_resync(*args)
+        elif event == protocol.INSPECT:
+            return await self.on_inspect(*args)
         connection = self._connections.get(sid) if isinstance(sid, str) else None
         if isinstance(sid, str) and connection is not None:
             await self._count_bad(sid, connection)
         shown = str(event)[:40]
-        return protocol.ack(refused=f"unknown message {shown!r}; a tab may send only 'event' and 'resync'")
+        return protocol.ack(
+            refused=f"unknown message {shown!r}; a tab may send only 'event', 'resync' and 'inspect'"
+        )
 
     # -- connecting ------------------------------------------------------------
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
@@ -135,6 +141,8 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         connection = self._connections.pop(sid, None)
         if connection is None:
             return
+        if connection.inspector is not None:
+            connection.inspector.close()
         token = connection.token
         if self.token_to_sid.unbind(token, sid):
             loop = asyncio.get_running_loop()
@@ -194,6 +202,35 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             connection.states = protocol.read_states(data.get("states"))
         await self.send_full(sid, connection.token, connection.states)
         await self._check_socket(sid, connection.token)
+
+    async def on_inspect(self, sid: str, *payload: Any) -> dict[str, Any]:
+        """Turn this tab's inspector on (with the states its table shows) or off."""
+        connection = self._connections.get(sid)
+        if connection is None:
+            return protocol.ack(refused="this connection has no tab; reconnect")
+        try:
+            self._spend(connection)
+        except LimitExceededError as exc:
+            await self._count_bad(sid, connection)
+            return protocol.ack(refused=str(exc))
+        request = protocol.read_inspect(payload)
+        if connection.inspector is not None:
+            connection.inspector.close()
+            connection.inspector = None
+        if request.on:
+
+            async def send(message: dict[str, Any]) -> None:
+                await self.emit(protocol.TRACE, message, to=sid)
+                await self._check_socket(sid, connection.token)
+
+            # The first table is read before subscribing, so the inspector's own read is not on its timeline.
+            first = await self.runner.read(connection.token, lambda root: shown_values(root, request.states))
+            if connection.inspector is None and sid in self._connections:
+                inspector = connection.inspector = Inspector(
+                    self.runner.parts.observers, connection.token, request.states, send
+                )
+                inspector.show(first)
+        return protocol.ack(ok=True)
 
     async def check_backlog(self, token: str) -> None:
         """Close this worker's socket of a tab that stopped reading its updates.
