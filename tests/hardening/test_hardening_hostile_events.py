@@ -131,7 +131,7 @@ async def test_a_hostile_event_gets_a_clear_error_to_that_tab_only(make_app, lab
 @pytest.mark.parametrize(
     "name", ["connect", "disconnect", "hello", "update", "error", "", "on_event", "x" * 300]
 )
-async def test_socket_events_other_than_event_and_resync_are_refused(make_app, name):
+async def test_socket_events_other_than_event_resync_and_inspect_are_refused(make_app, name):
     # python-socketio would call `on_<name>` for any name; a faked "disconnect" used to unbind the
     # tab while its socket stayed open, and a faked "connect" crashed with a TypeError.
     app = make_app(max_bad_events=1000)
@@ -139,7 +139,7 @@ async def test_socket_events_other_than_event_and_resync_are_refused(make_app, n
         token = tab.token
         assert tab._sio is not None
         ack = await tab._sio.call(name, {"token": token}, namespace=NAMESPACE, timeout=5)
-        assert ack["ok"] is False and "a tab may send only 'event' and 'resync'" in ack["error"]
+        assert ack["ok"] is False and "a tab may send only 'event', 'resync' and 'inspect'" in ack["error"]
         assert app.event_namespace.token_to_sid.get(token) is not None  # still bound
         assert (await tab.send(HardHostileState.add, 1))["ok"] is True
 
