@@ -19,6 +19,7 @@ import uvicorn
 
 import engine as rx
 
+from .hostnames import served_names
 from .server import create_asgi
 from .workers import REUSE_PORT_FLAG, reuse_port_socket, serve_workers
 
@@ -102,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("DEMO_QUOTE_URL", f"http://{host}:{args.port}/api/quote")
     _import_extra_modules()
     engine_app = rx.App()
-    asgi = create_asgi(args.site, engine_app)
+    asgi = create_asgi(args.site, engine_app, hosts=served_names(args.host))
     config = uvicorn.Config(
         asgi, host=args.host, port=args.port, log_level="warning", lifespan="on",
         # Refuse oversized websocket frames before buffering them (the engine refuses

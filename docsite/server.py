@@ -25,8 +25,8 @@ import demos.background_tasks
 import demos.low_level  # noqa: F401
 import engine as rx
 
-from .sitemap import rewrite_sitemap
 from .quotes import random_quote
+from .sitemap import rewrite_sitemap
 
 __all__ = ["create_asgi", "create_quart"]
 
@@ -134,7 +134,9 @@ def _resolve(site_dir: Path, path: str) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
-def create_asgi(site_dir: Path, engine_app: rx.App | None = None, **options: Any) -> Any:
-    """The whole docs server as one ASGI app."""
+def create_asgi(
+    site_dir: Path, engine_app: rx.App | None = None, *, hosts: list[str] | None = None, **options: Any
+) -> Any:
+    """The whole docs server as one ASGI app, answering to localhost and `hosts`."""
     engine_app = engine_app or rx.App()
-    return engine_app.asgi(create_quart(site_dir, engine_app, **options))
+    return engine_app.asgi(create_quart(site_dir, engine_app, **options), hosts=hosts or ())

@@ -14,16 +14,24 @@ import asyncio
 import contextvars
 import logging
 import time
+from collections.abc import Iterable
 from typing import Any
-
-import socketio
 
 from .directory import TabDirectory
 from .event import EventSpec
 from .managers import MemoryStateManager, StateManager
 from .runner import MODIFY_STATE, Block, Observers, Parts, Runner, TaskHandle, TaskRegistry
 from .settings import Settings
-from .socket import EventNamespace, GuardedASGIApp, SocketPublisher, SocketServer, TicketSigner, origin_policy
+from .socket import (
+    LOCAL_NAMES,
+    EventNamespace,
+    GuardedASGIApp,
+    HostGuard,
+    SocketPublisher,
+    SocketServer,
+    TicketSigner,
+    origin_policy,
+)
 from .watchdog import LoopWatchdog
 
 __all__ = ["App", "get_app"]
@@ -84,6 +92,8 @@ class App:
         self.event_namespace = EventNamespace(self.runner, self.tickets, settings, directory)
         publisher.namespace = self.event_namespace
         self.sio.register_namespace(self.event_namespace)
+        if redis is not None:  # updates published while the relay was away are lost: send every tab its state
+            redis.relay.on_resubscribed = self.event_namespace.resend_all
         if isinstance(self.state_manager, MemoryStateManager):
             self.state_manager.protect = self._in_use
         self._watchdog: LoopWatchdog | None = None
@@ -127,17 +137,21 @@ class App:
         return self.runner.start_background(token, spec)
 
     # -- serving -------------------------------------------------------------------------
-    def asgi(self, other_asgi_app: Any = None, *, on_startup: Any = None) -> socketio.ASGIApp:
+    def asgi(self, other_asgi_app: Any = None, *, on_startup: Any = None, hosts: Iterable[str] = ()) -> Any:
         """An ASGI app serving Socket.IO at `/socket.io`, and `other_asgi_app` for the rest.
 
-        Its lifespan shutdown runs `App.shutdown` (tasks finish or are cancelled).
+        It answers only to the host names in the `allowed_hosts` setting, or by
+        default to localhost and `hosts` (the names and addresses the server was
+        started for). Its lifespan shutdown runs `App.shutdown`.
         """
         async def startup() -> None:
             await self.startup()
             if on_startup is not None:
                 await on_startup()
 
-        return GuardedASGIApp(self.sio, other_asgi_app=other_asgi_app, on_startup=startup, on_shutdown=self.shutdown)
+        guarded = GuardedASGIApp(self.sio, other_asgi_app=other_asgi_app, on_startup=startup, on_shutdown=self.shutdown)
+        allowed = self.settings.allowed_hosts or (*LOCAL_NAMES, *hosts)
+        return HostGuard(guarded, allowed)
 
     async def startup(self) -> None:
         """Start the loop-lag watchdog and the idle-state sweeper (the server's lifespan calls this)."""
@@ -200,8 +214,9 @@ class _RedisParts:
         self._settings = settings
         url = str(settings.redis_url)
         self.worker = redis.new_worker_id()
-        self.directory = redis.RedisTabDirectory(url, worker=self.worker)
-        self.relay = redis.RedisRelay(url)
+        pool = redis.Pool.of(settings)
+        self.directory = redis.RedisTabDirectory(url, worker=self.worker, pool=pool)
+        self.relay = redis.RedisRelay(url, pool)
 
     def manager(self) -> StateManager:
         return self._redis.RedisStateManager(self._settings, worker=self.worker)  # type: ignore[no-any-return]

@@ -32,6 +32,14 @@ class Settings:
     redis_url: str | None = _setting(
         None, "Redis URL for shared state; unset keeps state in this process's memory.", minimum=None
     )
+    redis_pool_size: int = _setting(
+        50, "Connections one worker opens to Redis for commands at most; beyond them, commands wait their turn.",
+        minimum=1,
+    )
+    redis_pool_timeout: float = _setting(
+        10.0, "How long a command waits for a free Redis connection before it fails (Redis itself is not blamed).",
+        unit="s",
+    )
     state_ttl: float = _setting(
         3600.0, "How long a tab's stored state lives in Redis after its last use.", unit="s"
     )
@@ -58,6 +66,16 @@ class Settings:
         "Extra origins allowed to open a socket; unset allows only the site's own origin.",
         minimum=None,
     )
+    allowed_hosts: tuple[str, ...] | None = _setting(
+        None,
+        "Host names the server answers to ('*': any); unset allows localhost and the addresses it serves on.",
+        minimum=None,
+    )
+    trusted_proxies: tuple[str, ...] | None = _setting(
+        None,
+        "Addresses of reverse proxies whose X-Forwarded-For names the real client; unset trusts none.",
+        minimum=None,
+    )
     max_message_bytes: int = _setting(
         64 * 1024, "Largest message a tab may send.", minimum=1, unit="bytes"
     )
@@ -66,6 +84,16 @@ class Settings:
     )
     events_per_second: float = _setting(
         50.0, "Sustained events per second one connection may send (burst: twice this).", unit="1/s"
+    )
+    client_events_per_second: float = _setting(
+        100.0, "Sustained events per second one client address may send, over all its sockets (burst: twice this).",
+        unit="1/s",
+    )
+    max_connections_per_client: int = _setting(
+        30, "Sockets one client address may have open at once.", minimum=1
+    )
+    new_tabs_per_client_per_minute: int = _setting(
+        120, "New tab states one client address may open per minute.", minimum=1
     )
     max_bad_events: int = _setting(
         20, "Refused events after which a connection is closed.", minimum=1
@@ -77,7 +105,9 @@ class Settings:
         10_000, "Background tasks the whole process may have running at once.", minimum=1
     )
     max_tabs: int = _setting(
-        100_000, "Tab states one process keeps in memory.", minimum=1
+        100_000,
+        "Tab states one process keeps in memory; when full, the least recently used idle one makes room.",
+        minimum=1,
     )
     idle_state_ttl: float = _setting(
         3600.0, "An in-memory tab state unused this long is evicted (never while locked).", unit="s"

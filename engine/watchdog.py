@@ -1,11 +1,13 @@
-"""A loop-lag watchdog: notices when a handler blocks the event loop, and names it.
+"""A loop-lag watchdog: notices when the event loop falls behind, and says whether a handler blocks it.
 
 A heartbeat task on the loop stamps the time every `interval`; a daemon
 thread checks the stamp. When the loop has not stamped for longer than
-`loop_lag_warn` seconds, the thread looks at the loop thread's stack, finds
-the innermost frame that belongs to a State handler, and logs its name (once
-per stall). The stall ends, and the server carries on, when the handler
-returns control to the loop.
+`loop_lag_warn` seconds, the thread looks at the loop thread's stack a few
+times. If the same frame of one State handler is running in every look, that
+handler is blocking the loop (`time.sleep`, a long computation), and it is
+named. Otherwise the loop is merely saturated: many short callbacks, none of
+them at fault, and the warning says so instead of blaming whichever handler
+happened to be running (one stall, one line).
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ __all__ = ["LoopWatchdog"]
 
 logger = logging.getLogger("engine.watchdog")
 
+_LOOKS = 3  # looks at the loop thread's stack per stall
+_LOOK_GAP = 0.02  # seconds between two looks
+
 
 def _handler_codes() -> dict[CodeType, str]:
     codes: dict[CodeType, str] = {}
@@ -34,15 +39,20 @@ def _handler_codes() -> dict[CodeType, str]:
     return codes
 
 
-def blocking_handler(frame: FrameType | None) -> str | None:
-    """The qualified name of the innermost State handler on a stack, if any."""
-    codes = _handler_codes()
+def handler_frame(frame: FrameType | None, codes: dict[CodeType, str]) -> tuple[FrameType, str] | None:
+    """The innermost frame of a State handler on a stack, and the handler's name, if any."""
     while frame is not None:
         name = codes.get(frame.f_code)
         if name is not None:
-            return name
+            return frame, name
         frame = frame.f_back
     return None
+
+
+def blocking_handler(frame: FrameType | None) -> str | None:
+    """The qualified name of the innermost State handler on a stack, if any."""
+    found = handler_frame(frame, _handler_codes())
+    return found[1] if found is not None else None
 
 
 class LoopWatchdog:
@@ -89,12 +99,33 @@ class LoopWatchdog:
             if lag < self.threshold or beat == reported_beat:
                 continue
             reported_beat = beat
-            frame = sys._current_frames().get(self._loop_thread)
-            name = blocking_handler(frame)
+            name = self._blocker(beat)
             self.stalls.append((lag, name))
-            logger.warning(
-                "event loop blocked for %.1fs by %s; handlers must not call blocking code "
-                "such as time.sleep (use `await asyncio.sleep`, or run it in a thread)",
-                lag,
-                name or "code outside any State handler",
-            )
+            if name is not None:
+                logger.warning(
+                    "event loop blocked for %.1fs by %s; handlers must not call blocking code "
+                    "such as time.sleep (use `await asyncio.sleep`, or run it in a thread)",
+                    lag, name,
+                )
+            else:
+                logger.warning(
+                    "event loop %.1fs behind: it is saturated (many short steps, no single one blocking); "
+                    "this process has more work than one core can do, so spread tabs over more workers",
+                    lag,
+                )
+
+    def _blocker(self, beat: float) -> str | None:
+        """The handler whose one frame runs through the whole stall, or None (saturated, or outside handlers)."""
+        codes = _handler_codes()
+        seen: FrameType | None = None
+        name = None
+        for look in range(_LOOKS):
+            if look:
+                time.sleep(_LOOK_GAP)
+                if self._beat != beat:
+                    return None  # the loop moved on between two looks: nothing holds it
+            found = handler_frame(sys._current_frames().get(self._loop_thread), codes)
+            if found is None or (seen is not None and found[0] is not seen):
+                return None
+            seen, name = found
+        return name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -64,9 +65,12 @@ class _Modify:
             raise
         self._held = True
         try:
-            entry = manager._entries.get(token)
+            entries = manager._entries
+            entry = entries.get(token)
             if entry is None:
                 entry = manager._create(token)
+            else:
+                entries.move_to_end(token)  # most recently used last: eviction takes from the front
             entry.used = time.monotonic()
             self._tx = _MemoryTransaction(token, entry)
         except BaseException:
@@ -95,25 +99,39 @@ class MemoryStateManager(StateManager):
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
-        self._entries: dict[str, _Entry] = {}
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._locks: dict[str, TabLock] = {}
         # Tabs whose state must not be evicted however idle (the App protects connected
         # tabs and tabs with running tasks: their pages and tasks still use the state).
         self.protect: Callable[[str], bool] | None = None
+        self.evicted = 0  # states evicted to make room for new tabs (max_tabs)
 
     def modify(self, token: str) -> _Modify:
         return _Modify(self, token)
 
     def _create(self, token: str) -> _Entry:
-        if len(self._entries) >= self.settings.max_tabs:
-            self.evict_idle()
-            if len(self._entries) >= self.settings.max_tabs:
-                raise LimitExceededError(
-                    f"this server already holds {len(self._entries)} tab states "
-                    f"(setting max_tabs={self.settings.max_tabs}); try again later"
-                )
+        if len(self._entries) >= self.settings.max_tabs and not self._make_room():
+            raise LimitExceededError(
+                f"this server already holds {len(self._entries)} tab states, all of them in use "
+                f"(setting max_tabs={self.settings.max_tabs}); try again later"
+            )
         entry = self._entries[token] = _Entry(State._rx_new(token))
         return entry
+
+    def _make_room(self) -> bool:
+        """Evict the least recently used state that no tab shows and no task uses; False if there is none.
+
+        So the limit can only be reached by tabs that are really in use: one
+        client opening and dropping tabs in a loop evicts its own old states,
+        never a connected or busy one.
+        """
+        keep = self.protect
+        for token in self._entries:
+            if not self.locked(token) and not (keep is not None and keep(token)):
+                del self._entries[token]
+                self.evicted += 1
+                return True
+        return False
 
     async def peek(self, token: str) -> State | None:
         entry = self._entries.get(token)
@@ -143,5 +161,6 @@ class MemoryStateManager(StateManager):
     def stats(self) -> dict[str, Any]:
         return {
             "tabs": len(self._entries),
+            "evicted_for_room": self.evicted,
             "locks_held": sum(1 for lock in self._locks.values() if lock.locked()),
         }

@@ -3,9 +3,9 @@
 Imported only when an App is given a Redis URL; an App in memory never loads it.
 """
 
-from .client import new_worker_id
+from .client import Pool, new_worker_id
 from .directory import RedisTabDirectory
 from .manager import RedisStateManager
 from .relay import RedisRelay
 
-__all__ = ["RedisRelay", "RedisStateManager", "RedisTabDirectory", "new_worker_id"]
+__all__ = ["Pool", "RedisRelay", "RedisStateManager", "RedisTabDirectory", "new_worker_id"]

@@ -29,7 +29,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from ..directory import Binding, TabDirectory
-from .client import COMMAND_TIMEOUT, PREFIX, connect, new_worker_id
+from .client import COMMAND_TIMEOUT, PREFIX, Pool, connect, new_worker_id
 from .wakeup import check_cancelled
 
 __all__ = ["RedisTabDirectory"]
@@ -37,18 +37,27 @@ __all__ = ["RedisTabDirectory"]
 logger = logging.getLogger("engine.directory")
 
 _DEAD_AFTER_BEATS = 3
+_DIRECTORY_POOL = Pool(8, 10.0)  # announcements are few and small: a few connections do
 _BACKOFF_MAX = 2.0
 
 
 class RedisTabDirectory(TabDirectory):
     """A TabDirectory that also knows every other worker's tabs (see the module docstring)."""
 
-    def __init__(self, url: str, *, worker: str | None = None, beat: float = 5.0, client: Redis | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        worker: str | None = None,
+        beat: float = 5.0,
+        client: Redis | None = None,
+        pool: Pool = _DIRECTORY_POOL,
+    ) -> None:
         super().__init__()
         self.worker = worker or new_worker_id()
         self.beat = beat
-        self._redis = client if client is not None else connect(url)
-        self._listener = connect(url, listener=True) if client is None else client
+        self._redis = client if client is not None else connect(url, pool)
+        self._listener = connect(url, pool, listener=True) if client is None else client
         self._channel = f"{PREFIX}:conns"
         self._workers_key = f"{PREFIX}:workers"
         self._local: dict[str, Binding] = {}  # this worker's own bindings: the truth we announce

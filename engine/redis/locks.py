@@ -41,6 +41,7 @@ _RECHECK = 1.0  # longest sleep of a waiter between notifications (what a missed
 _RECHECK_OFFLINE = 0.25  # the same while the notification subscription is down
 _MAX_REUSES = 16  # blocks of this worker in a row, without a commit, before a real release
 _LINGER = 0.005  # seconds the lock is kept after this worker's last block, for its next one
+_RELEASE_RETRY = 0.1  # seconds before the first retry of a release that failed (doubling)
 _TURN_MS = 100  # after a release with waiters, how long the releaser lets another worker go first
 
 
@@ -205,9 +206,10 @@ class RedisTabLocks:
         """The lock is no longer ours (a commit found another holder, or none)."""
         self._holds.pop(token, None)
 
-    def release(self, token: str) -> asyncio.Task[None] | None:
+    def release(self, token: str, attempt: int = 0) -> asyncio.Task[None] | None:
         """End the hold now: release the Redis lock in a task of its own, which no cancellation stops."""
-        if self._holds.pop(token, None) is None:
+        hold = self._holds.pop(token, None)
+        if hold is None:
             return None
         linger = self._lingering.pop(token, None)
         if linger is not None:
@@ -215,7 +217,7 @@ class RedisTabLocks:
         if self._closed:  # the connections are closed: the lease frees the lock
             return None
         loop = asyncio.get_running_loop()
-        task = loop.create_task(self._release(token), name=f"engine:release:{token[:8]}")
+        task = loop.create_task(self._release(token, hold, attempt), name=f"engine:release:{token[:8]}")
         self._releasing[token] = task
 
         def done(_: asyncio.Task[None]) -> None:
@@ -230,15 +232,38 @@ class RedisTabLocks:
         hold = self._holds.get(token)
         return hold is not None and hold.reuses >= _MAX_REUSES
 
-    async def _release(self, token: str) -> None:
+    async def _release(self, token: str, hold: _Hold, attempt: int) -> None:
+        """RELEASE; if it fails, the lock is still ours: keep the hold and try again shortly.
+
+        Until the lease runs out the lock belongs to this worker whatever
+        happened to the reply, so this worker's next block for the tab uses the
+        hold at once instead of waiting out the lease, and the release is
+        retried (with back-off) while the tab is idle here, so other workers
+        get the tab as soon as Redis answers again, not only at the lease's end.
+        """
         keys, args = tab_keys(token, "lock", "waiting", "turn"), (self.worker, self._channel, token, _TURN_MS)
         try:
             await self._call(lambda: self._release_script(keys=keys, args=args), "releasing a lock")
         except StateStoreError as exc:
-            logger.warning(
-                "could not release the lock of tab %s in Redis (%s); it frees itself within lock_lease=%gs",
-                token[:8], exc, self._settings.lock_lease,
-            )
+            loop = asyncio.get_running_loop()
+            if loop.time() >= hold.lease_until or self._closed or token in self._holds:
+                logger.warning("could not release the lock of tab %s in Redis (%s); its lease (lock_lease=%gs) "
+                               "frees it", token[:8], exc, self._settings.lock_lease)
+                return
+            self._holds[token] = hold  # still ours until the lease ends
+            hold.reuses = 0
+            delay = min(_RELEASE_RETRY * 2**attempt, max(0.0, hold.lease_until - loop.time()))
+            if attempt == 0:
+                logger.warning("could not release the lock of tab %s in Redis (%s); keeping it for this worker "
+                               "and trying again", token[:8], exc)
+            loop.call_later(delay, self._retry_release, token, attempt + 1)
+
+    def _retry_release(self, token: str, attempt: int) -> None:
+        lock = self._local.get(token)
+        if lock is not None and (lock.locked() or lock.waiting):
+            return  # a block of this worker uses the hold; it releases or passes it on when it ends
+        if token in self._holds and token not in self._releasing:
+            self.release(token, attempt)
 
     async def check_lease(self, token: str) -> None:
         """At the end of a block that stored nothing: `LockExpiredError` if the lease ran out meanwhile.

@@ -39,7 +39,7 @@ from ..managers import StateManager, Transaction
 from ..settings import Settings
 from ..state import State
 from . import scripts
-from .client import StoreCall, connect, describe, new_worker_id
+from .client import Pool, StoreCall, connect, describe, new_worker_id
 from .locks import RedisTabLocks, tab_keys
 from .stored import dump_tree, load_tree
 
@@ -167,11 +167,12 @@ class RedisStateManager(StateManager):
         url = self.settings.redis_url
         if client is None and not url:
             raise StateStoreError("RedisStateManager needs a Redis URL: set REDIS_URL or App(redis_url=...)")
-        self.redis = client if client is not None else connect(str(url))
-        self._listener = connect(str(url), listener=True) if url else self.redis
+        pool = Pool.of(self.settings)
+        self.redis = client if client is not None else connect(str(url), pool)
+        self._listener = connect(str(url), pool, listener=True) if url else self.redis
         kwargs = self.redis.connection_pool.connection_kwargs
         self.where = describe(str(url)) if url else f"{kwargs.get('host')}:{kwargs.get('port')}"
-        self._call = StoreCall(self.where)
+        self._call = StoreCall(self.where, pool)
         self._id = worker or new_worker_id()  # this worker's id in lock keys and versions
         self.locks = RedisTabLocks(self.redis, self._listener, self.settings, self._id, self._call)
         self._ttl_ms = max(1, round(self.settings.state_ttl * 1000))
@@ -222,6 +223,7 @@ class RedisStateManager(StateManager):
             "cached_tabs": len(self._cache),
             "notifications_live": self.locks.hub.live,
             "store_errors": self._call.failures,
+            "store_busy": self._call.busy,
             **self.locks.counts,
             **self._counts,
         }

@@ -22,6 +22,7 @@ from ..errors import EngineError, EventError, LimitExceededError
 from ..runner import EventResult, Runner
 from ..settings import Settings
 from .inspector import Inspector, shown_values
+from .limits import ClientLimits, client_address
 from .tickets import TicketSigner, new_tab_id
 
 __all__ = ["EventNamespace"]
@@ -32,9 +33,10 @@ logger = logging.getLogger("engine.socket")
 class _Connection:
     """What the server keeps per live socket."""
 
-    __slots__ = ("allowance", "bad", "checked", "client_id", "inspector", "states", "token")
+    __slots__ = ("address", "allowance", "bad", "checked", "client_id", "inspector", "states", "token")
 
-    def __init__(self, token: str, client_id: str | None, states: list[str], rate: float) -> None:
+    def __init__(self, address: str, token: str, client_id: str | None, states: list[str], rate: float) -> None:
+        self.address = address
         self.token = token
         self.client_id = client_id
         self.states = states
@@ -61,6 +63,7 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self.settings = settings
         self.token_to_sid = directory  # tabs of every worker
         self._connections: dict[str, _Connection] = {}
+        self.clients = ClientLimits(settings)
         self._expiry: dict[str, asyncio.TimerHandle] = {}
         self._closing: set[asyncio.Future[None]] = set()
 
@@ -104,9 +107,18 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     # -- connecting ------------------------------------------------------------
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         """Bind the socket to a tab; a tab that cannot be served is told why and refused."""
+        address = client_address(environ, self.settings.trusted_proxies)
         try:
-            await self._connect(sid, protocol.read_auth(auth))
+            self.clients.connect(address)
+        except LimitExceededError as exc:
+            logger.warning("refused a tab: %s", exc)
+            await self.emit(protocol.ERROR, protocol.error(str(exc)), to=sid)
+            raise socketio.exceptions.ConnectionRefusedError(str(exc)) from None
+        try:
+            await self._connect(sid, address, protocol.read_auth(auth))
         except Exception as exc:
+            if sid not in self._connections:  # counted above but never bound (_unbind uncounts a bound one)
+                self.clients.disconnect(address)
             message = str(exc) if isinstance(exc, EngineError) else "the server could not open this tab"
             if isinstance(exc, EngineError):
                 logger.warning("refused a tab: %s", exc)
@@ -116,19 +128,23 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             await self.emit(protocol.ERROR, protocol.error(message), to=sid)
             raise socketio.exceptions.ConnectionRefusedError(message) from None
 
-    async def _connect(self, sid: str, auth: protocol.Auth) -> None:
+    async def _connect(self, sid: str, address: str, auth: protocol.Auth) -> None:
         token = self.tickets.verify(auth.ticket)
         if token is not None and token in self.token_to_sid:
             if auth.client is None or self.token_to_sid.client_of(token) != auth.client:
                 token = None  # a live tab's ticket from another page: a duplicated tab
             elif self.token_to_sid[token] in self._connections:
-                await self._unbind(self.token_to_sid[token])  # the same page, reconnecting
+                # The same page, reconnecting before the server noticed its old socket go: close that one.
+                old = self.token_to_sid[token]
+                await self._unbind(old)
+                await self.disconnect(old)
         if token is None:
+            self.clients.new_tab(address)
             token = new_tab_id()
         timer = self._expiry.pop(token, None)
         if timer is not None:
             timer.cancel()
-        self._connections[sid] = _Connection(token, auth.client, auth.states, self.settings.events_per_second)
+        self._connections[sid] = _Connection(address, token, auth.client, auth.states, self.settings.events_per_second)
         self.token_to_sid.bind(token, sid, auth.client)
         await self.enter_room(sid, token)
         await self.emit(protocol.HELLO, protocol.hello(self.tickets.issue(token)), to=sid)
@@ -141,6 +157,7 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         connection = self._connections.pop(sid, None)
         if connection is None:
             return
+        self.clients.disconnect(connection.address)
         if connection.inspector is not None:
             connection.inspector.close()
         token = connection.token
@@ -232,6 +249,19 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 inspector.show(first)
         return protocol.ack(ok=True)
 
+    def resend_all(self) -> None:
+        """Send every tab of this worker a full copy of its state (after updates may have been lost)."""
+        task = asyncio.ensure_future(self._resend_all())
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def _resend_all(self) -> None:
+        for sid, connection in list(self._connections.items()):
+            try:
+                await self.send_full(sid, connection.token, connection.states)
+            except Exception:  # that tab asks again on its next gap; the others still get theirs
+                logger.warning("could not resend tab %s its state", connection.token[:8], exc_info=True)
+
     async def check_backlog(self, token: str) -> None:
         """Close this worker's socket of a tab that stopped reading its updates.
 
@@ -259,6 +289,8 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             await eio_socket.close(wait=False, abort=True)
 
     def _spend(self, connection: _Connection) -> None:
+        """One event from the connection's allowance and from its address's, or LimitExceededError."""
+        self.clients.spend(connection.address)
         rate = self.settings.events_per_second
         now = time.monotonic()
         connection.allowance = min(rate * 2, connection.allowance + (now - connection.checked) * rate)

@@ -13,6 +13,7 @@ logger = logging.getLogger("engine.socket")
 
 _MAX_ATTACHMENTS = 8  # binary parts one Socket.IO packet may announce (binary arguments are refused anyway)
 _ENGINEIO_TYPES = frozenset("0123456")  # the first character of every valid Engine.IO text frame
+_ENGINEIO_CLOSE = "1"  # the Engine.IO packet by which a client closes its connection
 
 
 class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
@@ -64,6 +65,9 @@ class GuardedASGIApp(socketio.ASGIApp):  # type: ignore[misc]
                 refused = True
                 logger.warning("closing a socket that sent a malformed Engine.IO frame")
                 return {"type": "websocket.disconnect", "code": 1008}
+            if text == _ENGINEIO_CLOSE:  # the client says goodbye: end the connection now, as if it had gone
+                refused = True
+                return {"type": "websocket.disconnect", "code": 1000}
             return message
 
         await super().__call__(scope, checked_receive, send)

@@ -190,6 +190,15 @@ class HardBlockingState(rx.State):
         time.sleep(seconds)  # what a handler must never do: the watchdog names it
         self.naps += 1
 
+    @rx.event(background=True)
+    async def busy_but_polite(self, seconds: float, steps: int):
+        """Many of these at once saturate the loop without any one of them blocking it."""
+        for _ in range(steps):
+            end = time.perf_counter() + seconds
+            while time.perf_counter() < end:
+                pass
+            await asyncio.sleep(0)
+
 
 class HardMarkupState(rx.State):
     html: str = "<img src=x onerror=alert(1)>"

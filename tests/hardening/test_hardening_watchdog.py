@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from engine.testing import TabClient
@@ -35,3 +36,19 @@ async def test_short_handlers_are_not_reported(make_app, caplog):
             for _ in range(5):
                 assert (await tab.send(HardBlockingState.nap, 0.01))["ok"]
         assert not [r for r in caplog.records if r.name == "engine.watchdog"]
+
+
+async def test_a_saturated_loop_is_called_saturated_and_no_handler_is_blamed(make_app, caplog):
+    app = make_app(loop_lag_warn=0.2, max_tasks_total=1000)
+    await app.startup()
+    with caplog.at_level(logging.WARNING, logger="engine.watchdog"):
+        # 350 tabs' tasks, each a few 3 ms steps that yield between them: nobody blocks the loop, yet a
+        # turn of it takes about a second (what 2,000 live counters do to one process on a slow machine).
+        handles = [
+            app.start_background(f"saturating-tab-{i}", HardBlockingState.busy_but_polite(0.003, 6)) for i in range(350)
+        ]
+        await asyncio.wait([handle.task for handle in handles], timeout=60)
+    warnings = [r.getMessage() for r in caplog.records if r.name == "engine.watchdog"]
+    assert warnings, "the loop fell behind and nothing was said"
+    assert all("saturated" in warning and "busy_but_polite" not in warning for warning in warnings), warnings
+    assert app._watchdog is not None and all(name is None for _, name in app._watchdog.stalls)
