@@ -118,7 +118,9 @@ async def test_searches_never_overlap_and_the_history_keeps_the_latest_few(app):
 async def test_stop_and_start_quickly_does_not_count_twice_as_fast(app):
     async with RecordingTab(app, states=[SkipCounterState]) as tab:
         await tab.send(SkipCounterState.set_max_counter, "6")
-        for _ in range(3):  # Start, Stop, Start: the first copy is still asleep when the second trigger comes
+        await tab.send(SkipCounterState.toggle_running)  # Start
+        await tab.wait_for(lambda t: t.state(SkipCounterState)["counter"] == 1)
+        for _ in range(2):  # Stop, Start: the counting copy is asleep when the second trigger comes
             await tab.send(SkipCounterState.toggle_running)
         await tab.wait_for(lambda t: t.state(SkipCounterState)["counter"] == 6, timeout=10)
         await tab.settle(timeout=5)
