@@ -1,4 +1,4 @@
-"""The Controlling tasks demos: progress and cancel, latest-wins search, the counter with skip, a failure."""
+"""The Controlling tasks demos: progress and cancel, search, skip, a failure."""
 
 # --8<-- [start:report]
 import asyncio
@@ -17,7 +17,7 @@ class ReportBuilderState(rx.State):
     async def build_report(self):
         async with self:
             self.pages_done = 0
-        await self.set_progress(0, PAGES)  # an empty bar rather than an unknown one
+        await self.set_progress(0, PAGES)  # an empty bar, not an unknown one
         for page in range(1, PAGES + 1):
             # Laying out a page is the slow part: it happens outside the lock
             await asyncio.sleep(SECONDS_PER_PAGE)
@@ -31,9 +31,10 @@ class ReportBuilderState(rx.State):
 # --8<-- [start:report_ui]
 def report_example():
     job = ReportBuilderState.build_report
+    done = ReportBuilderState.pages_done
     return rx.vstack(
         rx.progress(value=job.progress, aria_label="Report progress"),
-        rx.text("Report: ", job.status, " (", ReportBuilderState.pages_done, f" of {PAGES} pages)"),
+        rx.text("Report: ", job.status, " (", done, f" of {PAGES} pages)"),
         rx.hstack(
             # Starts the task, so it shows as busy while the task runs
             rx.button("Build report", on_click=job),
@@ -45,9 +46,11 @@ def report_example():
 
 # --8<-- [start:search]
 WORDS = (
-    "cabin", "cable", "cactus", "camel", "canal", "candle", "canyon", "carbon", "cargo", "carrot",
-    "castle", "cedar", "cellar", "chalk", "cherry", "chimney", "cider", "circle", "citrus", "clover",
-    "cobalt", "comet", "copper", "coral", "cotton", "crane", "crater", "cricket", "crystal", "cypress",
+    "cabin", "cable", "cactus", "camel", "canal", "candle", "canyon",
+    "carbon", "cargo", "carrot", "castle", "cedar", "cellar", "chalk",
+    "cherry", "chimney", "cider", "circle", "citrus", "clover", "cobalt",
+    "comet", "copper", "coral", "cotton", "crane", "crater", "cricket",
+    "crystal", "cypress",
 )
 LOOKUP_SECONDS = 1.2
 KEEP_RUNS = 5
@@ -65,9 +68,10 @@ class WordSearchState(rx.State):
         try:
             # A stand-in for a slow search service
             await asyncio.sleep(LOOKUP_SECONDS)
-            found = [word for word in WORDS if word.startswith(query)] if query else []
+            found = [w for w in WORDS if query and w.startswith(query)]
+            listed = ", ".join(found) or "none"
             async with self:
-                self.results = f"Words starting with “{query}”: {', '.join(found) or 'none'}"
+                self.results = f"Words starting with “{query}”: {listed}"
             outcome = f"done, {len(found)} found"
         finally:
             # Runs for a cancelled search too: the older run says how it ended
@@ -88,7 +92,11 @@ def search_example():
         ),
         # While a search runs, say so; screen readers read out each change
         rx.text(
-            rx.cond(WordSearchState.search.running, "Searching…", WordSearchState.results),
+            rx.cond(
+                WordSearchState.search.running,
+                "Searching…",
+                WordSearchState.results,
+            ),
             aria_live="polite",
         ),
         rx.text("Recent searches:", class_name="rx-caption"),
@@ -157,7 +165,7 @@ TRIES = 3
 
 
 async def ask_rates_service():
-    """A stand-in for a call to an exchange-rates service that is down today."""
+    """A stand-in for a call to a rates service that is down today."""
     await asyncio.sleep(0.4)
     raise ConnectionRefusedError("the rates service refused the connection")
 
@@ -191,7 +199,10 @@ def rates_example():
     return rx.vstack(
         rx.hstack(
             rx.button("Fetch rates", on_click=fetch),
-            rx.text("Status: ", fetch.status, ", tries: ", RatesState.tries, f" of {TRIES}"),
+            rx.text(
+                "Status: ", fetch.status,
+                ", tries: ", RatesState.tries, f" of {TRIES}",
+            ),
         ),
         # Empty unless the last run failed: then the message of what it raised
         rx.text(fetch.error, class_name="rx-failure"),
