@@ -8,6 +8,7 @@ import engine as rx
 
 class LabImmutableState(rx.State):
     count: int = 0
+    names: list[str] = []
 
     @rx.event(background=True)
     async def add_outside(self):
@@ -16,22 +17,38 @@ class LabImmutableState(rx.State):
         self.count += 1
 
     @rx.event(background=True)
+    async def append_later(self):
+        async with self:
+            names = self.names
+        await asyncio.sleep(0.5)
+        # Wrong: `names` belongs to the block that ended
+        names.append(f"name {len(names) + 1}")
+
+    @rx.event(background=True)
+    async def nest(self):
+        async with self:
+            # Wrong: the inner block would wait for the outer one forever
+            async with self:
+                self.count += 1
+
+    @rx.event(background=True)
     async def add_inside(self):
         await asyncio.sleep(0.5)
         async with self:
             self.count += 1
+            self.names.append(f"name {len(self.names) + 1}")
 # --8<-- [end:state]
 
 
 # --8<-- [start:ui]
 def immutable_example():
     return rx.vstack(
-        rx.text("count = ", LabImmutableState.count, class_name="rx-counter"),
+        rx.text("count = ", LabImmutableState.count, ", names = ", LabImmutableState.names),
         rx.hstack(
-            rx.button("Add one outside the block", on_click=LabImmutableState.add_outside),
-            rx.button("Add one inside the block", on_click=LabImmutableState.add_inside),
+            rx.button("Add outside the block", on_click=LabImmutableState.add_outside),
+            rx.button("Append to an old list", on_click=LabImmutableState.append_later),
+            rx.button("Nest two blocks", on_click=LabImmutableState.nest),
         ),
-        # The message the engine raised, kept by the task's own `error` var
-        rx.text("Last error: ", LabImmutableState.add_outside.error),
+        rx.button("Do it right", on_click=LabImmutableState.add_inside),
     )
 # --8<-- [end:ui]

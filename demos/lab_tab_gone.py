@@ -20,7 +20,7 @@ class LabReaderState(rx.State):
     steps: int = 0
 
     @rx.event(background=True)
-    async def count_until_gone(self, code: str):
+    async def count_until_gone(self, code: str = ""):
         app = rx.get_app()
         token = self.get_token()
         steps = 0

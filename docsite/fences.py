@@ -4,6 +4,11 @@ In mkdocs.yml, pymdownx.superfences gets a custom fence named `demo` whose
 formatter is `docsite.fences.demo_fence`. The fence body names a function that
 returns a component, `module:function`. The box is rendered here, at build
 time, with every state's default values; a missing demo fails the build.
+
+Every box also gets the lab's toggle, *Show what the server does*, and the
+panel it opens under the box (filled and driven by engine/static/lab.js;
+styled by docs/assets/stylesheets/lab.css). The toggle is rendered hidden:
+it only appears once lab.js runs, since without scripts it could do nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from pymdownx.superfences import SuperFencesException
 from engine.components import Component
 from engine.state import State
 
-__all__ = ["DemoError", "demo_fence", "render_demo"]
+__all__ = ["DemoError", "demo_fence", "render_demo", "render_panel"]
 
 
 class DemoError(SuperFencesException):  # type: ignore[misc]
@@ -53,12 +58,16 @@ def _defaults(names: set[str]) -> dict[str, dict[str, Any]]:
 # offline, controls disabled, and a note that says why.
 NO_SCRIPT_NOTE = "This demo runs on the server: it needs JavaScript to connect."
 
-# Status and note on one line; the error below them, on its own, with a close button.
+TOGGLE_LABEL = "Show what the server does"
+
+# Status and note on one line, with the lab's toggle at its end; the error
+# below them, on its own, with a close button.
 FOOTER = (
     '<div class="rx-demo__footer">'
     '<div class="rx-demo__line">'
     '<span class="rx-demo__status" data-rx-status>offline</span>'
     f'<span class="rx-demo__note" data-rx-note>{html.escape(NO_SCRIPT_NOTE)}</span>'
+    f'<button type="button" class="lab-toggle" data-lab-toggle aria-expanded="false" hidden>{TOGGLE_LABEL}</button>'
     "</div>"
     '<div class="rx-demo__error" data-rx-error hidden>'
     '<span class="rx-demo__error-message" data-rx-error-message role="alert"></span>'
@@ -69,8 +78,48 @@ FOOTER = (
 )
 
 
+# The legend of the timeline: one small picture per mark, drawn like the timeline draws it.
+_KEYS = (
+    ('<rect class="lab-hold" x="1" y="3" width="20" height="10"/>', "holds the lock"),
+    ('<rect class="lab-wait" x="1.5" y="4.5" width="19" height="7"/>', "waits for the lock"),
+    ('<line class="lab-run" x1="1" y1="8" x2="21" y2="8"/>', "runs outside a block"),
+    ('<circle class="lab-update" cx="11" cy="8" r="4"/>', "update sent to the tab, with its seq"),
+    ('<path class="lab-error" d="M7 4 L15 12 M15 4 L7 12"/>', "error"),
+    ('<path class="lab-cancel" d="M11 3 L15 8 L11 13 L7 8 Z"/>', "cancel asked"),
+    ('<line class="lab-end" x1="11" y1="2" x2="11" y2="14"/>', "the copy ended"),
+)
+_LEGEND = "".join(
+    f'<li><svg class="lab-key" viewBox="0 0 22 16" width="22" height="16" aria-hidden="true" '
+    f'focusable="false">{shape}</svg>{html.escape(text)}</li>'
+    for shape, text in _KEYS
+)
+
+
+def render_panel(names: list[str]) -> str:
+    """The lab panel of a box showing the states `names`: empty, hidden until its toggle opens it."""
+    classes = {name: State.find_class(name).__name__ for name in names}
+    return (
+        f"<div class=\"lab-panel\" data-lab-panel data-lab-classes='{html.escape(json.dumps(classes), quote=True)}' "
+        'hidden>'
+        '<p class="lab-panel__title">What the server does for this tab, since you opened this panel. '
+        "One lane per task copy, one for the tab's regular events; time runs to the right.</p>"
+        f'<ul class="lab-legend" aria-label="Legend">{_LEGEND}</ul>'
+        '<div class="lab-timeline" data-lab-timeline role="region" tabindex="0" aria-label="Timeline, scrolls sideways">'
+        '<svg class="lab-svg" data-lab-svg role="img" aria-label="Timeline: nothing has happened yet" '
+        'width="300" height="40"></svg>'
+        "</div>"
+        '<p class="lab-panel__empty" data-lab-empty>Nothing yet: use the demo above and watch it here.</p>'
+        '<table class="lab-table" data-lab-table>'
+        "<caption>The box's states as the server holds them</caption>"
+        '<thead><tr><th scope="col">Var</th><th scope="col">Value</th></tr></thead>'
+        '<tbody data-lab-rows><tr><td colspan="2">Not read yet.</td></tr></tbody>'
+        "</table>"
+        "</div>"
+    )
+
+
 def render_demo(target: str) -> str:
-    """The HTML of one demo box, with default values in place."""
+    """The HTML of one demo box, with default values in place, and its lab panel."""
     component = _load(target)
     names = sorted(component.state_names())
     body = component.render(_defaults(set(names)))
@@ -78,7 +127,7 @@ def render_demo(target: str) -> str:
         f'<div class="rx-demo" data-rx-demo="{html.escape(target)}" '
         f"data-rx-states='{html.escape(json.dumps(names), quote=True)}' data-state=\"offline\">"
         f'<div class="rx-demo__body">{body}</div>'
-        f"{FOOTER}</div>"
+        f"{FOOTER}{render_panel(names)}</div>"
     )
 
 

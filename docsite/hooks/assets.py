@@ -3,17 +3,21 @@
 MkDocs hook (``hooks:`` in ``mkdocs.yml``). After every build it copies
 
 - ``node_modules/socket.io-client/dist/socket.io.min.js`` (and its ``.map``)
-- ``engine/static/engine.js``
+- ``engine/static/engine.js``, the demo boxes' runtime
+- ``engine/static/lab.js``, the boxes' "Show what the server does" panels
+- ``engine/static/mermaid-loader.js`` and ``node_modules/mermaid/dist/mermaid.min.js``:
+  the diagrams, drawn in the page by Mermaid served from the site itself
 
 into ``<site_dir>/assets/engine/``, where ``extra_javascript`` loads them, in
-this order: ``assets/engine/socket.io.min.js``, ``assets/engine/engine.js``.
+this order: ``socket.io.min.js``, ``engine.js``, ``lab.js``,
+``mermaid-loader.js`` (which loads ``mermaid.min.js`` only on a page that
+has a diagram).
 
-The Socket.IO client comes from npm, pinned in ``package.json`` /
-``package-lock.json`` at the repository root; it is never committed. When
-``node_modules`` is missing or holds another version than the lockfile, the
-hook runs ``npm ci`` (``npm install`` when there is no lockfile) in the
-repository root first. Paths are resolved from this file, not from the
-working directory.
+The npm packages are pinned in ``package.json`` / ``package-lock.json`` at
+the repository root; ``node_modules`` is never committed. When it is missing
+or holds another version than the lockfile, the hook runs ``npm ci`` (``npm
+install`` when there is no lockfile) in the repository root first. Paths are
+resolved from this file, not from the working directory.
 """
 
 from __future__ import annotations
@@ -39,7 +43,15 @@ PACKAGE = "socket.io-client"
 PACKAGE_DIR = REPO_ROOT / "node_modules" / PACKAGE
 BUNDLE = PACKAGE_DIR / "dist" / "socket.io.min.js"
 BUNDLE_MAP = PACKAGE_DIR / "dist" / "socket.io.min.js.map"
-RUNTIME = REPO_ROOT / "engine" / "static" / "engine.js"
+MERMAID = "mermaid"
+MERMAID_BUNDLE = REPO_ROOT / "node_modules" / MERMAID / "dist" / "mermaid.min.js"
+# Each npm package the site ships, with the file of it that is copied.
+BUNDLES = {PACKAGE: BUNDLE, MERMAID: MERMAID_BUNDLE}
+STATIC = REPO_ROOT / "engine" / "static"
+RUNTIME = STATIC / "engine.js"
+LAB = STATIC / "lab.js"
+MERMAID_LOADER = STATIC / "mermaid-loader.js"
+SCRIPTS = (RUNTIME, LAB, MERMAID_LOADER)
 LOCKFILE = REPO_ROOT / "package-lock.json"
 # Relative to site_dir; extra_javascript lists the two scripts under it.
 ASSET_DIR = Path("assets") / "engine"
@@ -51,20 +63,20 @@ INSTALL_HINT = (
 )
 
 
-def _locked_version() -> str | None:
-    """The socket.io-client version package-lock.json pins, if it says."""
+def _locked_version(package: str = PACKAGE) -> str | None:
+    """The version of `package` that package-lock.json pins, if it says."""
     try:
         lock = json.loads(LOCKFILE.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    entry = (lock.get("packages") or {}).get(f"node_modules/{PACKAGE}") or {}
+    entry = (lock.get("packages") or {}).get(f"node_modules/{package}") or {}
     version = entry.get("version")
     return version if isinstance(version, str) else None
 
 
-def _installed_version() -> str | None:
+def _installed_version(package: str = PACKAGE) -> str | None:
     try:
-        meta = json.loads((PACKAGE_DIR / "package.json").read_text(encoding="utf-8"))
+        meta = json.loads((REPO_ROOT / "node_modules" / package / "package.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     version = meta.get("version")
@@ -72,10 +84,13 @@ def _installed_version() -> str | None:
 
 
 def _needs_install() -> bool:
-    if not BUNDLE.is_file():
-        return True
-    locked = _locked_version()
-    return locked is not None and locked != _installed_version()
+    for package, bundle in BUNDLES.items():
+        if not bundle.is_file():
+            return True
+        locked = _locked_version(package)
+        if locked is not None and locked != _installed_version(package):
+            return True
+    return False
 
 
 @contextlib.contextmanager
@@ -97,7 +112,7 @@ def _install_lock() -> Iterator[None]:
 
 
 def ensure_node_modules() -> None:
-    """Make sure the pinned socket.io-client is installed, running npm if not."""
+    """Make sure the pinned socket.io-client and mermaid are installed, running npm if not."""
     if not _needs_install():
         return
     with _install_lock():
@@ -105,8 +120,9 @@ def ensure_node_modules() -> None:
             return
         npm = shutil.which("npm")
         if npm is None:
+            missing = ", ".join(str(bundle) for bundle in BUNDLES.values() if not bundle.is_file()) or "outdated"
             raise PluginError(
-                f"The docs need {PACKAGE} from npm ({BUNDLE} is missing) and `npm` "
+                f"The docs need {' and '.join(BUNDLES)} from npm ({missing}) and `npm` "
                 f"is not on PATH. {INSTALL_HINT}"
             )
         cmd = [npm, "ci"] if LOCKFILE.is_file() else [npm, "install"]
@@ -133,18 +149,20 @@ def ensure_node_modules() -> None:
                 f"`{' '.join(cmd)}` failed with exit code {proc.returncode} in {REPO_ROOT}:\n"
                 f"{tail}\n{INSTALL_HINT}"
             )
-        if not BUNDLE.is_file():
-            raise PluginError(f"`{' '.join(cmd)}` succeeded but {BUNDLE} is still missing.")
+        for bundle in BUNDLES.values():
+            if not bundle.is_file():
+                raise PluginError(f"`{' '.join(cmd)}` succeeded but {bundle} is still missing.")
 
 
 def copy_assets(site_dir: str | os.PathLike[str]) -> list[Path]:
-    """Copy the runtime and the Socket.IO bundle into ``<site_dir>/assets/engine``."""
+    """Copy the scripts and the npm bundles into ``<site_dir>/assets/engine``."""
     ensure_node_modules()
-    if not RUNTIME.is_file():
-        raise PluginError(f"The demo runtime {RUNTIME} is missing.")
+    for script in SCRIPTS:
+        if not script.is_file():
+            raise PluginError(f"The site's script {script} is missing.")
     dest = Path(site_dir) / ASSET_DIR
     dest.mkdir(parents=True, exist_ok=True)
-    sources = [BUNDLE, RUNTIME]
+    sources = [BUNDLE, *SCRIPTS, MERMAID_BUNDLE]
     if BUNDLE_MAP.is_file():
         sources.append(BUNDLE_MAP)
     copied = []
@@ -161,8 +179,9 @@ def on_pre_build(config: Any) -> None:
 
 
 def on_serve(server: Any, config: Any, builder: Any) -> Any:
-    # `mkdocs serve` rebuilds when the runtime changes, not only the docs.
-    server.watch(str(RUNTIME))
+    # `mkdocs serve` rebuilds when the scripts change, not only the docs.
+    for script in SCRIPTS:
+        server.watch(str(script))
     return server
 
 

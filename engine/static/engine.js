@@ -22,7 +22,10 @@
  * before this file. No build step, no eval: server values reach the page only
  * through textContent, .value, .hidden and a few attributes.
  *
- * Debug hook for tests: window.engineRuntime.{store, seq, socket, states, status}.
+ * For lab.js (the "Show what the server does" panels): engineRuntime.inspect(on,
+ * states), engineRuntime.onTrace(listener) and engineRuntime.send(control, name, args).
+ *
+ * Debug hook for tests: window.engineRuntime.{store, seq, socket, states, status, inspecting}.
  */
 (function () {
   "use strict";
@@ -576,6 +579,13 @@
       warnOnce(attrName + el.getAttribute(attrName), "bad " + attrName + ": " + e.message, el);
       return false;
     }
+    return sendEvent(el, action.event, args);
+  }
+
+  // Send event `name` with `args` on behalf of control `el`: its box shows
+  // what goes wrong, exactly as for a click.
+  function sendEvent(el, name, args) {
+    var box = el.closest("[data-rx-demo]");
     if (!socket || !socket.connected) {
       targetBoxes(box).forEach(function (b) {
         showError(b, "Not connected to the server; try again in a moment.");
@@ -587,12 +597,12 @@
     inflight.set(el, (inflight.get(el) || 0) + 1);
     socket
       .timeout(ACK_TIMEOUT_MS)
-      .emit("event", { id: id, name: action.event, args: args }, function (err, ack) {
+      .emit("event", { id: id, name: name, args: args }, function (err, ack) {
         inflight.set(el, Math.max(0, (inflight.get(el) || 0) - 1));
         var boxesHit = targetBoxes(box);
         if (err) {
           boxesHit.forEach(function (b) {
-            showError(b, "No answer from the server for " + action.event + ".");
+            showError(b, "No answer from the server for " + name + ".");
           });
         } else if (isPlainObject(ack) && ack.ok === true) {
           boxesHit.forEach(function (b) {
@@ -602,7 +612,7 @@
           var message =
             isPlainObject(ack) && typeof ack.error === "string" && ack.error
               ? ack.error
-              : "The server refused " + action.event + ".";
+              : "The server refused " + name + ".";
           boxesHit.forEach(function (b) {
             showError(b, message, el);
           });
@@ -759,6 +769,94 @@
   }
 
   // ---------------------------------------------------------------------
+  // Inspector: `trace` messages for the lab's panels (lab.js)
+  // ---------------------------------------------------------------------
+
+  // Nothing is asked of the server until a panel calls inspect(true): a
+  // closed panel costs no message and no work. While one is open, the
+  // request is sent again after every reconnect (a new socket has no
+  // inspector). Each trace goes to the listeners with the local time
+  // (performance.now()) at which the server's inspector was opened, since
+  // a trace's "t" counts seconds from that moment.
+  var inspecting = null; // states the open panels show; null: inspector off
+  var inspectSerial = 0; // the inspect message the current session answers
+  var inspectSince = null; // performance.now() when it was acknowledged
+  var earlyTraces = []; // traces that beat their acknowledgement
+  var traceListeners = [];
+  var MAX_EARLY_TRACES = 50;
+
+  function sendInspect() {
+    inspectSince = null;
+    earlyTraces = [];
+    if (!socket || !socket.connected) return; // sent on connect
+    inspectSerial += 1;
+    var serial = inspectSerial;
+    var wanted = inspecting;
+    var payload = wanted ? { on: true, states: wanted.slice() } : { on: false };
+    socket.timeout(ACK_TIMEOUT_MS).emit("inspect", payload, function (err, ack) {
+      if (serial !== inspectSerial || !wanted || wanted !== inspecting) return;
+      if (err || !isPlainObject(ack) || ack.ok !== true) return; // a panel stays empty
+      inspectSince = window.performance.now();
+      var early = earlyTraces;
+      earlyTraces = [];
+      early.forEach(deliverTrace);
+    });
+  }
+
+  // inspect(true, states) opens (or widens) this tab's inspector; inspect(false) closes it.
+  function inspect(on, list) {
+    if (!on) {
+      if (inspecting === null) return; // never opened: nothing to say
+      inspecting = null;
+      sendInspect();
+      return;
+    }
+    var wanted = (Array.isArray(list) ? list : states).filter(function (name) {
+      return typeof name === "string";
+    });
+    if (inspecting !== null && sameSet(inspecting, wanted)) return;
+    inspecting = wanted;
+    sendInspect();
+  }
+
+  function deliverTrace(msg) {
+    traceListeners.slice().forEach(function (listener) {
+      try {
+        listener(msg, inspectSince);
+      } catch (e) {
+        warnOnce("trace-listener", "a trace listener failed:", e);
+      }
+    });
+  }
+
+  function onTraceMessage(msg) {
+    if (inspecting === null || !isPlainObject(msg) || !Array.isArray(msg.events)) return;
+    if (inspectSince === null) {
+      if (earlyTraces.length < MAX_EARLY_TRACES) earlyTraces.push(msg);
+      return;
+    }
+    deliverTrace(msg);
+  }
+
+  // onTrace(listener) -> a function that removes it.
+  function onTrace(listener) {
+    if (typeof listener !== "function") throw new TypeError("onTrace takes a function");
+    traceListeners.push(listener);
+    return function () {
+      var i = traceListeners.indexOf(listener);
+      if (i >= 0) traceListeners.splice(i, 1);
+    };
+  }
+
+  // send(control, name, args): send an event as if `control` had been
+  // clicked with these arguments (lab.js adds a pairing code this way).
+  function send(el, name, args) {
+    if (!el || el.nodeType !== 1 || typeof name !== "string" || !Array.isArray(args)) return false;
+    if (el.disabled || el.getAttribute("aria-disabled") === "true") return false;
+    return sendEvent(el, name, args);
+  }
+
+  // ---------------------------------------------------------------------
   // Socket
   // ---------------------------------------------------------------------
 
@@ -796,11 +894,13 @@
       // Socket.IO may deliver events the server sent from its connect
       // handler before this "connect" event, so that update may be here.
       setStatus(fullSinceConnect ? STATUS_LIVE : STATUS_CONNECTING);
+      if (inspecting !== null) sendInspect(); // the new socket has no inspector yet
     });
     socket.on("hello", function (msg) {
       if (isPlainObject(msg)) writeTicket(msg.token);
     });
     socket.on("update", onUpdate);
+    socket.on("trace", onTraceMessage);
     socket.on("error", function (msg) {
       var message = isPlainObject(msg) && typeof msg.message === "string" ? msg.message : String(msg);
       var box = isPlainObject(msg) && typeof msg.event === "string" ? eventBoxes.get(msg.event) : null;
@@ -812,6 +912,7 @@
       setStatus(STATUS_OFFLINE);
       resyncSentAt = 0;
       fullSinceConnect = false;
+      inspectSince = null;
       // The client retries by itself after transport failures; after a
       // server-side disconnect it would not, so retry with a back-off.
       if (!socket.active) scheduleReconnect();
@@ -911,7 +1012,13 @@
     get status() {
       return status;
     },
+    get inspecting() {
+      return inspecting === null ? null : inspecting.slice();
+    },
     rescan: rescan,
+    inspect: inspect,
+    onTrace: onTrace,
+    send: send,
   };
 
   if (window.document$ && typeof window.document$.subscribe === "function") {

@@ -101,6 +101,24 @@ async def test_immutable_the_change_outside_raises_the_engines_message_and_sends
         assert len(updates_in(lane(tab, right))) >= 2  # admission, then the block with the change
 
 
+async def test_immutable_an_old_list_and_a_nested_block_are_refused_with_their_messages(app: rx.App) -> None:
+    async with TabClient(app, states=[LabImmutableState]) as tab:
+        await tab.send(LabImmutableState.append_later)
+        await tab.settle()
+        assert tab.errors == [
+            "cannot change LabImmutableState.names through a reference taken inside `async with self`, "
+            "which has ended; take it again inside the block that changes it"
+        ]
+        await tab.send(LabImmutableState.nest)
+        await tab.settle()
+        assert tab.errors[1] == (
+            f"`async with self` is already open for tab {tab.token[:8]} in this task; blocks cannot be nested "
+            "(the inner one would wait for the outer forever). Take the lock in each helper separately, "
+            "outside the block"
+        )
+        assert tab.state(LabImmutableState) == {"count": 0, "names": []}
+
+
 async def _started(tab: TabClient, handler: str, copies: int = 1) -> list[str]:
     await tab.wait_for(lambda t: len(lanes_of(t, handler)) >= copies, timeout=5)
     return lanes_of(tab, handler)
