@@ -8,7 +8,13 @@
  * loaded before the theme looks (extra_javascript, before DOMContentLoaded),
  * defines a small stand-in. The first diagram a page renders loads the real
  * library from assets/engine/mermaid.min.js (copied from npm by
- * docsite/hooks/assets.py), which then replaces the stand-in for good.
+ * docsite/hooks/assets.py) and passes every render on to it.
+ *
+ * Two things are added on the way, for phones and keyboards: a diagram is
+ * scaled down to fit its column only to MIN_SCALE of its natural size, and
+ * scrolls sideways inside its box beyond that (lab.css); and its box, which
+ * the theme creates, is given a name (the diagram's accTitle) and a place in
+ * the tab order, so a keyboard can scroll it.
  */
 (function () {
   "use strict";
@@ -20,8 +26,10 @@
     ? script.src.replace(/mermaid-loader\.js(?:[?#].*)?$/, "mermaid.min.js")
     : new URL("assets/engine/mermaid.min.js", window.location.href).href;
 
+  var MIN_SCALE = 0.7; // 16 px labels never shrink below about 11 px
   var settings = null; // what the theme asked of initialize(), passed on to the real library
   var loading = null;
+  var real = null;
 
   function load() {
     if (loading) return loading;
@@ -29,11 +37,13 @@
       var tag = document.createElement("script");
       tag.src = SRC;
       tag.onload = function () {
-        var real = window.mermaid;
-        if (!real || real === standIn || typeof real.render !== "function") {
+        var loaded = window.mermaid;
+        window.mermaid = standIn; // every later render still passes through here
+        if (!loaded || loaded === standIn || typeof loaded.render !== "function") {
           reject(new Error("mermaid-loader: " + SRC + " did not define mermaid"));
           return;
         }
+        real = loaded;
         if (settings) real.initialize(settings);
         resolve(real);
       };
@@ -46,13 +56,50 @@
     return loading;
   }
 
+  // The root <svg> may shrink to fit its column, but not below MIN_SCALE.
+  function keepReadable(svg) {
+    var end = svg.indexOf(">");
+    if (end < 0) return svg;
+    var head = svg.slice(0, end);
+    var match = /max-width:\s*([\d.]+)px;?/.exec(head);
+    if (!match) return svg;
+    var min = Math.round(parseFloat(match[1]) * MIN_SCALE);
+    head = head.replace(match[0], match[0].replace(/;?$/, ";") + " min-width: " + min + "px;");
+    return head + svg.slice(end);
+  }
+
+  function titleOf(text) {
+    var match = /^\s*accTitle\s*:\s*(.+)$/m.exec(text || "");
+    return match ? match[1].trim() : "Diagram";
+  }
+
+  var titles = []; // accessible names, in the order the theme renders the diagrams
+
+  // The theme puts each rendered diagram into a new div.mermaid right after
+  // render() resolves: name those boxes and let the keyboard reach them.
+  function nameBoxes() {
+    var boxes = document.querySelectorAll("div.mermaid:not([data-diagram])");
+    for (var i = 0; i < boxes.length; i++) {
+      var box = boxes[i];
+      box.setAttribute("data-diagram", "");
+      box.setAttribute("role", "group");
+      box.setAttribute("tabindex", "0");
+      box.setAttribute("aria-label", titles.length ? titles.shift() : "Diagram");
+    }
+  }
+
   var standIn = {
     initialize: function (options) {
       settings = options;
+      if (real) real.initialize(options);
     },
     render: function (id, text) {
-      return load().then(function (real) {
-        return real.render(id, text);
+      return load().then(function (lib) {
+        return lib.render(id, text).then(function (result) {
+          titles.push(titleOf(text));
+          window.setTimeout(nameBoxes, 0);
+          return Object.assign({}, result, { svg: keepReadable(result.svg) });
+        });
       });
     },
   };
