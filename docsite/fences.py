@@ -5,10 +5,11 @@ formatter is `docsite.fences.demo_fence`. The fence body names a function that
 returns a component, `module:function`. The box is rendered here, at build
 time, with every state's default values; a missing demo fails the build.
 
-Every box also gets the lab's toggle, *Show what the server does*, and the
-panel it opens under the box (filled and driven by engine/static/lab.js;
-styled by docs/assets/stylesheets/lab.css). The toggle is rendered hidden:
-it only appears once lab.js runs, since without scripts it could do nothing.
+Every box also gets the lab's toggle, *Show what the server does*, in its
+status line, and the panel it opens, right after the box (a sibling, so
+nothing inside the box changes); lab.js fills and drives it, lab.css
+styles it. The toggle is rendered hidden: it only appears once lab.js runs,
+since without scripts it could do nothing.
 """
 
 from __future__ import annotations
@@ -101,14 +102,14 @@ def render_panel(names: list[str]) -> str:
     return (
         f"<div class=\"lab-panel\" data-lab-panel data-lab-classes='{html.escape(json.dumps(classes), quote=True)}' "
         'hidden>'
-        '<p class="lab-panel__title">What the server does for this tab, since you opened this panel. '
-        "One lane per task copy, one for the tab's regular events; time runs to the right.</p>"
+        '<div class="lab-panel__title">What the server does for this tab, since you opened this panel. '
+        "One lane per task copy, one for the tab's regular events; time runs to the right.</div>"
         f'<ul class="lab-legend" aria-label="Legend">{_LEGEND}</ul>'
         '<div class="lab-timeline" data-lab-timeline role="region" tabindex="0" aria-label="Timeline, scrolls sideways">'
         '<svg class="lab-svg" data-lab-svg role="img" aria-label="Timeline: nothing has happened yet" '
         'width="300" height="40"></svg>'
         "</div>"
-        '<p class="lab-panel__empty" data-lab-empty>Nothing yet: use the demo above and watch it here.</p>'
+        '<div class="lab-panel__empty" data-lab-empty>Nothing yet: use the demo above and watch it here.</div>'
         '<table class="lab-table" data-lab-table>'
         "<caption>The box's states as the server holds them</caption>"
         '<thead><tr><th scope="col">Var</th><th scope="col">Value</th></tr></thead>'
@@ -127,7 +128,7 @@ def render_demo(target: str) -> str:
         f'<div class="rx-demo" data-rx-demo="{html.escape(target)}" '
         f"data-rx-states='{html.escape(json.dumps(names), quote=True)}' data-state=\"offline\">"
         f'<div class="rx-demo__body">{body}</div>'
-        f"{FOOTER}{render_panel(names)}</div>"
+        f"{FOOTER}</div>{render_panel(names)}"
     )
 
 

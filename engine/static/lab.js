@@ -2,7 +2,7 @@
  * lab.js: the "Show what the server does" panels under the demo boxes.
  *
  * docsite/fences.py renders, in every demo box, a toggle (hidden until this
- * script runs) and an empty panel. Opening a panel asks the server, through
+ * script runs), and right after the box an empty panel. Opening a panel asks the server, through
  * engine.js, for this tab's observations (engineRuntime.inspect) and draws
  * them as they arrive (engineRuntime.onTrace):
  *
@@ -150,7 +150,7 @@
     this.rows = el.querySelector("[data-lab-rows]");
     this.note = el.querySelector("[data-lab-note]");
     if (!this.note) {
-      this.note = document.createElement("p");
+      this.note = document.createElement("div");
       this.note.className = "lab-panel__note";
       this.note.setAttribute("data-lab-note", "");
       this.note.hidden = true;
@@ -663,9 +663,11 @@
     return findRuntime() ? runtime.states : [];
   }
 
+  // A box's panel is the element right after it (fences.py renders it there).
   function panelOf(toggle) {
     var box = toggle.closest("[data-rx-demo]");
-    return box ? box.querySelector("[data-lab-panel]") : null;
+    var next = box ? box.nextElementSibling : null;
+    return next && next.hasAttribute("data-lab-panel") ? next : null;
   }
 
   function openPanel(toggle) {
