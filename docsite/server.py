@@ -20,15 +20,15 @@ from typing import Any
 
 from quart import Quart, Request, Response, request
 
-# Importing the demos registers their states with the engine.
-import demos.background_tasks
-import demos.low_level  # noqa: F401
 import engine as rx
 
+from .demos_loader import import_demos
 from .quotes import random_quote
 from .sitemap import rewrite_sitemap
 
 __all__ = ["create_asgi", "create_quart"]
+
+import_demos()  # every state a page can show is known before the first tab connects
 
 QUOTE_DELAY = 0.6  # seconds: long enough to see the fetch task at work
 HEALTH_TOKEN_ENV = "DOCSITE_HEALTH_TOKEN"  # a bearer token that also opens /healthz/details to other machines

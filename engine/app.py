@@ -86,7 +86,8 @@ class App:
             always_connect=True,
         )
         publisher = SocketPublisher(self.sio, shared=shared)
-        self.runner = Runner(Parts(self.state_manager, publisher, self.observers, settings, self._enter))
+        cluster = redis.cluster if redis else None
+        self.runner = Runner(Parts(self.state_manager, publisher, self.observers, settings, self._enter), cluster)
         self.tickets = TicketSigner(settings.token_secret, settings.token_max_age)
         directory = redis.directory if redis else TabDirectory()
         self.event_namespace = EventNamespace(self.runner, self.tickets, settings, directory)
@@ -94,6 +95,7 @@ class App:
         self.sio.register_namespace(self.event_namespace)
         if redis is not None:  # updates published while the relay was away are lost: send every tab its state
             redis.relay.on_resubscribed = self.event_namespace.resend_all
+            redis.directory.on_cancel = self._cancel_asked
         if isinstance(self.state_manager, MemoryStateManager):
             self.state_manager.protect = self._in_use
         self._watchdog: LoopWatchdog | None = None
@@ -103,6 +105,12 @@ class App:
     def _enter(self) -> None:
         """Run at the start of each handler and task: what `rx.get_app()` returns there."""
         _current_app.set(self)
+
+    def _cancel_asked(self, token: str, handler: str | None) -> None:
+        """Another worker asks to cancel a tab's tasks here: one handler's copies, or (None) the tab's,
+        which it does once the tab has been gone its grace period (unless it came back meanwhile)."""
+        if handler is not None or token not in self.event_namespace.token_to_sid:
+            self.runner.control.cancel_here(token, handler)
 
     def _in_use(self, token: str) -> bool:
         """Whether a tab's state must stay in memory: its tab is connected or it runs tasks."""
@@ -217,6 +225,7 @@ class _RedisParts:
         pool = redis.Pool.of(settings)
         self.directory = redis.RedisTabDirectory(url, worker=self.worker, pool=pool)
         self.relay = redis.RedisRelay(url, pool)
+        self.cluster = redis.RedisCluster(self.directory)
 
     def manager(self) -> StateManager:
         return self._redis.RedisStateManager(self._settings, worker=self.worker)  # type: ignore[no-any-return]

@@ -87,6 +87,7 @@ class TabClient:
         url: the base URL of a server that is already running.
         states: state classes (or full names) the tab shows; by default every state.
         ticket: a ticket from an earlier tab (`tab.ticket`), to come back as that tab.
+        headers: extra HTTP headers of the connection (`X-Forwarded-For` behind a trusted proxy...).
     """
 
     def __init__(
@@ -96,12 +97,14 @@ class TabClient:
         url: str | None = None,
         states: list[type[State] | str] | None = None,
         ticket: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         if app is None and url is None:
             raise TypeError("TabClient needs an App or the url of a running server")
         self.app = app
         self.url = url
         self.ticket = ticket
+        self.headers = dict(headers or {})
         self.token: str = ""
         self.errors: list[str] = []
         self.traces: list[dict[str, Any]] = []  # `trace` messages, while the inspector is on
@@ -153,7 +156,8 @@ class TabClient:
         self.seq = -1
         auth = {"token": self.ticket, "states": self.state_names, "client": self._client_id}
         await sio.connect(
-            self.url, namespaces=[NAMESPACE], transports=["websocket"], auth=auth, wait_timeout=10
+            self.url, namespaces=[NAMESPACE], transports=["websocket"], auth=auth, wait_timeout=10,
+            headers=self.headers,
         )
         await self.wait_for(lambda tab: tab.seq >= 0, timeout=10)
 

@@ -4,8 +4,9 @@ Imported only when an App is given a Redis URL; an App in memory never loads it.
 """
 
 from .client import Pool, new_worker_id
+from .cluster import RedisCluster
 from .directory import RedisTabDirectory
 from .manager import RedisStateManager
 from .relay import RedisRelay
 
-__all__ = ["Pool", "RedisRelay", "RedisStateManager", "RedisTabDirectory", "new_worker_id"]
+__all__ = ["Pool", "RedisCluster", "RedisRelay", "RedisStateManager", "RedisTabDirectory", "new_worker_id"]

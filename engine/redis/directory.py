@@ -23,6 +23,7 @@ import json
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio import Redis
@@ -68,6 +69,9 @@ class RedisTabDirectory(TabDirectory):
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
         self.live = False  # subscribed: other workers' announcements reach us
+        self._settled_at: float | None = None  # loop time after which a worker not heard is surely dead
+        # Called with (token, handler full name or None) when another worker asks to cancel a tab's tasks.
+        self.on_cancel: Callable[[str, str | None], None] | None = None
 
     def _hash(self, worker: str) -> str:
         return f"{PREFIX}:conns:{worker}"
@@ -180,6 +184,9 @@ class RedisTabDirectory(TabDirectory):
         own = self._hash(self.worker)
         pipe = self._redis.pipeline(transaction=False)
         for op, token, binding in ops:
+            if op == "cancel":  # (binding.sid carries the handler's name, "" for every tab-lifetime task)
+                pipe.publish(self._channel, json.dumps({"op": op, "w": self.worker, "t": token, "h": binding.sid}))
+                continue
             if op == "bind":
                 pipe.hset(own, token, json.dumps({"s": binding.sid, "c": binding.client}))
             else:
@@ -222,6 +229,8 @@ class RedisTabDirectory(TabDirectory):
                     await pubsub.subscribe(self._channel)
                     await self._load_others()  # messages from now on are queued behind this snapshot
                 self.live = True
+                if self._settled_at is None:
+                    self._settled_at = loop.time() + self._dead_after
                 self._announce_all = True  # others may have missed ours while we were away
                 if self._kick is not None:
                     self._kick.set()
@@ -298,6 +307,24 @@ class RedisTabDirectory(TabDirectory):
         elif op == "bye":
             self._drop(worker)
             self._heard.pop(worker, None)
+        elif op == "cancel":
+            token, handler = message.get("t"), message.get("h")
+            if isinstance(token, str) and isinstance(handler, str) and self.on_cancel is not None:
+                self.on_cancel(token, handler or None)
+
+    # -- other workers --------------------------------------------------------------------------
+    def alive(self, worker: str) -> bool:
+        """Whether a worker is alive: heard from recently, or not long enough listening to tell."""
+        if worker == self.worker:
+            return True
+        settled = self._settled_at
+        if settled is None or asyncio.get_running_loop().time() < settled:
+            return True  # a worker not heard yet may just not have spoken since we started listening
+        return worker in self._heard
+
+    def announce_cancel(self, token: str, handler: str | None) -> None:
+        """Ask every other worker to cancel its copies of a handler for a tab (None: its tab-lifetime tasks)."""
+        self._send("cancel", token, Binding(handler or "", None, self.worker))
 
     def _sweep(self) -> None:
         """Drop the tabs of workers not heard from for three beats (a killed worker says no bye)."""

@@ -26,10 +26,11 @@ class EventResult:
     (COMMITTED) or not (DROPPED) without the runner swallowing the cancellation.
     """
 
-    __slots__ = ("error", "handler", "outcome")
+    __slots__ = ("error", "event", "handler", "outcome")
 
-    def __init__(self, handler: EventHandler) -> None:
+    def __init__(self, handler: EventHandler, event: str | None = None) -> None:
         self.handler = handler
+        self.event = event  # the id the tab gave the event: errors it causes later point at its box
         self.outcome = Outcome.PENDING
         self.error: BaseException | None = None
 

@@ -117,7 +117,7 @@ class Runner:
                 elif current.handler.background:
                     # Answered once the task is under way: its status already says running (or it was
                     # skipped, or queued), so the tab knows as soon as it hears back.
-                    await self.start_background(token, current).started()
+                    await self.start_background(token, current, event=result.event).started()
                 else:
                     pending.extend(await self._run_regular(token, current, result))
         except asyncio.CancelledError:
@@ -146,16 +146,16 @@ class Runner:
                 out = handler.fn(state, *spec.args)
                 if inspect.isasyncgen(out):
                     async for item in out:
-                        chained += self._start_now(token, _chained(item, handler.qualname))
+                        chained += self._start_now(token, _chained(item, handler.qualname), result.event)
                         await session.commit()
                 elif inspect.isgenerator(out):
                     for item in out:
-                        chained += self._start_now(token, _chained(item, handler.qualname))
+                        chained += self._start_now(token, _chained(item, handler.qualname), result.event)
                         await session.commit()
                 else:
                     if inspect.isawaitable(out):
                         out = await out
-                    chained += self._start_now(token, _chained(out, handler.qualname))
+                    chained += self._start_now(token, _chained(out, handler.qualname), result.event)
                 await session.commit(final=True)
         finally:
             if session.committed:
@@ -165,20 +165,20 @@ class Runner:
                                  outcome="committed" if session.committed else "failed")
         return chained
 
-    def _start_now(self, token: str, specs: list[EventSpec]) -> list[EventSpec]:
+    def _start_now(self, token: str, specs: list[EventSpec], event: str | None) -> list[EventSpec]:
         """Start chained background tasks and cancels at once; return the regular events."""
         regular = []
         for spec in specs:
             if spec.handler.cancels is not None:
                 self.control.cancel(token, spec.handler.cancels)
             elif spec.handler.background:
-                self.start_background(token, spec)
+                self.start_background(token, spec, event=event)
             else:
                 regular.append(spec)
         return regular
 
     # -- background tasks ----------------------------------------------------------------
-    def start_background(self, token: str, spec: EventSpec) -> TaskHandle:
+    def start_background(self, token: str, spec: EventSpec, *, event: str | None = None) -> TaskHandle:
         """Start a background handler as a supervised task; it begins at once, as its policy allows.
 
         A "queue" handler's trigger waits for its turn, bounded by `max_queued_events`.
@@ -190,10 +190,12 @@ class Runner:
                 f"{handler.qualname} already has {self.parts.settings.max_queued_events} runs waiting for this tab "
                 "(setting max_queued_events); this one was refused"
             )
-        return self.tasks.start(
+        handle = self.tasks.start(
             token, handler.qualname, lambda handle: self._task_body(handle, spec),
             lifetime=handler.lifetime, queued=queued,
         )
+        handle.event = event
+        return handle
 
     async def _task_body(self, handle: TaskHandle, spec: EventSpec) -> None:
         parts, token, lane = self.parts, handle.token, handle.id
@@ -215,16 +217,16 @@ class Runner:
             out = handler.fn(me, *spec.args)
             if inspect.isasyncgen(out):
                 async for item in out:
-                    await self._chain_from_task(token, _chained(item, handler.qualname))
+                    await self._chain_from_task(token, _chained(item, handler.qualname), handle.event)
             else:
-                await self._chain_from_task(token, _chained(await out, handler.qualname))
+                await self._chain_from_task(token, _chained(await out, handler.qualname), handle.event)
             outcome = "done"
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             outcome, message = "failed", failure_message(handler, exc)
             logger.error("background task %s of tab %s failed", handler.qualname, token[:8], exc_info=True)
-            await self.report(token, message)
+            await self.report(token, message, handle.event)
             raise
         finally:
             if outcome != "skipped":
@@ -236,18 +238,18 @@ class Runner:
 
         return set_progress
 
-    async def _chain_from_task(self, token: str, specs: list[EventSpec]) -> None:
+    async def _chain_from_task(self, token: str, specs: list[EventSpec], event: str | None) -> None:
         """Events a task returned or yielded: tasks start now, regular events queue in order."""
         for spec in specs:
             if spec.handler.cancels is not None:
                 self.control.cancel(token, spec.handler.cancels)
                 continue
             if spec.handler.background:
-                self.start_background(token, spec)
+                self.start_background(token, spec, event=event)
                 continue
             if open_block(token) is None:  # inside its own block, waiting would wait for itself
                 await self.queues.room(token)
-            result = EventResult(spec.handler)
+            result = EventResult(spec.handler, event)
             future = self.queues.put(token, spec, result)
             future.add_done_callback(self._report_failure(token))
 
@@ -255,7 +257,7 @@ class Runner:
         def report(done: asyncio.Future[EventResult]) -> None:
             result = done.result()
             if result.outcome is Outcome.FAILED:
-                self._spawn(self.report(token, result.message))
+                self._spawn(self.report(token, result.message, result.event))
 
         return report
 

@@ -42,7 +42,9 @@ class TaskHandle:
     been gone longer than `tab_grace`) or "detached" (runs to its end).
     """
 
-    __slots__ = ("_coro", "_under_way", "admitted", "handler", "id", "lifetime", "queued", "state", "task", "token")
+    __slots__ = (
+        "_coro", "_under_way", "admitted", "event", "handler", "id", "lifetime", "queued", "state", "task", "token",
+    )
 
     def __init__(self, token: str, handler: str, lifetime: str, *, queued: bool = False) -> None:
         self.token = token
@@ -52,6 +54,7 @@ class TaskHandle:
         self.state = TaskState.PENDING
         self.queued = queued  # a "queue" trigger waiting for its turn: counted by the tab's queue, not as a task
         self.admitted = False  # its policy let it run, and it holds a place among the running copies
+        self.event: str | None = None  # the id of the tab's event that started it (errors point at its box)
         self._under_way: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._coro: Coroutine[Any, Any, None] | None = None  # until it starts running
         self.task: asyncio.Task[None]

@@ -76,8 +76,8 @@ class ClientLimits:
     def _client(self, address: str) -> _Client:
         client = self._clients.get(address)
         if client is None:
+            self._forget_some()  # (before adding it: a new address has no socket yet, and would go too)
             client = self._clients[address] = _Client(self._settings.client_events_per_second * 2)
-            self._forget_some()
         else:
             self._clients.move_to_end(address)
         return client

@@ -194,7 +194,7 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         except (EventError, LimitExceededError) as exc:
             await self._count_bad(sid, connection)
             return protocol.ack(refused=str(exc))
-        result = EventResult(spec.handler)
+        result = EventResult(spec.handler, message.id)
         try:
             await self.runner.submit(connection.token, spec, result)
         except asyncio.CancelledError:

@@ -360,3 +360,18 @@ async def test_settle_says_which_tasks_still_run(app):
             await tab.settle(timeout=0.2)
         await tab.send(JobState.slow_job.cancel)
         await tab.settle(timeout=5)
+
+
+async def test_a_failing_tasks_error_names_the_event_that_started_it(app):
+    async with TabClient(app, states=[JobState]) as tab:
+        seen: list[dict[str, Any]] = []
+        assert tab._sio is not None
+        tab._sio.on("error", lambda data: seen.append(data), namespace="/engine")
+        ack = await tab.send_raw({"id": "click-17", "name": JobState.fail_half_way.full_name, "args": []})
+        assert ack == {"ok": True}
+        await tab.wait_for(lambda t: t.task(JobState.fail_half_way)["status"] == "failed")
+        for _ in range(100):
+            if seen:
+                break
+            await asyncio.sleep(0.01)
+        assert seen and seen[0]["event"] == "click-17"  # the page shows it in the box that was clicked
