@@ -29,9 +29,10 @@ from .states import HardHostileState
 
 H = HardHostileState.get_full_name()
 BATCH = 25
-EXAMPLES = 400  # 400 batches of 25: 10,000 messages
+EXAMPLES = 400  # 400 batches of 25: 10,000 messages (in memory)
+REDIS_EXAMPLES = 80  # 2,000 messages on Redis, where each refused event costs no more but the run takes longer
 TABS = 4
-SENT = {"messages": 0}
+SENT = {"memory": 0, "redis": 0}
 
 # -- what a hostile tab may send ------------------------------------------------------------
 # (Kept cheap to draw: hypothesis spends one to two milliseconds per message here, most of the
@@ -104,11 +105,11 @@ messages = st.one_of(
 )
 
 
-@pytest.fixture
-async def fuzz_env() -> AsyncIterator[tuple[rx.App, list[TabClient]]]:
+async def _fuzz_env(redis_url: str | None) -> AsyncIterator[tuple[rx.App, list[TabClient]]]:
     # No rate limit and no closing for bad events here: the point is to get every message in.
-    # (Both defences have tests of their own in test_hardening_hostile_events/limits.)
-    app = rx.App(events_per_second=1e9, max_bad_events=10**9)
+    # (Both defences have tests of their own in test_hardening_hostile_events/limits/fairness.)
+    limits = {"events_per_second": 1e9, "client_events_per_second": 1e9, "max_bad_events": 10**9}
+    app = rx.App(redis_url=redis_url, **limits) if redis_url else rx.App(**limits)
     tabs = [TabClient(app, states=[HardHostileState]) for _ in range(TABS)]
     try:
         for tab in tabs:
@@ -121,6 +122,19 @@ async def fuzz_env() -> AsyncIterator[tuple[rx.App, list[TabClient]]]:
         for tab in tabs:
             await tab.__aexit__(None, None, None)
         await app.shutdown()
+
+
+@pytest.fixture
+async def fuzz_env() -> AsyncIterator[tuple[rx.App, list[TabClient]]]:
+    async for env in _fuzz_env(None):
+        yield env
+
+
+@pytest.fixture
+async def fuzz_env_redis(redis_server: Any) -> AsyncIterator[tuple[rx.App, list[TabClient]]]:
+    redis_server.flush()
+    async for env in _fuzz_env(redis_server.url):
+        yield env
 
 
 async def _snapshot(app: rx.App, tabs: list[TabClient]) -> list[dict[str, Any]]:
@@ -142,19 +156,14 @@ async def _send(tab: TabClient, name: str, data: Any) -> Any:
     return await tab._sio.call(name, data, namespace=NAMESPACE, timeout=20)
 
 
-@pytest.mark.slow
-@settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=False,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                 HealthCheck.data_too_large, HealthCheck.large_base_example])
-@given(batch=st.lists(messages, min_size=BATCH, max_size=BATCH))
-async def test_ten_thousand_hostile_messages(fuzz_env, caplog, batch):
-    app, tabs = fuzz_env
+async def _hostile_batch(env: tuple[rx.App, list[TabClient]], caplog: Any, batch: list[Any], kind: str) -> None:
+    app, tabs = env
     caplog.set_level(logging.WARNING)
     before = await _snapshot(app, tabs)
     acks = await asyncio.gather(*(
         _send(tabs[i % TABS], name, data) for i, (name, data) in enumerate(batch)
     ))
-    SENT["messages"] += len(batch)
+    SENT[kind] += len(batch)
     accepted = [(message, ack) for message, ack in zip(batch, acks, strict=True) if not _refused(ack)]
     assert accepted == [], f"hostile messages not refused: {accepted[:3]}"
     assert await _snapshot(app, tabs) == before
@@ -163,8 +172,31 @@ async def test_ten_thousand_hostile_messages(fuzz_env, caplog, batch):
         assert (await _send(tab, "event", {"name": f"{H}.set_label", "args": [values["label"]]}))["ok"]
 
 
-def test_the_fuzz_run_sent_ten_thousand_messages():
-    # Runs after the fuzz test (same module, definition order).
-    if SENT["messages"] == 0:
-        pytest.skip("the fuzz test did not run")
-    assert SENT["messages"] >= 10_000
+_FUZZ_SETTINGS = {
+    "deadline": None, "database": None, "derandomize": False,
+    "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                              HealthCheck.data_too_large, HealthCheck.large_base_example],
+}
+
+
+@pytest.mark.slow
+@settings(max_examples=EXAMPLES, **_FUZZ_SETTINGS)
+@given(batch=st.lists(messages, min_size=BATCH, max_size=BATCH))
+async def test_ten_thousand_hostile_messages(fuzz_env, caplog, batch):
+    await _hostile_batch(fuzz_env, caplog, batch, "memory")
+
+
+@pytest.mark.slow
+@pytest.mark.redis
+@settings(max_examples=REDIS_EXAMPLES, **_FUZZ_SETTINGS)
+@given(batch=st.lists(messages, min_size=BATCH, max_size=BATCH))
+async def test_two_thousand_hostile_messages_on_redis(fuzz_env_redis, caplog, batch):
+    await _hostile_batch(fuzz_env_redis, caplog, batch, "redis")
+
+
+def test_the_fuzz_runs_sent_ten_thousand_messages_in_memory_and_two_thousand_on_redis():
+    # Runs after the fuzz tests (same module, definition order).
+    if SENT["memory"] == 0 and SENT["redis"] == 0:
+        pytest.skip("the fuzz tests did not run")
+    assert SENT["memory"] >= 10_000
+    assert SENT["redis"] >= 2_000
