@@ -20,6 +20,8 @@ REQUIRED = {
     "max_message_bytes", "events_per_second", "max_tasks_per_tab", "max_tasks_total", "max_tabs",
     "idle_state_ttl", "max_queued_updates", "max_bad_events", "max_json_depth", "tab_grace",
     "shutdown_timeout", "token_max_age", "loop_lag_warn",
+    "max_connections_per_client", "new_tabs_per_client_per_minute", "client_events_per_second",
+    "redis_pool_size", "redis_pool_timeout",
 }
 
 
