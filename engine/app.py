@@ -14,7 +14,7 @@ import asyncio
 import contextvars
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from typing import Any
 
 from .directory import TabDirectory
@@ -139,6 +139,19 @@ class App:
         if not isinstance(token, str) or not token:
             raise TypeError(f"modify_state needs a tab token (a non-empty str), got {token!r}")
         return Block(self.runner.parts, token, MODIFY_STATE)
+
+    def create_task(self, token: str, coro: Coroutine[Any, Any, Any], *, name: str | None = None) -> TaskHandle:
+        """Run a coroutine as a supervised task of one tab: the safe `asyncio.create_task`.
+
+        The engine holds it (no set of your own to keep it alive), names it,
+        counts it against `max_tasks_per_tab` and `max_tasks_total` (a task over
+        a limit is refused with `LimitExceededError` and never runs), cancels it
+        once its tab has been gone for `tab_grace` and at shutdown, logs and
+        reports its failure to the tab. `rx.get_app()` works inside it.
+        """
+        if not isinstance(token, str) or not token:
+            raise TypeError(f"create_task needs a tab token (a non-empty str), got {token!r}")
+        return self.runner.create_task(token, coro, name)
 
     def start_background(self, token: str, spec: EventSpec) -> TaskHandle:
         """Start a background handler for a tab, as returning it from a handler would."""

@@ -232,6 +232,30 @@ class Runner:
             if outcome != "skipped":
                 await _finish(self.control.release(handle, handler, outcome, message))
 
+    def create_task(self, token: str, coro: Coroutine[Any, Any, Any], name: str | None = None) -> TaskHandle:
+        """Run any coroutine as a supervised task of a tab (see `App.create_task`)."""
+        label = name or getattr(coro, "__qualname__", None) or "task"
+        try:
+            return self.tasks.start(token, label, lambda handle: self._plain_task(handle, coro))
+        except LimitExceededError:
+            coro.close()  # never awaited: say nothing of it
+            raise
+
+    async def _plain_task(self, handle: TaskHandle, coro: Coroutine[Any, Any, Any]) -> None:
+        self.parts.enter_context()
+        current_lane.set(handle.id)
+        observers = self.parts.observers
+        if observers.watching(handle.token):
+            observers.report(handle.token, Kind.TASK_STARTED, handle.id, handler=handle.handler)
+        try:
+            await coro
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            logger.error("task %s of tab %s failed", handle.handler, handle.token[:8], exc_info=True)
+            await self.report(handle.token, failure_message(None, exc), handle.event)
+            raise
+
     def _progress(self, handle: TaskHandle, spec: EventSpec) -> Callable[[float, float], Awaitable[None]]:
         async def set_progress(done: float, total: float) -> None:
             await self.control.set_progress(handle.token, spec.handler, done, total)
