@@ -9,9 +9,10 @@ holds. Three things are changed here:
 - Its socket timeout is off and each emit is bounded by a cancel-safe
   `asyncio.timeout` instead (redis-py's `wait_for` can swallow a
   cancellation on Python 3.11, and a cancelled task would carry on).
-- When its subscription comes back after a drop, every emit published
-  meanwhile is lost for this worker's sockets; `on_resubscribed` is called
-  then, and the App sends each of its tabs a full copy of its state.
+- When its subscription comes back after a drop (redis-py re-subscribes
+  by itself, or this loop does), every emit published meanwhile is lost for
+  this worker's sockets; `on_resubscribed` is called then, and the App sends
+  each of its tabs a full copy of its state.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import socketio
+from redis.asyncio.client import PubSub
 
 from .client import COMMAND_TIMEOUT, Pool, connect
 
@@ -44,8 +46,15 @@ class RedisRelay(socketio.AsyncRedisManager):  # type: ignore[misc]
 
     def _redis_connect(self) -> None:
         self.redis = connect(self.redis_url, self._pool)
-        self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        self.pubsub = _Subscription(self.redis.connection_pool, ignore_subscribe_messages=True)
+        self.pubsub.relay = self
         self.connected = True
+
+    def _resubscribed(self) -> None:
+        self.resubscriptions += 1
+        logger.warning("the Socket.IO relay is subscribed again; resending every tab its state")
+        if self.on_resubscribed is not None:
+            self.on_resubscribed()
 
     async def emit(self, *args: Any, **kwargs: Any) -> Any:
         async with asyncio.timeout(self._pool.timeout + COMMAND_TIMEOUT):
@@ -59,10 +68,7 @@ class RedisRelay(socketio.AsyncRedisManager):  # type: ignore[misc]
                 self._redis_connect()
                 await self.pubsub.subscribe(self.channel)
                 if subscribed_before:
-                    self.resubscriptions += 1
-                    logger.warning("the Socket.IO relay is subscribed again; resending every tab its state")
-                    if self.on_resubscribed is not None:
-                        self.on_resubscribed()
+                    self._resubscribed()
                 subscribed_before = True
                 retry = _RETRY_FIRST
                 async for message in self.pubsub.listen():
@@ -82,3 +88,15 @@ class RedisRelay(socketio.AsyncRedisManager):  # type: ignore[misc]
                     await client.aclose()
                 except Exception:  # already broken: nothing more to release
                     logger.debug("closing a broken relay connection failed", exc_info=True)
+
+
+class _Subscription(PubSub):  # type: ignore[misc]
+    """redis-py re-subscribes a dropped subscription by itself, silently: this one tells its relay."""
+
+    relay: RedisRelay | None = None
+
+    async def on_connect(self, connection: Any) -> None:
+        again = bool(self.channels)  # subscribed before: this connection replaces one that dropped
+        await super().on_connect(connection)
+        if again and self.relay is not None:
+            self.relay._resubscribed()
