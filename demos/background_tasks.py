@@ -47,6 +47,10 @@ class MyTaskState(rx.State):
             if self.counter >= self.max_counter:
                 # Already at the limit: start over rather than stop at once
                 self.counter = 0
+            if not self.my_task.running:
+                # No copy runs (one may have died with a server that was killed
+                # before its finally could run): nothing holds the guard
+                self._n_tasks = 0
             return MyTaskState.my_task
 
     def clear_counter(self):

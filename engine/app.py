@@ -236,7 +236,7 @@ class _RedisParts:
         url = str(settings.redis_url)
         self.worker = redis.new_worker_id()
         pool = redis.Pool.of(settings)
-        self.directory = redis.RedisTabDirectory(url, worker=self.worker, pool=pool)
+        self.directory = redis.RedisTabDirectory(url, worker=self.worker, pool=pool, beat=settings.worker_heartbeat)
         self.relay = redis.RedisRelay(url, pool)
         self.cluster = redis.RedisCluster(self.directory)
 

@@ -200,7 +200,7 @@ class EventHandler:
         if obj is None:
             return self
         if self.background:
-            return _DirectBackgroundCall(self)
+            return _DirectBackgroundCall(self, obj)
         return self.fn.__get__(obj, objtype)
 
     def __call__(self, *args: Any) -> EventSpec:
@@ -254,12 +254,35 @@ class EventSpec:
 
 
 class _DirectBackgroundCall:
-    """What `self.my_task` is on an instance: calling it explains how to start the task."""
+    """What `self.my_task` is on an instance: its status values; calling it explains how to start it."""
 
-    __slots__ = ("handler",)
+    __slots__ = ("handler", "obj")
 
-    def __init__(self, handler: EventHandler) -> None:
+    def __init__(self, handler: EventHandler, obj: object) -> None:
         self.handler = handler
+        self.obj = obj
+
+    def _value(self, what: str) -> Any:
+        return getattr(self.obj, task_var(self.handler.name, what))
+
+    @property
+    def status(self) -> str:
+        """This tab's status of the task, as `MyState.task.status` shows it on the page."""
+        return str(self._value("status"))
+
+    @property
+    def running(self) -> bool:
+        """Whether a copy of the task runs for this tab (copies whose server died are not counted)."""
+        return bool(self._value("running"))
+
+    @property
+    def progress(self) -> float | None:
+        value = self._value("progress")
+        return None if value is None else float(value)
+
+    @property
+    def error(self) -> str:
+        return str(self._value("error"))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         name = self.handler.qualname

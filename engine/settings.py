@@ -40,6 +40,10 @@ class Settings:
         10.0, "How long a command waits for a free Redis connection before it fails (Redis itself is not blamed).",
         unit="s",
     )
+    worker_heartbeat: float = _setting(
+        5.0, "With Redis: how often a worker tells the others it is alive; one silent for three beats is dead.",
+        unit="s",
+    )
     state_ttl: float = _setting(
         3600.0, "How long a tab's stored state lives in Redis after its last use.", unit="s"
     )

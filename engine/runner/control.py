@@ -197,16 +197,16 @@ class TaskControl:
     def reconcile(self, root: State) -> bool:
         """Drop copies that died with their worker from every status the tab has (under its lock).
 
-        Returns whether anything changed (the caller then commits).
+        Returns whether anything changed (the caller then commits). Cheap when
+        nothing runs: only a handler with copies on record is looked at.
         """
         changed = False
         for node in root.walk():
-            for handler in type(node)._rx_handlers.values():
-                if handler.background:
-                    status = _Status(node, handler)
-                    changed |= self._store_copies(
-                        status, self._alive(root.get_token(), status["copies"]), outcome="cancelled"
-                    )
+            for handler in _background(type(node)):
+                status = _Status(node, handler)
+                if status["copies"]:
+                    alive = self._alive(root.get_token(), status["copies"])
+                    changed |= self._store_copies(status, alive, outcome="cancelled")
         return changed
 
     # -- cancel -------------------------------------------------------------------------------
@@ -237,6 +237,18 @@ class TaskControl:
         async with session as tx:
             _Status(tx.root.get_substate(_path(handler)), handler)["progress"] = fraction
             await session.commit(final=True)
+
+
+_background_handlers: dict[type[State], tuple[EventHandler, ...]] = {}
+
+
+def _background(state_cls: type[State]) -> tuple[EventHandler, ...]:
+    handlers = _background_handlers.get(state_cls)
+    if handlers is None:
+        handlers = _background_handlers[state_cls] = tuple(
+            handler for handler in state_cls._rx_handlers.values() if handler.background
+        )
+    return handlers
 
 
 def _path(handler: EventHandler) -> list[str]:

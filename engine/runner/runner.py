@@ -142,6 +142,7 @@ class Runner:
         session = TabSession(self.parts, token, EVENTS_LANE)
         try:
             async with session as tx:
+                self.control.reconcile(tx.root)  # (a task that died with its server no longer counts as running)
                 state = tx.root.get_substate(path)
                 out = handler.fn(state, *spec.args)
                 if inspect.isasyncgen(out):

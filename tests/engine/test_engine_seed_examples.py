@@ -11,7 +11,7 @@ from engine_support import RecordingTab, eventually, server_values, tasks_finish
 import demos.background_tasks
 import demos.low_level
 from demos.background_tasks import MyTaskState, background_task_example
-from demos.low_level import LowLevelState, low_level_example, my_tasks
+from demos.low_level import LowLevelState, low_level_example
 from engine.testing import serve
 
 QUOTE = "Keep it logically awesome."
@@ -133,7 +133,7 @@ async def test_fetch_demo_result_arrives_from_a_plain_asyncio_task(app, quote_ur
         await tab.wait_for(lambda t: t.state(LowLevelState)["result"] == QUOTE, timeout=10)
 
         assert tab.values_of(LowLevelState, "result") == [QUOTE]
-        await eventually(lambda: not my_tasks, what="the demo's task set emptying")
+        await eventually(lambda: not app.tasks.for_tab(tab.token), what="the fetch task ending (the engine holds it)")
         assert (await server_values(app, tab.token, LowLevelState))["result"] == QUOTE
 
 

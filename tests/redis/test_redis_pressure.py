@@ -54,7 +54,7 @@ async def test_a_pool_that_stays_busy_is_reported_as_busy_not_as_redis_unreachab
             async with app.modify_state("pressure-busy"):
                 pass
         message = str(raised.value)
-        assert "were all busy" in message and "setting" in message or "settings redis_pool_size" in message
+        assert ("were all busy" in message and "setting" in message) or "settings redis_pool_size" in message
         assert "reachable: try again" in message and "once Redis is reachable" not in message
         assert manager.stats()["store_busy"] == 1
         await holding

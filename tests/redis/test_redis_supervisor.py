@@ -24,7 +24,10 @@ from tests.conftest import free_port
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
-RESTARTED = r"worker {pid} exited unexpectedly \(killed by SIGKILL\) after [\d.]+ s; starting a new worker in its place in ([\d.]+) s"
+RESTARTED = (
+    r"worker {pid} exited unexpectedly \(killed by SIGKILL\) after [\d.]+ s; "
+    r"starting a new worker in its place in ([\d.]+) s"
+)
 
 
 def _stat(pid: int) -> tuple[str, int] | None:

@@ -12,13 +12,10 @@ import asyncio
 import contextlib
 import json
 import os
-import secrets
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from redis_scale_states import ScaleState
@@ -33,26 +30,6 @@ pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
 NAME = ScaleState.get_full_name()
 STATES = [ScaleState]
-BEAT = 0.3  # the tab directory's heartbeat in these workers: a killed one is forgotten within 1 s
-
-
-@pytest.fixture
-def start_worker(tmp_path: Path) -> Iterator[Callable[..., Worker]]:
-    """Start workers on one Redis with one ticket key; all are stopped at the end."""
-    secret = secrets.token_urlsafe(24)
-    started: list[Worker] = []
-
-    def start(redis_url: str, **env: str) -> Worker:
-        port = free_port()
-        worker = Worker(port, {
-            "REDIS_URL": redis_url, "ENGINE_TOKEN_SECRET": secret, "TEST_DIRECTORY_BEAT": str(BEAT), **env,
-        }, tmp_path / f"worker-{len(started)}.log")
-        started.append(worker)
-        return worker.start()
-
-    yield start
-    for worker in started:
-        worker.stop()
 
 
 def count(tab: TabClient) -> int:

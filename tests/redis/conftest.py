@@ -1,0 +1,33 @@
+"""Fixtures of the multi-process Redis tests: worker processes on one Redis, stopped at the end."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from redis_support import Worker
+
+from tests.conftest import free_port
+
+BEAT = 0.3  # the workers' heartbeat (worker_heartbeat): a killed one is known dead within 1 s
+
+
+@pytest.fixture
+def start_worker(tmp_path: Path) -> Iterator[Callable[..., Worker]]:
+    """Start workers on one Redis with one ticket key; all are stopped at the end."""
+    secret = secrets.token_urlsafe(24)
+    started: list[Worker] = []
+
+    def start(redis_url: str, **env: str) -> Worker:
+        port = free_port()
+        worker = Worker(port, {
+            "REDIS_URL": redis_url, "ENGINE_TOKEN_SECRET": secret, "ENGINE_WORKER_HEARTBEAT": str(BEAT), **env,
+        }, tmp_path / f"worker-{len(started)}.log")
+        started.append(worker)
+        return worker.start()
+
+    yield start
+    for worker in started:
+        worker.stop()
