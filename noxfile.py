@@ -57,6 +57,15 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def soak(session: nox.Session) -> None:
+    """The load tests, LOAD_SCALE (default 25) times bigger than CI runs them: nox -s soak [-- -k NAME]."""
+    _install(session, "runtime", "docs", "tests")
+    _npm(session)
+    session.env.setdefault("LOAD_SCALE", os.environ.get("LOAD_SCALE", "25"))
+    session.run("pytest", "-m", "load", "-p", "no:cacheprovider", *session.posargs)
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff, mypy --strict on the engine, and the layers contract (import-linter)."""
     _install(session, "runtime", "docs", "tests")

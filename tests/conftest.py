@@ -25,6 +25,14 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
+LOAD_SCALE = float(os.environ.get("LOAD_SCALE", "1"))  # `nox -s soak` sets it; CI runs the small version
+
+
+def load(count: int) -> int:
+    """A load test's size: `count` in CI, LOAD_SCALE times more in a soak run."""
+    return max(1, round(count * LOAD_SCALE))
+
+
 def need(condition: bool, reason: str) -> None:
     """Skip when something the test needs is missing, but fail under CI."""
     if condition:
