@@ -105,7 +105,8 @@ def render_panel(names: list[str]) -> str:
         '<div class="lab-panel__title">What the server does for this tab, since you opened this panel. '
         "One lane per task copy, one for the tab's regular events; time runs to the right.</div>"
         f'<ul class="lab-legend" aria-label="Legend">{_LEGEND}</ul>'
-        '<div class="lab-timeline" data-lab-timeline role="region" tabindex="0" aria-label="Timeline, scrolls sideways">'
+        '<div class="lab-timeline" data-lab-timeline role="region" tabindex="0" '
+        'aria-label="Timeline, scrolls sideways">'
         '<svg class="lab-svg" data-lab-svg role="img" aria-label="Timeline: nothing has happened yet" '
         'width="300" height="40"></svg>'
         "</div>"

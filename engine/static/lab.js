@@ -587,7 +587,10 @@
       if (e.kind === "event_ended") router.current = null;
     } else {
       if (e.kind === "task_started") {
-        router.laneClass[e.lane] = classOf(detail.handler);
+        // A handler is "State.name"; a coroutine the engine runs for the tab
+        // (app.create_task) has a bare name and belongs with the event that started it.
+        var handler = typeof detail.handler === "string" ? detail.handler : "";
+        router.laneClass[e.lane] = handler.indexOf(".") > 0 ? classOf(handler) : router.last;
         delete router.foreign[e.lane];
       }
       if (!Object.prototype.hasOwnProperty.call(router.laneClass, e.lane)) {

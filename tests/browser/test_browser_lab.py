@@ -11,22 +11,15 @@ same facts as data attributes (`data-lane`, `data-mark`, `data-seq`,
 Also: a state that did not opt in never sends a backend var, the panel
 costs nothing while closed, the reader window of the "tab is gone" box, and
 Mermaid diagrams drawn with no request leaving the site.
-
-The docs server imports the demo modules it serves in docsite/server.py.
-Until that file imports the lab's modules, `lab_server` names them in
-DOCSITE_EXTRA_MODULES; `test_the_docs_server_serves_the_lab_as_it_is`
-checks the server as it is, without that help.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -38,35 +31,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
 LAB = "/lab/"
 TOGGLE = "Show what the server does"
-LAB_MODULES = (
-    "demos.lab_stale", "demos.lab_immutable", "demos.lab_duplicates", "demos.lab_waiting",
-    "demos.lab_chain", "demos.lab_tab_gone",
-)
 OUTSIDE_MESSAGE = (
     "cannot set LabImmutableState.count outside `async with self`; "
     "use `async with self:` in the background task to change state"
 )
 # Pages with ```mermaid fences, and how many each has.
+N_TASKS = "[data-lab-rows] tr[data-var='state.my_task_state._n_tasks'] td"  # the guard, in the table
 DIAGRAM_PAGES = {"/site/architecture/": 3, "/site/protocol/": 1, "/background-tasks/": 1}
-
-
-@pytest.fixture(scope="module")
-def lab_server(built_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DocServer]:
-    """The docs server, told to import the lab's demo modules (see the module's docstring)."""
-    server = DocServer(built_site, tmp_path_factory.mktemp("docsite-lab") / "server.log")
-    before = os.environ.get("DOCSITE_EXTRA_MODULES")
-    os.environ["DOCSITE_EXTRA_MODULES"] = ",".join(LAB_MODULES)
-    try:
-        server.start()
-    finally:
-        if before is None:
-            del os.environ["DOCSITE_EXTRA_MODULES"]
-        else:
-            os.environ["DOCSITE_EXTRA_MODULES"] = before
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 # -- reading a panel ----------------------------------------------------------------------------
@@ -157,9 +128,9 @@ async def open_lab(new_context: Any, server: DocServer, **options: Any) -> Page:
 
 
 async def test_stale_read_the_box_shows_both_readings_and_the_clicks_between_the_blocks(
-    new_context: Any, lab_server: DocServer
+    new_context: Any, server: DocServer
 ) -> None:
-    page = await open_lab(new_context, lab_server)
+    page = await open_lab(new_context, server)
     box = box_with(page, "Read it twice")
     await open_panel(box)
     await box.get_by_role("button", name="Read it twice").click()
@@ -183,9 +154,9 @@ async def test_stale_read_the_box_shows_both_readings_and_the_clicks_between_the
 
 
 async def test_immutable_the_box_shows_the_engines_message_and_the_timeline_that_nothing_was_sent(
-    new_context: Any, lab_server: DocServer
+    new_context: Any, server: DocServer
 ) -> None:
-    page = await open_lab(new_context, lab_server)
+    page = await open_lab(new_context, server)
     box = box_with(page, "Do it right")
     await open_panel(box)
     await box.get_by_role("button", name="Add outside the block").click()
@@ -226,9 +197,9 @@ async def _stop_and_start_quickly(box: Locator, state: str) -> None:
 
 
 async def test_duplicates_without_the_guard_two_lanes_count_at_double_speed_with_it_one_lane_is_short(
-    new_context: Any, lab_server: DocServer
+    new_context: Any, server: DocServer
 ) -> None:
-    page = await open_lab(new_context, lab_server)
+    page = await open_lab(new_context, server)
     unguarded = page.locator("[data-rx-demo='demos.lab_duplicates:unguarded_example']")
     guarded = page.locator("[data-rx-demo]").filter(has=page.get_by_role("spinbutton", name="Limit"))
     await open_panel(unguarded)
@@ -258,18 +229,19 @@ async def test_duplicates_without_the_guard_two_lanes_count_at_double_speed_with
     counting, short = task_lanes(found, "my_task")
     assert short["duration"] < 0.25 and short["ended"], short  # visibly short: it left in its first blocks
     assert counting["status"] is None and not counting["ended"]
-    found = await wait_lanes(guarded, lambda f: len(task_lanes(f, "my_task")[0]["updates"]) >= len(counting["updates"]) + 2,
+    counted = len(counting["updates"])
+    found = await wait_lanes(guarded, lambda f: len(task_lanes(f, "my_task")[0]["updates"]) >= counted + 2,
                              "the first copy counting on")
     assert len(task_lanes(found, "my_task")) == 2  # no third copy, and the short one stays short
     # The guard, opted in to the table by demos/lab_duplicates.py.
-    await expect(panel_of(guarded).locator("[data-lab-rows] tr[data-var='state.my_task_state._n_tasks'] td")).to_have_text("1")
+    await expect(panel_of(guarded).locator(N_TASKS)).to_have_text("1")
     await guarded.locator("button").first.click()
 
 
 async def test_waiting_a_click_waits_while_the_task_sleeps_inside_its_block_and_not_outside(
-    new_context: Any, lab_server: DocServer
+    new_context: Any, server: DocServer
 ) -> None:
-    page = await open_lab(new_context, lab_server)
+    page = await open_lab(new_context, server)
     box = box_with(page, "Click me meanwhile")
     await open_panel(box)
     await box.get_by_role("button", name="Sleep inside the block").click()
@@ -280,8 +252,11 @@ async def test_waiting_a_click_waits_while_the_task_sleeps_inside_its_block_and_
     await box.get_by_role("button", name="Click me meanwhile").click()
     await expect(box.get_by_text("clicks = 1")).to_be_visible(timeout=3_000)
     assert time.monotonic() - began >= 0.4, "the click was answered while the lock was held"
-    found = await wait_lanes(box, lambda f: len(events_lane(f)["waits"]) >= 1 and events_lane(f)["waits"][-1]["duration"] > 0
-                             and not events_lane(f)["waits"][-1]["open"], "the click's wait")
+    def waited(f: Lanes) -> bool:
+        waits = events_lane(f)["waits"]
+        return bool(waits) and waits[-1]["duration"] > 0 and not waits[-1]["open"]
+
+    found = await wait_lanes(box, waited, "the click's wait")
     long_wait = max(wait["duration"] for wait in events_lane(found)["waits"])
     assert long_wait >= 0.4
     (inside,) = task_lanes(found, "sleep_inside")
@@ -295,17 +270,18 @@ async def test_waiting_a_click_waits_while_the_task_sleeps_inside_its_block_and_
     await expect(box.get_by_text("clicks = 2")).to_be_visible(timeout=1_000)
     found = await wait_lanes(box, lambda f: len(events_lane(f)["waits"]) > waits_before, "the second click")
     assert all(wait["duration"] < 0.2 for wait in events_lane(found)["waits"][waits_before:])
-    found = await wait_lanes(box, lambda f: task_lanes(f, "sleep_outside")[0]["status"] == "done", "the right task's end")
+    found = await wait_lanes(box, lambda f: task_lanes(f, "sleep_outside")[0]["status"] == "done",
+                             "the right task's end")
     (outside,) = task_lanes(found, "sleep_outside")
     assert max(hold["duration"] for hold in outside["holds"]) < 0.2
 
 
 async def test_tab_gone_the_reader_window_pairs_without_tokens_and_its_task_stops_when_it_closes(
-    new_context: Any, lab_server: DocServer
+    new_context: Any, server: DocServer
 ) -> None:
     context = await new_context()
     page = await context.new_page()
-    await open_live(page, lab_server, LAB)
+    await open_live(page, server, LAB)
     box = box_with(page, "Open a reader window")
     report = box.locator("p").first
     await open_panel(box)
@@ -320,20 +296,22 @@ async def test_tab_gone_the_reader_window_pairs_without_tokens_and_its_task_stop
     reader_ticket = await reader.evaluate("() => sessionStorage.getItem('engine.ticket')")
     lab_token, reader_token = lab_ticket.split(".")[0], reader_ticket.split(".")[0]
     assert lab_token != reader_token
-    assert re.fullmatch(re.escape(lab_server.url) + r"/lab-reader/\?pair=[0-9a-f]{32}", reader.url)
+    assert re.fullmatch(re.escape(server.url) + r"/lab-reader/\?pair=[0-9a-f]{32}", reader.url)
     assert lab_token not in reader.url and lab_token not in await reader.content()
 
     await reader.get_by_role("button", name="Start the task").click()
     await expect(report).to_have_text(re.compile(r"step [2-9]\.$"), timeout=5_000)
     await expect(reader.get_by_text(re.compile(r"Steps counted here: [2-9]"))).to_be_visible()
-    running = await _tasks(lab_server)  # the reader's task among them
+    running = await _tasks(server)  # the reader's task among them
     await reader.close()
     await expect(report).to_have_text(re.compile(r"^Stopped on the server after \d+ steps: its tab is gone\.$"),
                                       timeout=3_000)
-    await _wait_for_tasks_at_most(lab_server, running - 1)  # long before tab_grace (60 s) would end it
+    await _wait_for_tasks_at_most(server, running - 1)  # long before tab_grace (60 s) would end it
 
-    found = await wait_lanes(box, lambda f: any(lane["lane"].startswith("count_until_gone#") and len(lane["updates"]) >= 3
-                                                for lane in f), "the reader's task writing here")
+    found = await wait_lanes(
+        box, lambda f: any(lane["lane"].startswith("count_until_gone#") and len(lane["updates"]) >= 3 for lane in f),
+        "the reader's task writing here",
+    )
     (other,) = [lane for lane in found if lane["lane"].startswith("count_until_gone#")]
     assert other["kind"] == "other" and len(other["updates"]) >= 3
     assert reader_token not in await page.content()
@@ -351,13 +329,14 @@ async def _wait_for_tasks_at_most(server: DocServer, most: int, timeout: float =
 
 
 async def test_chain_the_yielded_rows_run_in_the_events_lane_and_the_chained_task_gets_a_lane(
-    new_context: Any, lab_server: DocServer
+    new_context: Any, server: DocServer
 ) -> None:
-    page = await open_lab(new_context, lab_server)
+    page = await open_lab(new_context, server)
     box = box_with(page, "Build three rows")
     await open_panel(box)
     await box.get_by_role("button", name="Build three rows").click()
-    await expect(box.get_by_text(re.compile("summarize, the chained task, counted 3 rows"))).to_be_visible(timeout=5_000)
+    summary = box.get_by_text(re.compile("summarize, the chained task, counted 3 rows"))
+    await expect(summary).to_be_visible(timeout=5_000)
     found = await wait_lanes(box, lambda f: [t["status"] for t in task_lanes(f, "build") + task_lanes(f, "summarize")]
                              == ["done", "done"], "both tasks ending")
     (build,) = task_lanes(found, "build")
@@ -369,18 +348,19 @@ async def test_chain_the_yielded_rows_run_in_the_events_lane_and_the_chained_tas
     assert build["holds"][0]["x"] < rows[0]["x"] and rows[-1]["x"] <= summarize["holds"][0]["x"] + 1
 
 
-async def test_fetch_the_coroutine_of_modify_state_gets_a_lane_with_one_update(
-    new_context: Any, lab_server: DocServer
+async def test_fetch_the_coroutine_that_calls_modify_state_gets_a_lane_with_one_update(
+    new_context: Any, server: DocServer
 ) -> None:
-    page = await open_lab(new_context, lab_server)
+    page = await open_lab(new_context, server)
     fetch = FetchBox(page)
     await open_panel(fetch.box)
     quote = await fetch.fetch()
     assert quote
-    found = await wait_lanes(fetch.box, lambda f: any(lane["kind"] == "other" for lane in f), "the coroutine's lane")
-    (coroutine,) = [lane for lane in found if lane["kind"] == "other"]
-    assert re.fullmatch(r"Task-\d+", coroutine["lane"]) and len(coroutine["updates"]) == 1
-    assert "modify_state" in coroutine["label"]
+    found = await wait_lanes(fetch.box, lambda f: [t["status"] for t in task_lanes(f, "_fetch_data")] == ["done"],
+                             "the coroutine's lane, ended")
+    (coroutine,) = task_lanes(found, "_fetch_data")  # started by fetch_data with app.create_task
+    assert len(coroutine["holds"]) == 1 and len(coroutine["updates"]) == 1  # one modify_state block, one update
+    assert coroutine["holds"][0]["x"] > events_lane(found)["holds"][0]["x"]
     assert len(events_lane(found)["holds"]) == 1  # fetch_data itself
 
 
@@ -409,12 +389,12 @@ def _inspects(frames: list[str]) -> list[Any]:
 
 
 async def test_the_panel_costs_nothing_closed_and_is_turned_off_on_close_reconnect_and_navigation(
-    new_context: Any, lab_server: DocServer
+    new_context: Any, server: DocServer
 ) -> None:
     context = await new_context()
     page = await context.new_page()
     sent, received = await _record_frames(page)
-    await open_live(page, lab_server, LAB)
+    await open_live(page, server, LAB)
     box = box_with(page, "Read it twice")
     await box.get_by_role("button", name="Add one").click()
     await expect(box.get_by_text("value = 2")).to_be_visible()
@@ -446,15 +426,18 @@ async def test_the_panel_costs_nothing_closed_and_is_turned_off_on_close_reconne
     await expect(page).to_have_url(re.compile(r"/background-tasks/$"))
     await until(lambda: _inspects(sent)[-1] == {"on": False}, "inspect off after navigating away")
     assert await page.evaluate("() => window.engineRuntime.inspecting") is None
+    # The new page's boxes have their toggles too, closed.
+    counter = page.locator("[data-rx-demo]").filter(has=page.get_by_role("spinbutton", name="Limit"))
+    await expect(counter.get_by_role("button", name=TOGGLE)).to_have_attribute("aria-expanded", "false")
 
 
 async def test_a_state_that_did_not_opt_in_never_sends_a_backend_var_inspector_open_or_not(
-    new_context: Any, lab_server: DocServer
+    new_context: Any, server: DocServer
 ) -> None:
     context = await new_context()
     page = await context.new_page()
-    sent, received = await _record_frames(page)
-    await open_live(page, lab_server, LAB)
+    _, received = await _record_frames(page)
+    await open_live(page, server, LAB)
     watch = box_with(page, "Open a reader window")
     async with context.expect_page() as opened:  # pairing sets LabWatchState._code, a backend var
         await watch.get_by_role("button", name="Open a reader window").click()
@@ -468,46 +451,33 @@ async def test_a_state_that_did_not_opt_in_never_sends_a_backend_var_inspector_o
         await watch.get_by_role("button", name="Open a reader window").click()
     await (await opened.value).close()
     await guarded.get_by_role("button", name="Start").click()
-    await expect(panel_of(guarded).locator("[data-lab-rows] tr[data-var='state.my_task_state._n_tasks'] td")).to_have_text("1")
+    await expect(panel_of(guarded).locator(N_TASKS)).to_have_text("1")
     await guarded.get_by_role("button", name="Stop").click()
     traces = [frame for frame in received if '"trace"' in frame]
     assert traces and any("state.lab_watch_state" in frame for frame in traces)
     assert any('"_n_tasks"' in frame for frame in traces)  # the opted-in guard is shown...
     assert not any("_code" in frame for frame in received)  # ...LabWatchState's backend var never is
-    rows = await panel_of(watch).locator("[data-lab-rows] tr[data-var]").evaluate_all("rows => rows.map(r => r.dataset.var)")
+    rows = await panel_of(watch).locator("[data-lab-rows] tr[data-var]").evaluate_all(
+        "rows => rows.map(r => r.dataset.var)"
+    )
     assert rows == ["state.lab_watch_state.report"]
 
 
 async def test_panels_pass_axe_open_and_full_on_a_phone_in_light_and_dark(
-    new_context: Any, lab_server: DocServer
+    new_context: Any, server: DocServer
 ) -> None:
     for scheme in ("light", "dark"):
-        page = await open_lab(new_context, lab_server, viewport=PHONE, color_scheme=scheme)
+        page = await open_lab(new_context, server, viewport=PHONE, color_scheme=scheme)
         box = box_with(page, "Do it right")
         await open_panel(box)
         await box.get_by_role("button", name="Add outside the block").click()
-        await wait_lanes(box, lambda f: bool(task_lanes(f, "add_outside")) and task_lanes(f, "add_outside")[0]["errors"],
+        await wait_lanes(box, lambda f: any(lane["errors"] for lane in task_lanes(f, "add_outside")),
                          "an error on the timeline")
         box_selector = "[data-rx-demo='demos.lab_immutable:immutable_example']"
         assert await axe_problems(page, box_selector) == []
         assert await axe_problems(page, box_selector + " + [data-lab-panel]") == []
         # The timeline scrolls inside the box, not the page.
         assert await page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
-
-
-# -- the reader's page as it is served ---------------------------------------------------------------
-
-
-async def test_the_docs_server_serves_the_lab_as_it_is(page: Page, server: DocServer) -> None:
-    await open_live(page, server, LAB)
-    box = box_with(page, "Read it twice")
-    await box.get_by_role("button", name="Add one").click()
-    alert = box.get_by_role("alert")
-    await expect(alert.or_(box.get_by_text("value = 2"))).to_be_visible()
-    assert not await alert.is_visible(), (
-        f"the docs server refused the lab's demo ({await alert.text_content()}): docsite/server.py must import "
-        f"{', '.join(LAB_MODULES)}, as it imports the other demo modules"
-    )
 
 
 # -- diagrams --------------------------------------------------------------------------------------------
@@ -521,14 +491,14 @@ OPEN_SHADOW_ROOTS = """(() => {
 
 @pytest.mark.parametrize("path", sorted(DIAGRAM_PAGES))
 async def test_mermaid_diagrams_render_to_svg_and_no_request_leaves_the_site(
-    new_context: Any, lab_server: DocServer, path: str
+    new_context: Any, server: DocServer, path: str
 ) -> None:
     context = await new_context(viewport=PHONE)
     await context.add_init_script(OPEN_SHADOW_ROOTS)
     requests: list[str] = []
     context.on("request", lambda request: requests.append(request.url))
     page = await context.new_page()
-    await page.goto(lab_server.url + path)
+    await page.goto(server.url + path)
     diagrams = page.locator("div.mermaid")
     await expect(diagrams).to_have_count(DIAGRAM_PAGES[path], timeout=15_000)
     await expect(page.locator("pre.mermaid")).to_have_count(0)
@@ -541,24 +511,24 @@ async def test_mermaid_diagrams_render_to_svg_and_no_request_leaves_the_site(
         assert size["w"] > 150 and size["h"] > 100 and size["texts"] > 3, size
         assert await diagram.get_attribute("tabindex") == "0"
         assert (await diagram.get_attribute("aria-label") or "Diagram") != "Diagram"
-    assert page.url.startswith(lab_server.url)
-    outside = [url for url in requests if not url.startswith((lab_server.url + "/", "data:", "blob:"))]
+    assert page.url.startswith(server.url)
+    outside = [url for url in requests if not url.startswith((server.url + "/", "data:", "blob:"))]
     assert outside == [], f"requests left the site: {outside}"
     assert any(url.endswith("/assets/engine/mermaid.min.js") for url in requests)
 
 
-async def test_a_page_without_diagrams_does_not_load_mermaid(new_context: Any, lab_server: DocServer) -> None:
+async def test_a_page_without_diagrams_does_not_load_mermaid(new_context: Any, server: DocServer) -> None:
     context = await new_context()
     requests: list[str] = []
     context.on("request", lambda request: requests.append(request.url))
     page = await context.new_page()
-    await open_live(page, lab_server, LAB)
+    await open_live(page, server, LAB)
     assert await page.evaluate("() => typeof window.mermaid.render") == "function"  # the stand-in, ready
     assert not any("mermaid.min.js" in url for url in requests)
     # Instant navigation to a page with a diagram draws it, still from this site.
     await page.get_by_role("navigation").get_by_role("link", name="Background tasks", exact=True).first.click()
     await expect(page.locator("div.mermaid")).to_have_count(1, timeout=15_000)
-    assert [url for url in requests if "mermaid.min" in url] == [lab_server.url + "/assets/engine/mermaid.min.js"]
+    assert [url for url in requests if "mermaid.min" in url] == [server.url + "/assets/engine/mermaid.min.js"]
 
 
 # -- search --------------------------------------------------------------------------------------------
@@ -573,7 +543,9 @@ MESSAGE_SEARCHES = {
 
 
 @pytest.mark.parametrize("query", sorted(MESSAGE_SEARCHES))
-async def test_searching_an_error_message_lands_on_its_common_mistake(page: Page, server: DocServer, query: str) -> None:
+async def test_searching_an_error_message_lands_on_its_common_mistake(
+    page: Page, server: DocServer, query: str
+) -> None:
     await page.goto(server.url + "/")
     box = page.get_by_role("textbox", name="Search")
     await box.click()

@@ -285,7 +285,7 @@ async def _quote_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": b"A quote from a test server."})
 
 
-async def test_fetch_the_coroutine_of_modify_state_has_a_lane_of_its_own(
+async def test_fetch_the_coroutine_that_calls_modify_state_has_a_lane_of_its_own(
     app: rx.App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with serve(_quote_app) as url:
@@ -294,12 +294,15 @@ async def test_fetch_the_coroutine_of_modify_state_has_a_lane_of_its_own(
             await tab.inspect()
             await tab.send(LowLevelState.fetch_data)
             await tab.wait_for(lambda t: t.state(LowLevelState)["result"] == "A quote from a test server.", timeout=5)
-            await tab.wait_for(lambda t: any(e["lane"] not in ("events",) for e in t.traced(Kind.BLOCK_LEFT)))
-            (coroutine,) = {e["lane"] for e in tab.traced(Kind.BLOCK_LEFT)} - {"events"}
-            assert tab.traced(Kind.TASK_STARTED) == []  # not a background task: a plain asyncio task
+            # fetch_data starts it with app.create_task: a lane of its own, named after the coroutine.
+            (coroutine,) = await _started(tab, "_fetch_data")
+            await tab.wait_for(lambda t: ended(t, coroutine) == "done")
             kinds = [e["kind"] for e in lane(tab, coroutine)]
-            assert kinds[:3] == [Kind.LOCK_WAITING, Kind.LOCK_TAKEN, Kind.BLOCK_LEFT]
-            assert len(updates_in(lane(tab, coroutine))) == 1
+            assert kinds == [Kind.TASK_STARTED, Kind.LOCK_WAITING, Kind.LOCK_TAKEN, Kind.BLOCK_LEFT,
+                             Kind.LOCK_RELEASED, Kind.TASK_ENDED]
+            assert len(updates_in(lane(tab, coroutine))) == 1  # one modify_state block, one update
+            (fetch,) = [e for e in tab.traced(Kind.EVENT_STARTED) if e["detail"]["handler"] == "LowLevelState.fetch_data"]
+            assert fetch["t"] <= lane(tab, coroutine)[0]["t"]
 
 
 async def test_only_the_opted_in_counter_shows_a_backend_var_in_the_lab(app: rx.App) -> None:

@@ -116,7 +116,7 @@ async def test_calling_a_background_task_like_a_function() -> None:
 def test_a_background_handler_that_is_not_async() -> None:
     with pytest.raises(TypeError) as raised:
 
-        class MyState(rx.State):  # noqa: F841 - never defined: the decorator refuses first
+        class MyState(rx.State):  # never defined: the decorator refuses first
             @rx.event(background=True)
             def my_task(self):
                 pass
