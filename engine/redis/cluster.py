@@ -1,0 +1,26 @@
+"""The workers that share one Redis, as the runner's task control sees them.
+
+Which worker this is, whether another worker is alive (the tab directory's
+heartbeats), and how to ask the others to cancel a tab's tasks (an
+announcement on the directory's channel). The runner uses it to drop task
+copies that died with their worker, to cancel copies of a task wherever they
+run, and to stop a closed tab's tasks on a worker it has left.
+"""
+
+from __future__ import annotations
+
+from .directory import RedisTabDirectory
+
+__all__ = ["RedisCluster"]
+
+
+class RedisCluster:
+    def __init__(self, directory: RedisTabDirectory) -> None:
+        self.directory = directory
+        self.worker = directory.worker
+
+    def alive(self, worker: str) -> bool:
+        return self.directory.alive(worker)
+
+    def cancel_elsewhere(self, token: str, handler: str | None) -> None:
+        self.directory.announce_cancel(token, handler)
