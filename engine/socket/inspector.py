@@ -111,14 +111,21 @@ class Inspector:
             self._flushing = asyncio.get_running_loop().create_task(self._flush(), name="engine:inspector")
 
     async def _flush(self) -> None:
-        await asyncio.sleep(FLUSH_EVERY)
-        events, self._pending = list(self._pending), deque(maxlen=MAX_PENDING)
-        values, self._values = self._values, None
-        dropped, self._dropped = self._dropped, 0
-        message: dict[str, Any] = {"events": events, "dropped": dropped}
-        if values is not None:
-            message["values"] = values
-        await self._send(message)
+        """Send a batch every FLUSH_EVERY seconds while there is something to send.
+
+        Observations made while a batch is being sent go in the next one, so
+        a task's last events are never left waiting for an observation that
+        may not come.
+        """
+        while self._pending or self._values is not None or self._dropped:
+            await asyncio.sleep(FLUSH_EVERY)
+            events, self._pending = list(self._pending), deque(maxlen=MAX_PENDING)
+            values, self._values = self._values, None
+            dropped, self._dropped = self._dropped, 0
+            message: dict[str, Any] = {"events": events, "dropped": dropped}
+            if values is not None:
+                message["values"] = values
+            await self._send(message)
 
     def close(self) -> None:
         self._unsubscribe()

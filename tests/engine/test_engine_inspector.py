@@ -146,3 +146,22 @@ async def test_an_inspector_holds_a_bounded_number_of_observations_and_counts_wh
     assert len(message["events"]) == MAX_PENDING and message["dropped"] == 250
     inspector.close()
     assert not observers.active
+
+
+async def test_an_observation_made_while_a_batch_is_being_sent_goes_out_in_the_next_one():
+    """A cancelled task's last event must reach the panel even when nothing follows it."""
+    sent: list[dict[str, Any]] = []
+
+    async def slow_send(message: dict[str, Any]) -> None:  # a socket emit that takes a moment
+        await asyncio.sleep(0.1)
+        sent.append(message)
+
+    inspector = Inspector(Observers(), "tab", [], slow_send)
+    inspector.observe(Observation(1.0, "tab", Kind.LOCK_RELEASED, "my_task#1", {}))
+    await asyncio.sleep(0.08)  # the first batch is on its way now
+    inspector.observe(Observation(2.0, "tab", Kind.TASK_ENDED, "my_task#1", {"status": "cancelled"}))
+    await asyncio.sleep(0.5)
+    assert [[event["kind"] for event in message["events"]] for message in sent] == [
+        [Kind.LOCK_RELEASED], [Kind.TASK_ENDED]
+    ]
+    inspector.close()
