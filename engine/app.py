@@ -95,7 +95,10 @@ class App:
         self.sio.register_namespace(self.event_namespace)
         if redis is not None:  # updates published while the relay was away are lost: send every tab its state
             redis.relay.on_resubscribed = self.event_namespace.resend_all
+            redis.relay.is_local = self.event_namespace.connected_here
             redis.directory.on_cancel = self._cancel_asked
+            if isinstance(self.state_manager, redis.manager_class):
+                self.state_manager.locks.before_release = redis.relay.drained
         if isinstance(self.state_manager, MemoryStateManager):
             self.state_manager.protect = self._in_use
         self._watchdog: LoopWatchdog | None = None
@@ -238,6 +241,7 @@ class _RedisParts:
         pool = redis.Pool.of(settings)
         self.directory = redis.RedisTabDirectory(url, worker=self.worker, pool=pool, beat=settings.worker_heartbeat)
         self.relay = redis.RedisRelay(url, pool)
+        self.manager_class = redis.RedisStateManager
         self.cluster = redis.RedisCluster(self.directory)
 
     def manager(self) -> StateManager:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.asyncio import Redis
@@ -81,6 +82,9 @@ class RedisTabLocks:
         self._releasing: dict[str, asyncio.Task[None]] = {}
         self._lingering: dict[str, asyncio.TimerHandle] = {}
         self.counts = {"acquired": 0, "reused": 0, "waited": 0}
+        # Awaited before a release: the updates this worker sent for its tabs must go out first
+        # (the Socket.IO relay's outbox), so the next holder's cannot overtake them.
+        self.before_release: Callable[[], Awaitable[None]] | None = None
         self._closed = False
 
     # -- the local queue ----------------------------------------------------------------
@@ -242,6 +246,8 @@ class RedisTabLocks:
         get the tab as soon as Redis answers again, not only at the lease's end.
         """
         keys, args = tab_keys(token, "lock", "waiting", "turn"), (self.worker, self._channel, token, _TURN_MS)
+        if self.before_release is not None:
+            await self.before_release()
         try:
             await self._call(lambda: self._release_script(keys=keys, args=args), "releasing a lock")
         except StateStoreError as exc:
