@@ -301,7 +301,8 @@ async def test_fetch_the_coroutine_that_calls_modify_state_has_a_lane_of_its_own
             assert kinds == [Kind.TASK_STARTED, Kind.LOCK_WAITING, Kind.LOCK_TAKEN, Kind.BLOCK_LEFT,
                              Kind.LOCK_RELEASED, Kind.TASK_ENDED]
             assert len(updates_in(lane(tab, coroutine))) == 1  # one modify_state block, one update
-            (fetch,) = [e for e in tab.traced(Kind.EVENT_STARTED) if e["detail"]["handler"] == "LowLevelState.fetch_data"]
+            started = tab.traced(Kind.EVENT_STARTED)
+            (fetch,) = [e for e in started if e["detail"]["handler"] == "LowLevelState.fetch_data"]
             assert fetch["t"] <= lane(tab, coroutine)[0]["t"]
 
 

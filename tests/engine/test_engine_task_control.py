@@ -341,7 +341,7 @@ async def test_a_detached_task_outlives_its_tab_and_a_tab_task_does_not(request,
 def test_a_bad_policy_or_lifetime_is_refused_when_the_class_is_created(options, message):
     with pytest.raises(rx.StateDefinitionError, match=message):
 
-        class BadPolicyState(rx.State):  # noqa: F841
+        class BadPolicyState(rx.State):
             @rx.event(**options)
             async def work(self):
                 pass

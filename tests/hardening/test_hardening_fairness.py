@@ -135,7 +135,7 @@ async def test_a_flooding_client_leaves_another_clients_round_trip_within_twice_
         joined = [TabClient(url=quiet.url, states=LEDGER, headers=_from("10.6.6.7")) for _ in range(sockets)]
         for tab in joined:
             await tab.connect()
-        errors, connected, extra = await _raw_connect(quiet.url, _from("10.6.6.7"), {"states": []})
+        _errors, connected, extra = await _raw_connect(quiet.url, _from("10.6.6.7"), {"states": []})
         await extra.disconnect()
         assert not connected  # the flooder gets no more than its sockets
         stop = asyncio.Event()
@@ -177,7 +177,7 @@ async def test_only_the_servers_own_host_names_are_answered(host, allowed):
             assert (response.status_code == 200) == allowed, response.text
             if not allowed:
                 assert "allowed_hosts" in response.text
-            errors, connected, client = await _raw_connect(url, {"Host": host, "Origin": f"http://{host}"},
+            _errors, connected, client = await _raw_connect(url, {"Host": host, "Origin": f"http://{host}"},
                                                            {"states": []})
             await client.disconnect()
             assert connected == allowed
