@@ -20,7 +20,7 @@ from typing import Any
 from .directory import TabDirectory
 from .event import EventSpec
 from .managers import MemoryStateManager, StateManager
-from .runner import MODIFY_STATE, Block, Observers, Parts, Runner, TaskHandle, TaskRegistry
+from .runner import MODIFY_STATE, Block, InOrder, Observers, Parts, Runner, TaskHandle, TaskRegistry
 from .settings import Settings
 from .socket import (
     LOCAL_NAMES,
@@ -87,7 +87,9 @@ class App:
         )
         publisher = SocketPublisher(self.sio, shared=shared)
         cluster = redis.cluster if redis else None
-        self.runner = Runner(Parts(self.state_manager, publisher, self.observers, settings, self._enter), cluster)
+        confirmed = InOrder()
+        parts = Parts(self.state_manager, publisher, self.observers, settings, self._enter, confirmed)
+        self.runner = Runner(parts, cluster)
         self.tickets = TicketSigner(settings.token_secret, settings.token_max_age)
         directory = redis.directory if redis else TabDirectory()
         self.event_namespace = EventNamespace(self.runner, self.tickets, settings, directory)
@@ -98,12 +100,30 @@ class App:
             redis.relay.is_local = self.event_namespace.connected_here
             redis.directory.on_cancel = self._cancel_asked
             if isinstance(self.state_manager, redis.manager_class):
-                self.state_manager.locks.before_release = redis.relay.drained
+                self._wire(self.state_manager, redis.relay, publisher, confirmed)
         if isinstance(self.state_manager, MemoryStateManager):
             self.state_manager.protect = self._in_use
         self._watchdog: LoopWatchdog | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._stopping: asyncio.Future[dict[str, int]] | None = None
+
+    def _wire(self, manager: Any, relay: Any, publisher: SocketPublisher, confirmed: InOrder) -> None:
+        """Connect a Redis state manager to the sockets: what its commits publish, when it lets go of a lock."""
+
+        async def before_release() -> None:  # this worker's updates of the tab go out before another's can
+            await confirmed.drained()
+            await relay.drained()
+
+        manager.locks.before_release = before_release
+        manager.locks.busy = self.tasks.has_tasks
+        manager.announce = publisher.remote_update
+        manager.updates_channel = relay.channel
+        manager.on_refused = self._commit_refused
+
+    def _commit_refused(self, token: str, error: Exception) -> None:
+        """A pipelined commit was refused: tell the tab, and send it what Redis holds."""
+        self.runner.report_soon(token, str(error))
+        self.event_namespace.resend(token)
 
     def _enter(self) -> None:
         """Run at the start of each handler and task: what `rx.get_app()` returns there."""

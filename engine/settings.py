@@ -19,9 +19,11 @@ from .errors import SettingsError
 __all__ = ["Settings"]
 
 
-def _setting(default: Any, help: str, *, minimum: float | None = 0, unit: str = "") -> Any:
+def _setting(
+    default: Any, help: str, *, minimum: float | None = 0, unit: str = "", choices: tuple[str, ...] = ()
+) -> Any:
     return dataclasses.field(
-        default=default, metadata={"help": help, "minimum": minimum, "unit": unit}
+        default=default, metadata={"help": help, "minimum": minimum, "unit": unit, "choices": choices}
     )
 
 
@@ -39,6 +41,17 @@ class Settings:
     redis_pool_timeout: float = _setting(
         10.0, "How long a command waits for a free Redis connection before it fails (Redis itself is not blamed).",
         unit="s",
+    )
+    redis_commit_mode: str = _setting(
+        "confirm",
+        "With Redis: `confirm` ends a block once Redis has stored its change; `pipelined` ends it at once and "
+        "sends the tab the update once Redis has stored it (faster; a worker killed meanwhile loses changes "
+        "no tab was shown).",
+        minimum=None, choices=("confirm", "pipelined"),
+    )
+    redis_pipeline_depth: int = _setting(
+        10_000, "With Redis in pipelined mode: commits on their way before a block's end waits for room.",
+        minimum=1,
     )
     worker_heartbeat: float = _setting(
         5.0, "With Redis: how often a worker tells the others it is alive; one silent for three beats is dead.",
@@ -138,6 +151,11 @@ class Settings:
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
+            choices = field.metadata["choices"]
+            if choices and value not in choices:
+                raise SettingsError(
+                    f"setting {field.name} must be one of {', '.join(map(repr, choices))}, got {value!r}"
+                )
             minimum = field.metadata["minimum"]
             if minimum is None or value is None:
                 continue

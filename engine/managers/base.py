@@ -27,6 +27,8 @@ class Commit(NamedTuple):
     seq: int
     delta: Delta
     replace: bool  # the stored state had vanished: send every value, not the delta
+    published: bool = False  # the store sent the update to the other workers together with the write
+    confirmed: asyncio.Future[None] | None = None  # pending write (pipelined): send the update once it is done
 
 
 class Transaction:
@@ -38,7 +40,10 @@ class Transaction:
     so its first commit asks for a full update instead of a delta.
     """
 
-    __slots__ = ("_cancel_after_commit", "_replace", "_snapshot", "landed_when_cancelled", "root", "seq", "token")
+    __slots__ = (
+        "_cancel_after_commit", "_replace", "_snapshot", "confirmed", "landed_when_cancelled", "published", "root",
+        "seq", "token",
+    )
 
     def __init__(self, token: str, root: State, seq: int, *, replaces: bool = False) -> None:
         self.token = token
@@ -48,6 +53,8 @@ class Transaction:
         self._snapshot: Snapshot | None = capture(root)
         self._cancel_after_commit = False
         self.landed_when_cancelled: Commit | None = None
+        self.published = False  # set by `_persist`: the write also published the update
+        self.confirmed: asyncio.Future[None] | None = None  # set by `_persist`: the write is still under way
 
     async def commit(self, *, final: bool = False) -> Commit:
         """Persist what changed since the last commit; return what to send the tab.
@@ -60,12 +67,15 @@ class Transaction:
         """
         snapshot = self._snapshot if self._snapshot is not None else capture(self.root)
         delta = diff(self.root, snapshot)
+        published, confirmed = False, None
         if delta or backend_changed(self.root, snapshot):
             seq = self.seq + 1 if delta else self.seq
-            await self._persist(seq)
+            await self._persist(seq, delta)
             self.seq = seq
+            published, confirmed = self.published, self.confirmed
+            self.published, self.confirmed = False, None
         self._snapshot = None if final else capture(self.root)
-        commit = tuple.__new__(Commit, (self.seq, delta, self._replace))  # (Commit(...) costs a frame)
+        commit = tuple.__new__(Commit, (self.seq, delta, self._replace, published, confirmed))  # (one frame less)
         self._replace = False
         if self.take_pending_cancellation():
             self.landed_when_cancelled = commit
@@ -86,8 +96,17 @@ class Transaction:
         pending, self._cancel_after_commit = self._cancel_after_commit, False
         return pending
 
-    async def _persist(self, seq: int) -> None:
-        """Write the state and its new seq to storage (nothing to do in memory)."""
+    async def _persist(self, seq: int, delta: Delta) -> None:
+        """Write the state and its new seq to storage (nothing to do in memory).
+
+        A store may also publish the update (`delta`) to the other workers in
+        the same write (then it sets `published`), or return before the write
+        is confirmed (then it sets `confirmed`, a future that fails if the
+        write is refused).
+        """
+
+    async def settled(self) -> None:
+        """Wait until every write sent for this tab is confirmed (a store that pipelines them)."""
 
 
 class StateManager(abc.ABC):

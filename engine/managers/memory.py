@@ -7,6 +7,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from ..delta import Delta
 from ..errors import LimitExceededError, StateLockError
 from ..locks import TabLock
 from ..settings import Settings
@@ -32,7 +33,7 @@ class _MemoryTransaction(Transaction):
         super().__init__(token, entry.root, entry.seq)
         self._entry = entry
 
-    async def _persist(self, seq: int) -> None:
+    async def _persist(self, seq: int, delta: Delta) -> None:
         self._entry.seq = seq
 
 

@@ -8,14 +8,22 @@
   loads the state (scripts.py). When another worker has it, the task
   sleeps until the release wakes it (wakeup.py) or the lease runs out.
 
-Between this worker's own blocks the Redis lock is kept (a "hold") instead
-of being released and taken again: passed to the next local task in line,
-or kept for `_LINGER` seconds after the last one, so a task's next block
-needs no ACQUIRE at all. A hold ends, and the lock is released for real, as
-soon as a commit reports another worker waiting, after `_MAX_REUSES` blocks
-in a row that did not commit, when a block fails, or when the linger
-passes. Every commit renews the lease (scripts.COMMIT), and a hold is
-reused only while at least half of its lease is left.
+Between this worker's own blocks the Redis lock is kept (a "hold", a lease
+this worker keeps) instead of being released and taken again: passed to the
+next local task in line, or kept after the last one, so the tab's next block
+needs no ACQUIRE at all and its state is still in the cache. An idle tab's
+hold is kept for `_LINGER` seconds, or, while the tab is busy here (`busy`:
+a background task of it runs on this worker), for as long as more than half
+of its lease is left. A hold ends, and the lock is released for real, as
+soon as another worker wants the tab (its ACQUIRE publishes on this
+worker's "wanted" channel, or a commit reports it waiting): at once when the
+tab is idle here, else when the running block ends. It also ends after
+`_MAX_REUSES` blocks in a row that did not commit, when a block fails, or
+when the linger passes. Every commit renews the lease (scripts.COMMIT), and
+a hold is reused only while at least half of its lease is left.
+
+Lock commands go through the worker's command stream (stream.py), behind
+the commits queued before them: a release can never overtake a commit.
 """
 
 from __future__ import annotations
@@ -26,12 +34,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from ..errors import LockExpiredError, StateLockError, StateStoreError
 from ..locks import TabLock
 from ..settings import Settings
 from . import scripts
 from .client import PREFIX, StoreCall
+from .stream import CommandStream
 from .wakeup import UnlockHub
 
 __all__ = ["RedisTabLocks", "tab_keys"]
@@ -41,7 +51,7 @@ logger = logging.getLogger("engine.redis")
 _RECHECK = 1.0  # longest sleep of a waiter between notifications (what a missed one costs)
 _RECHECK_OFFLINE = 0.25  # the same while the notification subscription is down
 _MAX_REUSES = 16  # blocks of this worker in a row, without a commit, before a real release
-_LINGER = 0.005  # seconds the lock is kept after this worker's last block, for its next one
+_LINGER = 0.005  # seconds an idle tab's lock is kept after this worker's last block, for its next one
 _RELEASE_RETRY = 0.1  # seconds before the first retry of a release that failed (doubling)
 _TURN_MS = 100  # after a release with waiters, how long the releaser lets another worker go first
 
@@ -65,18 +75,23 @@ class RedisTabLocks:
     """Takes and gives back tabs' locks for one worker (see the module docstring)."""
 
     def __init__(
-        self, client: Redis, listener: Redis, settings: Settings, worker: str, call: StoreCall
+        self, stream: CommandStream, listener: Redis, settings: Settings, worker: str, call: StoreCall
     ) -> None:
         self.worker = worker
         self._settings = settings
         self._call = call
         self._lease = settings.lock_lease
         self._lease_ms = max(1, round(settings.lock_lease * 1000))
-        self._client = client
-        self._acquire_script = client.register_script(scripts.ACQUIRE)
-        self._release_script = client.register_script(scripts.RELEASE)
+        self._stream = stream
+        self._acquire_script = stream.script(scripts.ACQUIRE, "taking the lock of a tab")
+        self._release_script = stream.script(scripts.RELEASE, "releasing a lock")
         self._channel = f"{PREFIX}:unlocked"
-        self.hub = UnlockHub(listener, self._channel)
+        self._wanted_prefix = f"{PREFIX}:wanted:"
+        self.hub = UnlockHub(listener, self._channel, self._wanted_prefix + worker)
+        self.hub.on_wanted = self.wanted
+        # Whether a tab is busy on this worker (a background task of it runs here): its hold is kept
+        # between blocks for as long as its lease allows, not only for _LINGER. Set by the App.
+        self.busy: Callable[[str], bool] = lambda token: False
         self._local: dict[str, TabLock] = {}
         self._holds: dict[str, _Hold] = {}
         self._releasing: dict[str, asyncio.Task[None]] = {}
@@ -122,11 +137,30 @@ class RedisTabLocks:
         if self._closed:
             self.release(token)
         elif token in self._holds and token not in self._lingering:
-            loop = asyncio.get_running_loop()
-            self._lingering[token] = loop.call_later(_LINGER, self._linger_over, token)
+            self._linger(token, _LINGER)
+
+    def _linger(self, token: str, delay: float) -> None:
+        self._lingering[token] = asyncio.get_running_loop().call_later(delay, self._linger_over, token)
 
     def _linger_over(self, token: str) -> None:
         self._lingering.pop(token, None)
+        lock = self._local.get(token)
+        if lock is not None and (lock.locked() or lock.waiting):
+            return
+        hold = self._holds.get(token)
+        if hold is not None and hold.reuses < _MAX_REUSES and self.busy(token):
+            keep = hold.lease_until - self._lease / 2 - asyncio.get_running_loop().time()
+            if keep > 0:  # a task of the tab runs here: its next block will want the lock again
+                self._linger(token, keep)
+                return
+        self.release(token)
+
+    def wanted(self, token: str) -> None:
+        """Another worker waits for this tab: let go now if it is idle here, else when its block ends."""
+        hold = self._holds.get(token)
+        if hold is None:
+            return
+        hold.reuses = _MAX_REUSES
         lock = self._local.get(token)
         if lock is None or not (lock.locked() or lock.waiting):
             self.release(token)
@@ -163,7 +197,7 @@ class RedisTabLocks:
             await asyncio.shield(pending)
         loop = asyncio.get_running_loop()
         keys = tab_keys(token, "lock", "state", "waiting", "turn")
-        full_args = (self.worker, self._lease_ms, *args)
+        full_args = (self.worker, self._lease_ms, *args, token, self._wanted_prefix)
         ours = token in self._holds
         while True:
             wake = hub.register(token)
@@ -171,9 +205,8 @@ class RedisTabLocks:
                 hold = self._holds.setdefault(token, _Hold())  # once the script is sent, it may be ours
                 sent_at = loop.time()
                 try:
-                    reply: list[Any] = await self._call(
-                        lambda: self._acquire_script(keys=keys, args=full_args),
-                        f"taking the lock of tab {token[:8]}",
+                    reply: list[Any] = await self.reply(
+                        self._acquire_script(keys=keys, args=full_args), "taking the lock of tab", token
                     )
                 except StateStoreError:
                     if not ours:  # most likely never ran; if it did, the lease frees it
@@ -205,6 +238,10 @@ class RedisTabLocks:
         if hold is not None:
             hold.lease_until = sent_at + self._lease
             hold.reuses = _MAX_REUSES if awaited else 0
+
+    def hold_of(self, token: str) -> object:
+        """This worker's current lease on the tab (compared by identity: a new lease is a new object)."""
+        return self._holds.get(token)
 
     def lost(self, token: str) -> None:
         """The lock is no longer ours (a commit found another holder, or none)."""
@@ -249,7 +286,7 @@ class RedisTabLocks:
         if self.before_release is not None:
             await self.before_release()
         try:
-            await self._call(lambda: self._release_script(keys=keys, args=args), "releasing a lock")
+            await self.reply(self._release_script(keys=keys, args=args), "releasing the lock of tab", token)
         except StateStoreError as exc:
             loop = asyncio.get_running_loop()
             if loop.time() >= hold.lease_until or self._closed or token in self._holds:
@@ -283,11 +320,19 @@ class RedisTabLocks:
         if hold is None or asyncio.get_running_loop().time() <= hold.lease_until:
             return
         key = tab_keys(token, "lock")[0]
-        holder = await self._call(lambda: self._client.get(key), f"checking the lock of tab {token[:8]}")
+        holder = await self.reply(self._stream.send(("GET", key), "checking a lock"), "checking the lock of tab", token)
         if holder in (self.worker, self.worker.encode()):
             return
         self.lost(token)
         raise self.expired_error(token, "while this block held it; whatever it read may have changed since")
+
+    async def reply(self, sent: Awaitable[Any], doing: str, token: str) -> Any:
+        """The reply to a command sent on the stream; a failure becomes a `StateStoreError`."""
+        try:
+            return await sent
+        except (RedisError, OSError) as exc:  # (the stream's own failures are StateStoreErrors already)
+            self._call.failures += 1
+            raise self._call.error(exc, f"{doing} {token[:8]}") from None
 
     def expired_error(self, token: str, what: str) -> LockExpiredError:
         return LockExpiredError(

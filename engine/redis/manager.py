@@ -16,6 +16,11 @@ Each worker keeps the last state tree it committed or read per tab, with
 its version: taking the lock returns the data only when that version is no
 longer current, so a tab served by one worker costs no JSON parsing.
 
+Commits, locks and reads of a tab go through the worker's command stream
+(stream.py): one pipelined connection, so a tab's commands run in Redis in
+the order they were made. How a block commits, in confirm or pipelined mode,
+is in transaction.py.
+
 A tab whose state is missing while the tab may be showing older values
 (the key expired, Redis was flushed or restarted, the data was rejected)
 gets a transaction that `replaces` it: its first commit asks for a full
@@ -29,19 +34,26 @@ import asyncio
 import itertools
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio import Redis
 
-from ..errors import StateLockError, StateStoreError, StoredStateError
-from ..locks import TabLock
-from ..managers import StateManager, Transaction
+from ..delta import Delta
+from ..errors import LockExpiredError, StateLockError, StateStoreError, StoredStateError
+from ..managers import StateManager
 from ..settings import Settings
 from ..state import State
 from . import scripts
 from .client import Pool, StoreCall, connect, describe, new_worker_id
 from .locks import RedisTabLocks, tab_keys
-from .stored import dump_tree, load_tree
+from .stored import load_tree
+from .stream import CommandStream
+from .transaction import Modify, RedisTransaction, Refusal, refused
+
+# What a commit publishes for a tab on another worker: (token, seq, delta, every value when the tab
+# must be sent its whole state) -> the relay's message, or None when no other worker needs it.
+Announce = Callable[[str, int, Delta, "Delta | None"], "str | None"]
 
 __all__ = ["RedisStateManager"]
 
@@ -55,101 +67,6 @@ class _Cached:
         self.version = version
         self.root = root
         self.seq = seq
-
-
-class _RedisTransaction(Transaction):
-    """A Transaction whose commits go through the COMMIT script."""
-
-    __slots__ = ("_manager", "stored", "version")
-
-    def __init__(
-        self, manager: RedisStateManager, token: str, root: State, seq: int, version: str, *, stored: bool = True
-    ) -> None:
-        super().__init__(token, root, seq, replaces=not stored)
-        self._manager = manager
-        self.version = version  # of the stored state this holder read ('' when none)
-        self.stored = stored  # False until a usable state for this tab is in Redis
-
-    async def _persist(self, seq: int) -> None:
-        """Run the COMMIT script; a cancellation meanwhile waits for its answer, then is honoured."""
-        version = self._manager._new_version()
-        write = asyncio.ensure_future(self._manager._write(self, seq, version))
-        try:
-            await asyncio.shield(write)
-        except asyncio.CancelledError:
-            await _wait_out(write)
-            if write.cancelled() or write.exception() is not None:
-                raise  # it did not land: nothing is stored, the cancellation stands
-            self.cancel_after_commit()  # it landed: the commit completes, then the cancellation
-        self.version = version
-        self.stored = True
-
-
-class _Modify:
-    """The `modify(token)` block: the tab's lock and state; commit; release (or keep) the lock."""
-
-    __slots__ = ("_held", "_lock", "_manager", "_timer", "_token", "_tx")
-
-    def __init__(self, manager: RedisStateManager, token: str) -> None:
-        self._manager = manager
-        self._token = token
-        self._held = False
-        self._timer: asyncio.TimerHandle | None = None
-
-    async def __aenter__(self) -> Transaction:
-        manager, token = self._manager, self._token
-        locks, settings = manager.locks, manager.settings
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + settings.lock_timeout
-        self._lock: TabLock = await locks.enter(token, settings.lock_timeout)
-        self._held = True
-        try:
-            cached = manager._cache.get(token)
-            if cached is not None and locks.reusable(token):
-                reply = None  # the lock never left this worker: the cached tree is current
-            else:
-                version = cached.version if cached is not None else ""
-                reply = await locks.acquire(token, deadline, (manager._ttl_ms, version))
-            task = asyncio.current_task()
-            self._timer = loop.call_later(
-                settings.lock_warn_after, manager._warn_held, token, task.get_name() if task else "?"
-            )
-            self._tx = manager._open(token, reply, cached)
-        except BaseException:
-            self._stop_timer()
-            self._finish(ok=False)
-            raise
-        return self._tx
-
-    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        manager, tx = self._manager, self._tx
-        try:
-            if exc_type is not None:
-                tx.rollback()
-                manager._cache.pop(self._token, None)
-            elif not tx.stored:
-                await manager._store_defaults(tx)
-            else:
-                await manager.locks.check_lease(self._token)
-                manager._remember(tx)
-        finally:
-            self._stop_timer()
-            release = self._finish(ok=exc_type is None)
-            if release is not None:
-                await asyncio.shield(release)  # a cancelled holder still lets go
-
-    def _stop_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
-    def _finish(self, *, ok: bool) -> asyncio.Task[None] | None:
-        """Release the Redis lock now after a failure or when it must go; else pass it on or linger."""
-        locks, token = self._manager.locks, self._token
-        release = locks.release(token) if not ok or locks.must_release(token) else None
-        locks.leave(token, self._lock, held=self._held)
-        self._held = False
-        return release
 
 
 class RedisStateManager(StateManager):
@@ -174,13 +91,22 @@ class RedisStateManager(StateManager):
         self.where = describe(str(url)) if url else f"{kwargs.get('host')}:{kwargs.get('port')}"
         self._call = StoreCall(self.where, pool)
         self._id = worker or new_worker_id()  # this worker's id in lock keys and versions
-        self.locks = RedisTabLocks(self.redis, self._listener, self.settings, self._id, self._call)
+        self.stream = CommandStream(self.redis, self._call)
+        self.locks = RedisTabLocks(self.stream, self._listener, self.settings, self._id, self._call)
         self._ttl_ms = max(1, round(self.settings.state_ttl * 1000))
         self._lease_ms = max(1, round(self.settings.lock_lease * 1000))
-        self._commit_script = self.redis.register_script(scripts.COMMIT)
+        self._commit_script = self.stream.script(scripts.COMMIT, "saving a tab")
         self._versions = itertools.count(1)
         self._cache: OrderedDict[str, _Cached] = OrderedDict()
-        self._counts = dict.fromkeys(("expired", "rejected", "vanished", "cache_hits"), 0)
+        self._counts = dict.fromkeys(("expired", "rejected", "vanished", "cache_hits", "refused"), 0)
+        self.pipelined = self.settings.redis_commit_mode == "pipelined"
+        self._pending: dict[str, asyncio.Future[None]] = {}  # per tab, its last commit on its way (pipelined)
+        self._refusals: dict[str, Refusal] = {}  # per tab, a refused pipelined commit its task must hear of
+        # Set by the App: how an update for a tab on another worker is published with its commit, and
+        # what to do when a pipelined commit is refused (tell the tab, resync it).
+        self.announce: Announce | None = None
+        self.updates_channel = ""
+        self.on_refused: Callable[[str, Exception], None] | None = None
 
     @staticmethod
     def state_key(token: str) -> str:
@@ -191,15 +117,16 @@ class RedisStateManager(StateManager):
         return tab_keys(token, "lock")[0]
 
     # -- the StateManager interface ---------------------------------------------------
-    def modify(self, token: str) -> _Modify:
-        return _Modify(self, token)
+    def modify(self, token: str) -> Modify:
+        return Modify(self, token)
 
     async def peek(self, token: str) -> State | None:
-        """The last committed state, read without the lock; None when missing or rejected."""
-        data = await self._call(
-            lambda: self.redis.hget(self.state_key(token), "data"),  # type: ignore[arg-type]
-            f"reading the state of tab {token[:8]}",
-        )
+        """The last committed state, read without the lock; None when missing or rejected.
+
+        Read on the command stream, so it sees every commit this worker sent before.
+        """
+        read = self.stream.send(("HGET", self.state_key(token), "data"), "reading a state")
+        data = await self.locks.reply(read, "reading the state of tab", token)
         if data is None:
             return None
         try:
@@ -224,24 +151,27 @@ class RedisStateManager(StateManager):
             "notifications_live": self.locks.hub.live,
             "store_errors": self._call.failures,
             "store_busy": self._call.busy,
+            "commits_on_their_way": len(self._pending),
+            "stream_reconnects": self.stream.reconnects,
             **self.locks.counts,
             **self._counts,
         }
 
     async def close(self) -> None:
         await self.locks.close()
+        await self.stream.close()
         await self.redis.aclose()
         if self._listener is not self.redis:
             await self._listener.aclose()
 
     # -- loading ----------------------------------------------------------------------------
-    def _open(self, token: str, reply: list[Any] | None, cached: _Cached | None) -> _RedisTransaction:
+    def _open(self, token: str, reply: list[Any] | None, cached: _Cached | None) -> RedisTransaction:
         """The holder's transaction, from the cache or the ACQUIRE reply."""
         if reply is None or (len(reply) == 3 and cached is not None and reply[1].decode() == cached.version):
             assert cached is not None
             self._counts["cache_hits"] += 1
             self._cache.move_to_end(token)
-            return _RedisTransaction(self, token, cached.root, cached.seq, cached.version)
+            return RedisTransaction(self, token, cached.root, cached.seq, cached.version)
         if len(reply) == 1:  # nothing stored: a new tab, or one whose state expired or was flushed
             if self._cache.pop(token, None) is not None:
                 self._counts["vanished"] += 1
@@ -263,11 +193,11 @@ class RedisStateManager(StateManager):
         except StoredStateError as exc:
             self._reject(token, exc)
             return self._fresh(token, version, seq)
-        return _RedisTransaction(self, token, root, seq, version)
+        return RedisTransaction(self, token, root, seq, version)
 
-    def _fresh(self, token: str, version: str, seq: int) -> _RedisTransaction:
+    def _fresh(self, token: str, version: str, seq: int) -> RedisTransaction:
         """Defaults for a tab with no usable stored state; stored when the block ends."""
-        return _RedisTransaction(self, token, State._rx_new(token), seq, version, stored=False)
+        return RedisTransaction(self, token, State._rx_new(token), seq, version, stored=False)
 
     def _reject(self, token: str, exc: Exception) -> None:
         self._counts["rejected"] += 1
@@ -276,7 +206,7 @@ class RedisStateManager(StateManager):
             "rejected the stored state of tab %s: %s; the tab starts again from defaults", token[:8], exc
         )
 
-    def _remember(self, tx: _RedisTransaction) -> None:
+    def _remember(self, tx: RedisTransaction) -> None:
         cache = self._cache
         cache[tx.token] = _Cached(tx.version, tx.root, tx.seq)
         cache.move_to_end(tx.token)
@@ -284,13 +214,10 @@ class RedisStateManager(StateManager):
             cache.popitem(last=False)
 
     # -- saving -------------------------------------------------------------------------------
-    def _new_version(self) -> str:
-        return f"{self._id}.{next(self._versions)}"
-
-    async def _store_defaults(self, tx: _RedisTransaction) -> None:
+    async def _store_defaults(self, tx: RedisTransaction) -> None:
         """Store a tab seen for the first time, so that a missing state later means it vanished."""
         try:
-            await tx._persist(tx.seq)
+            await tx._persist(tx.seq, {})
         except (StateStoreError, StateLockError) as exc:
             self._cache.pop(tx.token, None)
             logger.warning("could not store the new state of tab %s: %s", tx.token[:8], exc)
@@ -299,33 +226,86 @@ class RedisStateManager(StateManager):
         if tx.take_pending_cancellation():
             raise asyncio.CancelledError
 
-    async def _write(self, tx: _RedisTransaction, seq: int, version: str) -> None:
-        token = tx.token
-        data = dump_tree(tx.root)
-        keys = tab_keys(token, "lock", "state", "waiting")
-        args = (self._id, tx.version, version, seq, data, self._ttl_ms, self._lease_ms)
-        sent_at = asyncio.get_running_loop().time()
-        result = await self._call(
-            lambda: self._commit_script(keys=keys, args=args), f"saving tab {token[:8]}"
-        )
+    def landed(self, token: str, result: int, hold: object, sent_at: float, built_on: str) -> None:
+        """A COMMIT's reply: renew the hold; or drop what the refused change was built on and raise."""
         if result > 0:
             self.locks.committed(token, sent_at, awaited=result == 2)
+            if self._refusals:
+                self._forget_refusal(token, hold)
             return
-        self._cache.pop(token, None)
-        if result == -2 and tx.version:
-            self.locks.lost(token)
-            raise StateStoreError(
-                f"the stored state of tab {token[:8]} vanished (flushed, or Redis restarted) while this "
-                "handler ran; the change was discarded and the tab starts again from defaults"
-            )
-        if result <= 0 and result != -1:
-            self.locks.lost(token)
+        raise self.failed(token, refused(result, token, self, built_on), hold, lost=result != -1)
+
+    def failed(self, token: str, exc: BaseException, hold: object, *, lost: bool = False) -> Exception:
+        """A commit did not land (or may not have): forget the cached tree it was built on; the error to raise.
+
+        `lost`: Redis said the lock is not ours any more, so the hold goes too.
+        """
+        if not isinstance(exc, (StateStoreError, StateLockError)):
+            exc = self._call.error(exc, f"saving tab {token[:8]}")
+        if self.locks.hold_of(token) is hold:  # (not when a newer lease already read the tab again)
+            self._cache.pop(token, None)
+            if lost:
+                self.locks.lost(token)
+        if isinstance(exc, LockExpiredError):
             self._counts["expired"] += 1
-            raise self.locks.expired_error(token, "before this change was saved, so it was discarded")
-        raise StateStoreError(
-            f"the stored state of tab {token[:8]} was replaced or removed while this handler held its lock; "
-            "the change was discarded"
-        )
+        return exc
+
+    def confirming(
+        self, token: str, write: asyncio.Future[Any], hold: object, sent_at: float, built_on: str
+    ) -> asyncio.Future[None]:
+        """Pipelined mode: a future done once Redis has stored this commit, failed if it did not."""
+        confirmed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        confirmed.add_done_callback(_retrieved)
+        self._pending[token] = confirmed
+        task = asyncio.current_task()
+
+        def reply(_: asyncio.Future[Any]) -> None:
+            if self._pending.get(token) is confirmed:
+                del self._pending[token]
+            try:
+                if write.cancelled():
+                    raise self.failed(token, StateStoreError(f"saving tab {token[:8]} was cancelled"), hold)
+                exc = write.exception()
+                if exc is not None:
+                    raise self.failed(token, exc, hold)
+                self.landed(token, write.result(), hold, sent_at, built_on)
+            except Exception as error:
+                self._refused(token, error, hold, task)
+                confirmed.set_exception(error)
+                return
+            confirmed.set_result(None)
+
+        write.add_done_callback(reply)
+        return confirmed
+
+    def _refused(self, token: str, error: Exception, hold: object, task: asyncio.Task[Any] | None) -> None:
+        """The first refused commit of a lease is reported (the later ones were built on it)."""
+        known = self._refusals.get(token)
+        if known is not None and known.hold is hold:
+            return
+        self._counts["refused"] += 1
+        self._refusals[token] = Refusal(error, task, hold)
+        logger.warning("a pipelined commit of tab %s was refused: %s", token[:8], error)
+        if self.on_refused is not None:
+            self.on_refused(token, error)
+
+    def _forget_refusal(self, token: str, hold: object) -> None:
+        known = self._refusals.get(token)
+        if known is not None and known.hold is not hold and (known.raised or known.task is None or known.task.done()):
+            del self._refusals[token]
+
+    async def settled(self, token: str) -> None:
+        """Wait until this worker's commits of the tab are confirmed (pipelined mode); raise if one was refused."""
+        pending = self._pending.get(token)
+        if pending is not None:
+            await asyncio.shield(pending)
+
+    def raise_refusal(self, token: str) -> None:
+        """At a block's start: the task whose pipelined commit of this tab was refused gets its error, once."""
+        refusal = self._refusals.get(token)
+        if refusal is not None and not refusal.raised and refusal.task is asyncio.current_task():
+            refusal.raised = True
+            raise refusal.error
 
     def _warn_held(self, token: str, holder: str) -> None:
         logger.warning(
@@ -336,12 +316,7 @@ class RedisStateManager(StateManager):
         )
 
 
-async def _wait_out(write: asyncio.Future[None]) -> None:
-    """Wait for an in-flight write to end, whatever cancellations arrive meanwhile."""
-    while not write.done():
-        try:
-            await asyncio.shield(write)
-        except asyncio.CancelledError:
-            continue
-        except Exception:  # its outcome is read by the caller
-            return
+def _retrieved(future: asyncio.Future[None]) -> None:
+    """A refusal is reported to the tab; nobody need await the future for it to count as seen."""
+    if not future.cancelled():
+        future.exception()

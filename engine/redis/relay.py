@@ -81,8 +81,7 @@ class RedisRelay(socketio.AsyncRedisManager):  # type: ignore[misc]
                 await super().emit(event, data, namespace=namespace, room=room, skip_sid=skip_sid,
                                    callback=callback, **kwargs)
             return
-        message = {"method": "emit", "event": event, "data": [data], "binary": False, "namespace": namespace or "/",
-                   "room": room, "skip_sid": skip_sid, "callback": None, "host_id": self.host_id}
+        message = self._message(event, data, namespace, room, skip_sid)
         await self._handle_emit(message)  # this worker's own sockets, now
         if room is not None and self.is_local(room):
             return  # the tab's socket is here: no other worker has it
@@ -90,6 +89,15 @@ class RedisRelay(socketio.AsyncRedisManager):  # type: ignore[misc]
         self._queued += 1
         if self._sender is None or self._sender.done():
             self._sender = asyncio.get_running_loop().create_task(self._send_outbox(), name="engine:relay-outbox")
+
+    def _message(self, event: str, data: Any, namespace: str | None, room: str | None,
+                 skip_sid: Any = None) -> dict[str, Any]:
+        return {"method": "emit", "event": event, "data": [data], "binary": False, "namespace": namespace or "/",
+                "room": room, "skip_sid": skip_sid, "callback": None, "host_id": self.host_id}
+
+    def remote(self, event: str, data: Any, namespace: str, room: str) -> str:
+        """An emit for the other workers' sockets, as published on `channel` (a commit publishes it itself)."""
+        return str(self.json.dumps(self._message(event, data, namespace, room)))
 
     async def _send_outbox(self) -> None:
         """Publish what the outbox holds, in order, many at a time."""

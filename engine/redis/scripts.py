@@ -13,15 +13,20 @@ the `{token}` hash tag, so they live on one cluster node):
            instead of the releaser's own next task (fairness between workers).
 
 Every script can be retried safely: a retry after a lost reply finds the
-caller's own id (ACQUIRE) or its own version (COMMIT) and reports success.
+caller's own id (ACQUIRE), or its own version or a later one of its own
+(COMMIT: pipelined commits may be sent again after a lost connection), and
+reports success.
 """
 
 from __future__ import annotations
 
 __all__ = ["ACQUIRE", "COMMIT", "RELEASE"]
 
-# KEYS: lock, state, waiting, turn. ARGV: worker id, lease ms, state TTL ms, cached version ('' if none).
-# Returns {0, ms} when the caller must wait (at most ms: the lease or the turn left);
+# KEYS: lock, state, waiting, turn. ARGV: worker id, lease ms, state TTL ms, cached version ('' if none),
+# token, prefix of the holders' "wanted" channels.
+# Returns {0, ms} when the caller must wait (at most ms: the lease or the turn left), after
+# telling the holder that its lease is wanted (it lets go at the end of its block, or at once
+# when the tab is idle there);
 # otherwise the lock is the caller's, with a fresh lease, and the reply is {1} when no
 # state is stored, {1, version, seq} when the caller's cached copy is current, else
 # {1, version, seq, data}. Taking the lock refreshes the state's TTL.
@@ -30,6 +35,9 @@ local holder = redis.call('GET', KEYS[1])
 if holder ~= ARGV[1] then
   if holder or redis.call('GET', KEYS[4]) == ARGV[1] then
     redis.call('SET', KEYS[3], '1', 'PX', ARGV[2])
+    if holder then
+      redis.call('PUBLISH', ARGV[6] .. holder, ARGV[5])
+    end
     return {0, redis.call('PTTL', holder and KEYS[1] or KEYS[4])}
   end
 end
@@ -47,12 +55,16 @@ return {1, head[1], seq, redis.call('HGET', KEYS[2], 'data') or ''}
 """
 
 # KEYS: lock, state, waiting. ARGV: worker id, version read under the lock ('' for none),
-# new version, seq, data, state TTL ms, lease ms. Returns 1 when written (or already
-# written by this very call), 2 when written and a worker is waiting for the lock, 0 when
-# the caller no longer holds the lock (its lease ran out), -2 when it does not and the
-# state is gone as well (flushed, or Redis restarted), -1 when the stored version is not
-# the one it read (the state was replaced or removed under the lock). A commit renews
-# the caller's lease: a holder that makes progress keeps its lock.
+# new version, seq, data, state TTL ms, lease ms, the new version's number, Socket.IO
+# channel, update for the tab ('' for none). Returns 1 when written (or already written
+# by this very call, or by a later commit of this worker sent after it), 2 when written
+# and a worker is waiting for the lock, 0 when the caller no longer holds the lock (its
+# lease ran out), -2 when it does not and the state is gone as well (flushed, or Redis
+# restarted), -1 when the stored version is neither the one it read nor one of its own
+# later ones (the state was replaced or removed under the lock). A commit renews the
+# caller's lease: a holder that makes progress keeps its lock. The update, when given, is
+# published only together with the write, so no worker can show a tab a change that
+# Redis refused.
 COMMIT = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   if redis.call('EXISTS', KEYS[2]) == 0 then
@@ -63,11 +75,18 @@ end
 redis.call('PEXPIRE', KEYS[1], ARGV[7])
 local version = redis.call('HGET', KEYS[2], 'version') or ''
 if version ~= ARGV[3] then
-  if version ~= ARGV[2] then
-    return -1
+  if version == ARGV[2] then
+    redis.call('HSET', KEYS[2], 'version', ARGV[3], 'seq', ARGV[4], 'data', ARGV[5])
+    redis.call('PEXPIRE', KEYS[2], ARGV[6])
+    if ARGV[10] ~= '' then
+      redis.call('PUBLISH', ARGV[9], ARGV[10])
+    end
+  else
+    local owner, number = string.match(version, '^(.-)%.(%d+)$')
+    if owner ~= ARGV[1] or tonumber(number) < tonumber(ARGV[8]) then
+      return -1
+    end
   end
-  redis.call('HSET', KEYS[2], 'version', ARGV[3], 'seq', ARGV[4], 'data', ARGV[5])
-  redis.call('PEXPIRE', KEYS[2], ARGV[6])
 end
 if redis.call('EXISTS', KEYS[3]) == 1 then
   return 2

@@ -10,6 +10,10 @@ expires. Keyspace notifications are not needed, and not used: they would
 cost a message per release of every tab and a server setting that managed
 Redis services often refuse.
 
+The same subscription hears when another worker wants a tab whose lease
+this worker keeps between blocks (the ACQUIRE that found it taken published
+the token on this worker's "wanted" channel): `on_wanted` lets go of it.
+
 One subscriber connection serves every tab. If it drops, every waiter is
 woken to check again, and it reconnects with a short backoff.
 """
@@ -19,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from redis.asyncio import Redis
 
@@ -48,9 +53,11 @@ def check_cancelled() -> None:
 class UnlockHub:
     """One pub/sub subscription that turns unlock messages into woken futures."""
 
-    def __init__(self, client: Redis, channel: str) -> None:
+    def __init__(self, client: Redis, channel: str, wanted: str | None = None) -> None:
         self._client = client
         self._channel = channel
+        self._wanted = wanted  # this worker's "wanted" channel
+        self.on_wanted: Callable[[str], None] | None = None
         self._waiters: dict[str, set[asyncio.Future[None]]] = {}
         self._task: asyncio.Task[None] | None = None
         self.live = False  # subscribed right now: a release will reach us
@@ -82,6 +89,15 @@ class UnlockHub:
         for token in list(self._waiters):
             self.wake(token)
 
+    def _heard(self, channel: object, token: str) -> None:
+        if isinstance(channel, bytes):
+            channel = channel.decode("utf-8", "replace")
+        if channel == self._wanted and self._wanted is not None:
+            if self.on_wanted is not None:
+                self.on_wanted(token)
+        else:
+            self.wake(token)
+
     async def close(self) -> None:
         task, self._task = self._task, None
         if task is not None:
@@ -96,7 +112,7 @@ class UnlockHub:
         while True:
             pubsub = self._client.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(self._channel)
+                await pubsub.subscribe(*(name for name in (self._channel, self._wanted) if name))
                 if not self.live:
                     self.live = True
                     if backoff > _BACKOFF_FIRST:
@@ -109,7 +125,7 @@ class UnlockHub:
                     if message is not None and message.get("type") == "message":
                         data = message.get("data")
                         if isinstance(data, bytes):
-                            self.wake(data.decode("utf-8", "replace"))
+                            self._heard(message.get("channel"), data.decode("utf-8", "replace"))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -158,6 +158,7 @@ class Runner:
                         out = await out
                     chained += self._start_now(token, _chained(out, handler.qualname), result.event)
                 await session.commit(final=True)
+            await session.confirmation()  # (pipelined: acknowledged only once Redis holds it)
         finally:
             if session.committed:
                 result.outcome = Outcome.COMMITTED
@@ -291,6 +292,10 @@ class Runner:
         self._helpers.add(helper)
         helper.add_done_callback(self._helpers.discard)
 
+    def report_soon(self, token: str, message: str, event: str | None = None) -> None:
+        """`report`, from code that cannot wait (a callback)."""
+        self._spawn(self.report(token, message, event))
+
     async def report(self, token: str, message: str, event: str | None = None) -> None:
         """Tell a tab that something it caused failed (shown in its demo box)."""
         observers = self.parts.observers
@@ -316,6 +321,7 @@ class Runner:
         async with session as tx:
             if self.control.reconcile(tx.root):  # copies that died with their worker stop showing as running
                 await session.commit(final=True)
+            await tx.settled()  # (pipelined: show only what Redis holds)
             full: Delta = {}
             for name in names:
                 try:

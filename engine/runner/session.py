@@ -17,6 +17,7 @@ from typing import Any, NamedTuple, Protocol
 from ..delta import Delta, every_public_value
 from ..managers import Commit, StateManager, Transaction
 from ..settings import Settings
+from .confirmed import InOrder
 from .flow import lane_here
 from .observe import Kind, Observers
 
@@ -41,6 +42,7 @@ class Parts(NamedTuple):
     observers: Observers
     settings: Settings
     enter_context: Callable[[], Any]  # sets what handlers may ask for (`rx.get_app()`)
+    confirmed: InOrder  # updates of pipelined commits, sent once Redis holds them
 
 
 class TabSession:
@@ -50,13 +52,14 @@ class TabSession:
     this" (found only when somebody watches the tab).
     """
 
-    __slots__ = ("_inner", "_watching", "committed", "lane", "parts", "token", "tx")
+    __slots__ = ("_inner", "_watching", "committed", "lane", "parts", "pending", "token", "tx")
 
     def __init__(self, parts: Parts, token: str, lane: str | None = None) -> None:
         self.parts = parts
         self.token = token
         self.lane = lane
         self.committed = False  # the final commit landed (the event's changes are stored)
+        self.pending: asyncio.Future[None] | None = None  # the last commit still on its way (pipelined)
 
     def _report(self, kind: str, **detail: Any) -> None:
         if self.lane is None:
@@ -102,16 +105,31 @@ class TabSession:
             raise
         if final:
             self.committed = True
-        if commit.delta and not commit.replace and not self._watching:  # the usual case, one frame less
-            await self.parts.publisher.update(self.token, commit.seq, commit.delta)
+        if commit.confirmed is not None:  # pipelined: the tab is sent the change once Redis holds it
+            self.pending = commit.confirmed
+            full = every_public_value(self.tx.root) if commit.replace and not commit.published else None
+            self.parts.confirmed.after(commit.confirmed, lambda: self._send(commit, final, full))
+        elif commit.delta and not commit.replace and not self._watching and not commit.published:
+            await self.parts.publisher.update(self.token, commit.seq, commit.delta)  # the usual case, one frame less
         elif commit.delta or commit.replace or self._watching:
             await self._send(commit, final)
 
-    async def _send(self, commit: Commit, final: bool) -> None:
+    async def confirmation(self) -> None:
+        """Wait until Redis holds this session's last commit (pipelined mode); raise if it refused it."""
+        if self.pending is not None:
+            try:
+                await asyncio.shield(self.pending)
+            except Exception:
+                self.committed = False
+                raise
+
+    async def _send(self, commit: Commit, final: bool, full: Delta | None = None) -> None:
         publisher, token = self.parts.publisher, self.token
         sent = True
-        if commit.replace:
-            await publisher.replace(token, commit.seq, every_public_value(self.tx.root))
+        if commit.published:  # the commit itself published it for the tab's worker (not this one)
+            pass
+        elif commit.replace:
+            await publisher.replace(token, commit.seq, full or every_public_value(self.tx.root))
         elif commit.delta:
             await publisher.update(token, commit.seq, commit.delta)
         else:

@@ -255,8 +255,16 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
 
-    async def _resend_all(self) -> None:
+    def resend(self, token: str) -> None:
+        """Send one tab a full copy of its state, if its socket is on this worker."""
+        task = asyncio.ensure_future(self._resend_all(token))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def _resend_all(self, token: str | None = None) -> None:
         for sid, connection in list(self._connections.items()):
+            if token is not None and connection.token != token:
+                continue
             try:
                 await self.send_full(sid, connection.token, connection.states)
             except Exception:  # that tab asks again on its next gap; the others still get theirs

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis_support import lock_key, raw_redis, redis_app
+from redis_support import lock_key, raw_redis, redis_app, state_key
 
 import engine as rx
 from engine.redis import relay as relay_module
@@ -47,19 +47,25 @@ async def test_two_hundred_events_at_once_on_a_small_pool_all_succeed(redis_serv
                 await tab.__aexit__(None, None, None)
 
 
-async def test_a_pool_that_stays_busy_is_reported_as_busy_not_as_redis_unreachable(redis_server):
+async def test_a_pool_that_stays_busy_is_reported_as_busy_and_never_holds_up_a_tab(redis_server):
+    """Blocks, locks and commits have their own pipelined connection: a pool taken up by slow commands
+    (here a BLPOP) cannot stall a tab; a command that does need the pool says it was busy, not Redis down."""
     async with redis_app(redis_server.url, redis_pool_size=1, redis_pool_timeout=0.1) as app:
         manager = app.state_manager
         holding = asyncio.create_task(manager.redis.blpop(["pressure-nothing-comes"], timeout=2))
         await asyncio.sleep(0.05)  # the pool's one connection is taken
+        async with asyncio.timeout(1):
+            async with app.modify_state("pressure-busy") as root:
+                root.get_substate(PressureState.get_full_name().split(".")).count = 5
         with pytest.raises(rx.StateStoreError) as raised:
-            async with app.modify_state("pressure-busy"):
-                pass
+            await manager.is_locked("pressure-busy")
         message = str(raised.value)
-        assert ("were all busy" in message and "setting" in message) or "settings redis_pool_size" in message
+        assert "were all busy" in message and "settings redis_pool_size, redis_pool_timeout" in message
         assert "reachable: try again" in message and "once Redis is reachable" not in message
         assert manager.stats()["store_busy"] == 1
         await holding
+        async with raw_redis(redis_server.url) as raw:
+            assert b'"count":5' in await raw.hget(state_key("pressure-busy"), "data")
 
 
 async def test_a_lock_release_that_fails_keeps_the_lock_here_and_frees_it_soon_after(redis_server):

@@ -1,0 +1,273 @@
+"""One pipelined connection for the scripts on tabs' keys: commands go out as they come, replies come back in order.
+
+redis-py sends a command and waits for its reply on a connection taken from
+a pool, so a hundred concurrent commits hold a hundred connections and each
+pays a full client round. Redis answers the commands of one connection in
+the order it received them, so one connection can carry every lock and
+commit of a worker: commands queued in the same turn of the event loop go
+out in one write, and a reader matches each reply to the oldest command
+still waiting. Order on the connection is order in Redis, which the engine
+relies on: a tab's release queued after its commits runs after them, and a
+commit sent without waiting (pipelined mode) is fenced by the ones before it.
+
+A connection that breaks is replaced once and the commands that had no reply
+are sent again, in order (every script is safe to repeat, see scripts.py);
+if the new connection breaks too, they fail with `StateStoreError`. A reply
+that takes longer than COMMAND_TIMEOUT means Redis is in trouble: the
+connection is dropped in the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import NoScriptError, RedisError, ResponseError
+
+from ..errors import StateStoreError
+from .client import COMMAND_TIMEOUT, StoreCall
+
+__all__ = ["CommandStream", "StreamScript"]
+
+logger = logging.getLogger("engine.redis")
+
+_TRIES = 2  # sends of one command: the first, and one more on a new connection
+_CHECK_EVERY = 1.0  # seconds between checks for a reply that is overdue
+
+
+class _Command:
+    __slots__ = ("args", "doing", "future", "sent_at", "tries")
+
+    def __init__(self, args: tuple[Any, ...], doing: str, future: asyncio.Future[Any]) -> None:
+        self.args = args
+        self.doing = doing
+        self.future = future
+        self.tries = 0
+        self.sent_at = 0.0
+
+
+class StreamScript:
+    """A Lua script sent by EVALSHA on the stream: `script(keys=..., args=...)` returns the reply's future."""
+
+    __slots__ = ("doing", "sha", "stream")
+
+    def __init__(self, stream: CommandStream, source: str, doing: str) -> None:
+        self.stream = stream
+        self.sha = hashlib.sha1(source.encode()).hexdigest()
+        self.doing = doing
+        stream._scripts[self.sha] = source
+
+    def __call__(self, *, keys: tuple[str, ...], args: tuple[Any, ...]) -> asyncio.Future[Any]:
+        return self.stream.send(("EVALSHA", self.sha, len(keys), *keys, *args), self.doing)
+
+
+class CommandStream:
+    """Sends commands to Redis on one connection without waiting between them (see the module docstring).
+
+    Args:
+        client: the client whose connection settings (URL, credentials, TLS) the stream copies.
+        call: turns a failure into the engine's `StateStoreError` and counts it.
+    """
+
+    def __init__(self, client: Redis, call: StoreCall) -> None:
+        pool = client.connection_pool
+        # The reader waits on an idle connection: no read timeout, no health checks (replies are matched
+        # by order, a PING's reply would be taken for a command's); overdue replies are found by time.
+        kwargs = {**pool.connection_kwargs, "socket_timeout": None, "health_check_interval": 0}
+        self._new_connection: Callable[[], Any] = lambda: pool.connection_class(**kwargs)
+        self._call = call
+        self._scripts: dict[str, str] = {}  # sha -> source, loaded on each new connection
+        self._connection: Any = None
+        self._queue: list[_Command] = []  # waiting for the next write
+        self._in_flight: deque[_Command] = deque()  # written, oldest first, waiting for a reply
+        self._flush_soon = False
+        self._connecting: asyncio.Task[None] | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._checker: asyncio.TimerHandle | None = None
+        self._closed = False
+        self.reconnects = 0
+
+    def script(self, source: str, doing: str) -> StreamScript:
+        """A script to call on this stream; `doing` completes error messages ("saving a tab")."""
+        return StreamScript(self, source, doing)
+
+    @property
+    def pending(self) -> int:
+        """Commands queued or written that have no reply yet."""
+        return len(self._queue) + len(self._in_flight)
+
+    def send(self, args: tuple[Any, ...], doing: str) -> asyncio.Future[Any]:
+        """Queue a command; it is written in this turn of the event loop with every other one queued."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        if self._closed:
+            future.set_exception(StateStoreError(f"the state store was closed while {doing}; nothing was changed"))
+            return future
+        self._queue.append(_Command(args, doing, future))
+        if not self._flush_soon:
+            self._flush_soon = True
+            loop.call_soon(self._flush)
+        return future
+
+    # -- writing ------------------------------------------------------------------------
+    def _flush(self) -> None:
+        self._flush_soon = False
+        if not self._queue or self._closed:
+            return
+        connection = self._connection
+        if connection is None or not connection.is_connected:
+            if self._connecting is None or self._connecting.done():
+                self._connecting = asyncio.get_running_loop().create_task(self._connect(), name="engine:redis-stream")
+            return  # the connection's first write sends what is queued
+        self._write(connection)
+
+    def _write(self, connection: Any) -> None:
+        batch, self._queue = self._queue, []
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        for command in batch:
+            command.tries += 1
+            command.sent_at = now
+        self._in_flight.extend(batch)
+        try:
+            connection._writer.writelines(connection.pack_commands([command.args for command in batch]))
+        except Exception as exc:  # the transport is closing: the reader sees it too
+            self._broken(connection, exc)
+            return
+        if self._reader is None or self._reader.done():
+            self._reader = loop.create_task(self._read(connection), name="engine:redis-stream-replies")
+        if self._checker is None:
+            self._checker = loop.call_later(_CHECK_EVERY, self._check_overdue, connection)
+
+    async def _connect(self) -> None:
+        """Open a connection, load the scripts on it (ahead of anything else), then write the queue."""
+        connection: Any = self._new_connection()
+        try:
+            await connection.connect()
+        except (RedisError, OSError) as exc:
+            self._fail(self._queue, exc)
+            self._queue = []
+            return
+        if self._closed:
+            await connection.disconnect()
+            return
+        self._connection = connection
+        loop = asyncio.get_running_loop()
+        loads = [_Command(("SCRIPT", "LOAD", source), "loading the engine's scripts", loop.create_future())
+                 for source in self._scripts.values()]
+        for load in loads:
+            load.future.add_done_callback(_quiet)
+        self._queue[:0] = loads
+        self._write(connection)
+
+    # -- reading ------------------------------------------------------------------------
+    async def _read(self, connection: Any) -> None:
+        """Match replies to commands for as long as this connection is the stream's (idle, it waits)."""
+        in_flight = self._in_flight
+        while self._connection is connection:
+            try:
+                reply = await connection.read_response()
+            except ResponseError as exc:  # an error reply: this command failed, the connection is fine
+                reply = exc
+            except (RedisError, OSError, asyncio.IncompleteReadError) as exc:
+                self._broken(connection, exc)
+                return
+            if not in_flight:
+                self._broken(connection, RedisError("Redis sent a reply to no command"))
+                return
+            command = in_flight.popleft()
+            future = command.future
+            if future.done():  # (its caller stopped waiting; Redis ran it all the same)
+                continue
+            if isinstance(reply, ResponseError):
+                self._call.failures += 1
+                if isinstance(reply, NoScriptError):  # SCRIPT FLUSH: load them again before the next command
+                    self._reload_scripts()
+                future.set_exception(self._call.error(reply, command.doing))
+            else:
+                future.set_result(reply)
+
+    def _reload_scripts(self) -> None:
+        loop = asyncio.get_running_loop()
+        for source in self._scripts.values():
+            load = _Command(("SCRIPT", "LOAD", source), "loading the engine's scripts", loop.create_future())
+            load.future.add_done_callback(_quiet)
+            self._queue.insert(0, load)
+        if not self._flush_soon:
+            self._flush_soon = True
+            loop.call_soon(self._flush)
+
+    def _check_overdue(self, connection: Any) -> None:
+        self._checker = None
+        if self._connection is not connection or not self._in_flight:
+            return
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._in_flight[0].sent_at > COMMAND_TIMEOUT:
+            self._broken(connection, TimeoutError(f"no answer within {COMMAND_TIMEOUT:g}s"))
+            return
+        self._checker = loop.call_later(_CHECK_EVERY, self._check_overdue, connection)
+
+    # -- failures -------------------------------------------------------------------------
+    def _broken(self, connection: Any, exc: BaseException) -> None:
+        """The connection is lost: send what had no reply again on a new one, once; fail the rest."""
+        if self._connection is not connection:
+            return
+        self._connection = None
+        if self._checker is not None:
+            self._checker.cancel()
+            self._checker = None
+        asyncio.get_running_loop().create_task(_drop(connection))
+        unanswered = [command for command in self._in_flight if not command.future.done()]
+        self._in_flight.clear()
+        again = [command for command in unanswered if command.tries < _TRIES and command.args[0] != "SCRIPT"]
+        self._fail([command for command in unanswered if command not in again], exc)
+        if self._closed:
+            self._fail(again + self._queue, exc)
+            self._queue = []
+            return
+        self.reconnects += 1
+        logger.warning("lost the connection to Redis (%s); sending %d commands again", exc, len(again))
+        self._queue[:0] = again
+        if self._queue:
+            self._flush()
+
+    def _fail(self, commands: list[_Command], exc: BaseException) -> None:
+        for command in commands:
+            if not command.future.done():
+                self._call.failures += 1
+                command.future.set_exception(self._call.error(exc, command.doing))
+
+    async def close(self) -> None:
+        """Wait briefly for the replies still due, then close; later sends fail at once."""
+        if self.pending:
+            futures = [command.future for command in (*self._in_flight, *self._queue)]
+            await asyncio.wait(futures, timeout=2.0)
+        self._closed = True
+        connection, self._connection = self._connection, None
+        self._fail([*self._in_flight, *self._queue], StateStoreError("closed"))
+        self._in_flight.clear()
+        self._queue = []
+        if self._checker is not None:
+            self._checker.cancel()
+        if self._reader is not None:
+            self._reader.cancel()
+        if connection is not None:
+            await _drop(connection)
+
+
+def _quiet(future: asyncio.Future[Any]) -> None:
+    """A script load's failure shows up as NOSCRIPT on the commands after it; do not log it twice."""
+    if not future.cancelled():
+        future.exception()
+
+
+async def _drop(connection: Any) -> None:
+    try:
+        await connection.disconnect(nowait=True)
+    except Exception:  # already broken: nothing more to release
+        logger.debug("closing a broken stream connection failed", exc_info=True)
