@@ -115,13 +115,15 @@ class TabSession:
             await self._send(commit, final)
 
     async def confirmation(self) -> None:
-        """Wait until Redis holds this session's last commit (pipelined mode); raise if it refused it."""
+        """Wait until Redis holds this session's last commit and the tab was sent it (pipelined mode);
+        raise if Redis refused it. An event is acknowledged only after that."""
         if self.pending is not None:
             try:
                 await asyncio.shield(self.pending)
             except Exception:
                 self.committed = False
                 raise
+            await self.parts.confirmed.drained()
 
     async def _send(self, commit: Commit, final: bool, full: Delta | None = None) -> None:
         publisher, token = self.parts.publisher, self.token

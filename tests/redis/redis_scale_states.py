@@ -38,6 +38,14 @@ class ScaleState(rx.State):
                 self._touches += 1
 
     @rx.event(background=True)
+    async def count_on(self, interval: float):
+        """A running counter: one block adding one to `count`, then `interval` s outside the lock; forever."""
+        while True:
+            async with self:
+                self.count += 1
+            await asyncio.sleep(interval)
+
+    @rx.event(background=True)
     async def hold_lock(self, seconds: float):
         """Change `held` and keep the tab's lock for `seconds` before committing it."""
         async with self:
