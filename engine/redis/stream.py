@@ -31,13 +31,28 @@ from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from ..errors import StateStoreError
 from .client import COMMAND_TIMEOUT, StoreCall
+from .resp import Replies, pack
 
-__all__ = ["CommandStream", "StreamScript"]
+__all__ = ["CommandStream", "Reply", "StreamScript", "uncancelled"]
 
 logger = logging.getLogger("engine.redis")
 
 _TRIES = 2  # sends of one command: the first, and one more on a new connection
 _CHECK_EVERY = 1.0  # seconds between checks for a reply that is overdue
+
+
+class Reply(asyncio.Future[Any]):
+    """A command's reply. Cancelling its awaiter does not cancel it: Redis runs a written command all the
+    same, so the awaiter gets `CancelledError` once the reply is in and can still read it. This does what
+    `asyncio.shield` does without its extra turn of the event loop on every commit."""
+
+    def cancel(self, msg: Any = None) -> bool:
+        return False
+
+
+def uncancelled(sent: asyncio.Future[Any]) -> asyncio.Future[Any]:
+    """`sent` to await so that a cancellation cannot cancel it: itself if it is a `Reply`, else shielded."""
+    return sent if isinstance(sent, Reply) else asyncio.shield(sent)
 
 
 class _Command:
@@ -76,18 +91,17 @@ class CommandStream:
 
     def __init__(self, client: Redis, call: StoreCall) -> None:
         pool = client.connection_pool
-        # The reader waits on an idle connection: no read timeout, no health checks (replies are matched
-        # by order, a PING's reply would be taken for a command's); overdue replies are found by time.
+        # redis-py opens the connection and does the handshake (AUTH, SELECT, TLS); then the stream reads
+        # the socket itself (_Link), so no health checks: a PING's reply would be taken for a command's.
         kwargs = {**pool.connection_kwargs, "socket_timeout": None, "health_check_interval": 0}
         self._new_connection: Callable[[], Any] = lambda: pool.connection_class(**kwargs)
         self._call = call
         self._scripts: dict[str, str] = {}  # sha -> source, loaded on each new connection
-        self._connection: Any = None
+        self._link: _Link | None = None
         self._queue: list[_Command] = []  # waiting for the next write
         self._in_flight: deque[_Command] = deque()  # written, oldest first, waiting for a reply
         self._flush_soon = False
         self._connecting: asyncio.Task[None] | None = None
-        self._reader: asyncio.Task[None] | None = None
         self._checker: asyncio.TimerHandle | None = None
         self._closed = False
         self.reconnects = 0
@@ -101,17 +115,18 @@ class CommandStream:
         """Commands queued or written that have no reply yet."""
         return len(self._queue) + len(self._in_flight)
 
-    def send(self, args: tuple[Any, ...], doing: str) -> asyncio.Future[Any]:
-        """Queue a command; it is written in this turn of the event loop with every other one queued."""
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
+    def send(self, args: tuple[Any, ...], doing: str) -> Reply:
+        """Queue a command; it is written at once when nothing is on its way, else with this turn's others."""
+        future = Reply()
         if self._closed:
             future.set_exception(StateStoreError(f"the state store was closed while {doing}; nothing was changed"))
             return future
         self._queue.append(_Command(args, doing, future))
-        if not self._flush_soon:
-            self._flush_soon = True
-            loop.call_soon(self._flush)
+        if not self._in_flight and not self._flush_soon:
+            self._flush()  # nothing on its way: write now, one turn of the loop sooner
+        elif not self._flush_soon:
+            self._flush_soon = True  # replies are due: gather this turn's commands into one write
+            asyncio.get_running_loop().call_soon(self._flush)
         return future
 
     # -- writing ------------------------------------------------------------------------
@@ -119,14 +134,14 @@ class CommandStream:
         self._flush_soon = False
         if not self._queue or self._closed:
             return
-        connection = self._connection
-        if connection is None or not connection.is_connected:
+        link = self._link
+        if link is None or link.transport.is_closing():
             if self._connecting is None or self._connecting.done():
                 self._connecting = asyncio.get_running_loop().create_task(self._connect(), name="engine:redis-stream")
             return  # the connection's first write sends what is queued
-        self._write(connection)
+        self._write(link)
 
-    def _write(self, connection: Any) -> None:
+    def _write(self, link: _Link) -> None:
         batch, self._queue = self._queue, []
         loop = asyncio.get_running_loop()
         now = loop.time()
@@ -135,14 +150,12 @@ class CommandStream:
             command.sent_at = now
         self._in_flight.extend(batch)
         try:
-            connection._writer.writelines(connection.pack_commands([command.args for command in batch]))
-        except Exception as exc:  # the transport is closing: the reader sees it too
-            self._broken(connection, exc)
+            link.transport.write(b"".join([pack(command.args) for command in batch]))
+        except Exception as exc:  # the transport is closing: connection_lost follows
+            self._broken(link, exc)
             return
-        if self._reader is None or self._reader.done():
-            self._reader = loop.create_task(self._read(connection), name="engine:redis-stream-replies")
         if self._checker is None:
-            self._checker = loop.call_later(_CHECK_EVERY, self._check_overdue, connection)
+            self._checker = loop.call_later(_CHECK_EVERY, self._check_overdue, link)
 
     async def _connect(self) -> None:
         """Open a connection, load the scripts on it (ahead of anything else), then write the queue."""
@@ -156,41 +169,37 @@ class CommandStream:
         if self._closed:
             await connection.disconnect()
             return
-        self._connection = connection
+        link = _Link(self, connection)
+        self._link = link
         loop = asyncio.get_running_loop()
         loads = [_Command(("SCRIPT", "LOAD", source), "loading the engine's scripts", loop.create_future())
                  for source in self._scripts.values()]
         for load in loads:
             load.future.add_done_callback(_quiet)
         self._queue[:0] = loads
-        self._write(connection)
+        self._write(link)
 
     # -- reading ------------------------------------------------------------------------
-    async def _read(self, connection: Any) -> None:
-        """Match replies to commands for as long as this connection is the stream's (idle, it waits)."""
+    def _answer(self, link: _Link, reply: Any) -> bool:
+        """Give a reply to the oldest command waiting; False when this link is done for."""
+        if self._link is not link:
+            return False
         in_flight = self._in_flight
-        while self._connection is connection:
-            try:
-                reply = await connection.read_response()
-            except ResponseError as exc:  # an error reply: this command failed, the connection is fine
-                reply = exc
-            except (RedisError, OSError, asyncio.IncompleteReadError) as exc:
-                self._broken(connection, exc)
-                return
-            if not in_flight:
-                self._broken(connection, RedisError("Redis sent a reply to no command"))
-                return
-            command = in_flight.popleft()
-            future = command.future
-            if future.done():  # (its caller stopped waiting; Redis ran it all the same)
-                continue
-            if isinstance(reply, ResponseError):
-                self._call.failures += 1
-                if isinstance(reply, NoScriptError):  # SCRIPT FLUSH: load them again before the next command
-                    self._reload_scripts()
-                future.set_exception(self._call.error(reply, command.doing))
-            else:
-                future.set_result(reply)
+        if not in_flight:
+            self._broken(link, RedisError("Redis sent a reply to no command"))
+            return False
+        command = in_flight.popleft()
+        future = command.future
+        if future.done():  # (its caller stopped waiting; Redis ran it all the same)
+            return True
+        if isinstance(reply, ResponseError):
+            self._call.failures += 1
+            if isinstance(reply, NoScriptError):  # SCRIPT FLUSH: load them again before the next command
+                self._reload_scripts()
+            future.set_exception(self._call.error(reply, command.doing))
+        else:
+            future.set_result(reply)
+        return True
 
     def _reload_scripts(self) -> None:
         loop = asyncio.get_running_loop()
@@ -202,26 +211,26 @@ class CommandStream:
             self._flush_soon = True
             loop.call_soon(self._flush)
 
-    def _check_overdue(self, connection: Any) -> None:
+    def _check_overdue(self, link: _Link) -> None:
         self._checker = None
-        if self._connection is not connection or not self._in_flight:
+        if self._link is not link or not self._in_flight:
             return
         loop = asyncio.get_running_loop()
         if loop.time() - self._in_flight[0].sent_at > COMMAND_TIMEOUT:
-            self._broken(connection, TimeoutError(f"no answer within {COMMAND_TIMEOUT:g}s"))
+            self._broken(link, TimeoutError(f"no answer within {COMMAND_TIMEOUT:g}s"))
             return
-        self._checker = loop.call_later(_CHECK_EVERY, self._check_overdue, connection)
+        self._checker = loop.call_later(_CHECK_EVERY, self._check_overdue, link)
 
     # -- failures -------------------------------------------------------------------------
-    def _broken(self, connection: Any, exc: BaseException) -> None:
+    def _broken(self, link: _Link, exc: BaseException) -> None:
         """The connection is lost: send what had no reply again on a new one, once; fail the rest."""
-        if self._connection is not connection:
+        if self._link is not link:
             return
-        self._connection = None
+        self._link = None
         if self._checker is not None:
             self._checker.cancel()
             self._checker = None
-        asyncio.get_running_loop().create_task(_drop(connection))
+        link.close()
         unanswered = [command for command in self._in_flight if not command.future.done()]
         self._in_flight.clear()
         again = [command for command in unanswered if command.tries < _TRIES and command.args[0] != "SCRIPT"]
@@ -248,26 +257,58 @@ class CommandStream:
             futures = [command.future for command in (*self._in_flight, *self._queue)]
             await asyncio.wait(futures, timeout=2.0)
         self._closed = True
-        connection, self._connection = self._connection, None
+        link, self._link = self._link, None
         self._fail([*self._in_flight, *self._queue], StateStoreError("closed"))
         self._in_flight.clear()
         self._queue = []
         if self._checker is not None:
             self._checker.cancel()
-        if self._reader is not None:
-            self._reader.cancel()
-        if connection is not None:
-            await _drop(connection)
+        if self._connecting is not None:
+            self._connecting.cancel()
+        if link is not None:
+            link.close()
+
+
+class _Link(asyncio.Protocol):
+    """A connection redis-py opened, whose socket the stream reads itself from then on.
+
+    Replies are parsed as the data arrives and handed to their commands
+    right there, without a reader task in between: a commit's awaiter runs
+    in the next turn of the event loop after its reply arrived.
+    """
+
+    def __init__(self, stream: CommandStream, connection: Any) -> None:
+        self._stream = stream
+        self._replies = Replies()
+        # The socket is the link's now: redis-py lets go of it, the link keeps the writer (which would
+        # close the socket when collected).
+        self._writer = connection._writer
+        self.transport: asyncio.Transport = self._writer.transport
+        self.transport.set_protocol(self)
+        connection._writer = connection._reader = None
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            replies = self._replies.feed(data)
+        except ValueError as exc:  # not Redis speaking: give up this connection
+            self._stream._broken(self, exc)
+            return
+        answer = self._stream._answer
+        for reply in replies:
+            if not answer(self, reply):
+                return
+
+    def eof_received(self) -> bool:
+        return False  # close the transport: connection_lost follows
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stream._broken(self, exc or ConnectionError("Redis closed the connection"))
+
+    def close(self) -> None:
+        self.transport.close()
 
 
 def _quiet(future: asyncio.Future[Any]) -> None:
     """A script load's failure shows up as NOSCRIPT on the commands after it; do not log it twice."""
     if not future.cancelled():
         future.exception()
-
-
-async def _drop(connection: Any) -> None:
-    try:
-        await connection.disconnect(nowait=True)
-    except Exception:  # already broken: nothing more to release
-        logger.debug("closing a broken stream connection failed", exc_info=True)

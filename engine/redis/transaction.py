@@ -28,6 +28,7 @@ from ..managers import Transaction
 from ..state import State
 from .locks import tab_keys
 from .stored import dump_tree
+from .stream import uncancelled
 
 if TYPE_CHECKING:
     from .manager import RedisStateManager
@@ -83,7 +84,7 @@ class RedisTransaction(Transaction):
             self.confirmed = manager.confirming(token, write, hold, sent_at, built_on)
             return
         try:
-            result = await asyncio.shield(write)
+            result = await uncancelled(write)
         except asyncio.CancelledError:
             await _wait_out(write)
             if write.cancelled() or write.exception() is not None:
@@ -171,7 +172,7 @@ async def _wait_out(write: asyncio.Future[Any]) -> None:
     """Wait for an in-flight write to end, whatever cancellations arrive meanwhile."""
     while not write.done():
         try:
-            await asyncio.shield(write)
+            await uncancelled(write)
         except asyncio.CancelledError:
             continue
         except Exception:  # its outcome is read by the caller
