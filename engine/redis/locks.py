@@ -64,11 +64,12 @@ def tab_keys(token: str, *names: str) -> tuple[str, ...]:
 class _Hold:
     """This worker holds (or, after a lost reply, may hold) a tab's Redis lock."""
 
-    __slots__ = ("lease_until", "reuses")
+    __slots__ = ("idle_since", "lease_until", "reuses")
 
     def __init__(self) -> None:
         self.lease_until = 0.0  # loop time until which the lease surely lasts (sent before Redis set it)
         self.reuses = 0  # blocks in a row without a commit
+        self.idle_since = 0.0  # loop time when this worker's last block of the tab ended
 
 
 class RedisTabLocks:
@@ -116,10 +117,7 @@ class RedisTabLocks:
         except BaseException:
             self._forget_idle(token, lock)
             raise
-        linger = self._lingering.pop(token, None)
-        if linger is not None:
-            linger.cancel()
-        return lock
+        return lock  # (a lingering timer stays: it finds the tab busy, or idle for too short, and waits on)
 
     def leave(self, token: str, lock: TabLock, *, held: bool) -> None:
         """Give the local turn to the next task; an idle tab's hold lingers, then is released."""
@@ -136,8 +134,16 @@ class RedisTabLocks:
             del self._local[token]
         if self._closed:
             self.release(token)
-        elif token in self._holds and token not in self._lingering:
-            self._linger(token, _LINGER)
+            return
+        hold = self._holds.get(token)
+        if hold is not None:
+            now = hold.idle_since = asyncio.get_running_loop().time()
+            timer = self._lingering.get(token)
+            if timer is None:
+                self._linger(token, _LINGER)
+            elif timer.when() > now + _LINGER and not self.busy(token):  # kept for a task that has ended
+                timer.cancel()
+                self._linger(token, _LINGER)
 
     def _linger(self, token: str, delay: float) -> None:
         self._lingering[token] = asyncio.get_running_loop().call_later(delay, self._linger_over, token)
@@ -146,11 +152,15 @@ class RedisTabLocks:
         self._lingering.pop(token, None)
         lock = self._local.get(token)
         if lock is not None and (lock.locked() or lock.waiting):
-            return
+            return  # in use again: its block's end lingers anew
         hold = self._holds.get(token)
-        if hold is not None and hold.reuses < _MAX_REUSES and self.busy(token):
-            keep = hold.lease_until - self._lease / 2 - asyncio.get_running_loop().time()
-            if keep > 0:  # a task of the tab runs here: its next block will want the lock again
+        if hold is not None and hold.reuses < _MAX_REUSES:
+            now = asyncio.get_running_loop().time()
+            if now < hold.idle_since + _LINGER:  # used again since this timer was set: linger on
+                self._linger(token, hold.idle_since + _LINGER - now)
+                return
+            keep = hold.lease_until - self._lease / 2 - now
+            if keep > 0 and self.busy(token):  # a task of the tab runs here: its next block will want the lock
                 self._linger(token, keep)
                 return
         self.release(token)

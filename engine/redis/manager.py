@@ -46,6 +46,7 @@ from ..settings import Settings
 from ..state import State
 from . import scripts
 from .client import Pool, StoreCall, connect, describe, new_worker_id
+from .heldwatch import HeldWatch
 from .locks import RedisTabLocks, tab_keys
 from .stored import load_tree
 from .stream import CommandStream
@@ -96,6 +97,7 @@ class RedisStateManager(StateManager):
         self._ttl_ms = max(1, round(self.settings.state_ttl * 1000))
         self._lease_ms = max(1, round(self.settings.lock_lease * 1000))
         self._commit_script = self.stream.script(scripts.COMMIT, "saving a tab")
+        self.held_watch = HeldWatch(self.settings.lock_warn_after, self._warn_held)
         self._versions = itertools.count(1)
         self._cache: OrderedDict[str, _Cached] = OrderedDict()
         self._counts = dict.fromkeys(("expired", "rejected", "vanished", "cache_hits", "refused"), 0)
@@ -158,6 +160,7 @@ class RedisStateManager(StateManager):
         }
 
     async def close(self) -> None:
+        self.held_watch.close()
         await self.locks.close()
         await self.stream.close()
         await self.redis.aclose()

@@ -102,13 +102,12 @@ class RedisTransaction(Transaction):
 class Modify:
     """The `modify(token)` block: the tab's lock and state; commit; release (or keep) the lock."""
 
-    __slots__ = ("_held", "_lock", "_manager", "_timer", "_token", "_tx")
+    __slots__ = ("_held", "_lock", "_manager", "_token", "_tx")
 
     def __init__(self, manager: RedisStateManager, token: str) -> None:
         self._manager = manager
         self._token = token
         self._held = False
-        self._timer: asyncio.TimerHandle | None = None
 
     async def __aenter__(self) -> Transaction:
         manager, token = self._manager, self._token
@@ -126,13 +125,10 @@ class Modify:
             else:
                 version = cached.version if cached is not None else ""
                 reply = await locks.acquire(token, deadline, (manager._ttl_ms, version))
-            task = asyncio.current_task()
-            self._timer = loop.call_later(
-                settings.lock_warn_after, manager._warn_held, token, task.get_name() if task else "?"
-            )
+            manager.held_watch.opened(self, token)
             self._tx = manager._open(token, reply, cached)
         except BaseException:
-            self._stop_timer()
+            manager.held_watch.closed(self)
             self._finish(ok=False)
             raise
         return self._tx
@@ -149,15 +145,10 @@ class Modify:
                 await manager.locks.check_lease(self._token)
                 manager._remember(tx)
         finally:
-            self._stop_timer()
+            manager.held_watch.closed(self)
             release = self._finish(ok=exc_type is None)
             if release is not None:
                 await asyncio.shield(release)  # a cancelled holder still lets go
-
-    def _stop_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
 
     def _finish(self, *, ok: bool) -> asyncio.Task[None] | None:
         """Release the Redis lock now after a failure or when it must go; else pass it on or linger."""
