@@ -92,8 +92,9 @@ class RedisRelay(socketio.AsyncRedisManager):  # type: ignore[misc]
 
     def _message(self, event: str, data: Any, namespace: str | None, room: str | None,
                  skip_sid: Any = None) -> dict[str, Any]:
-        return {"method": "emit", "event": event, "data": [data], "binary": False, "namespace": namespace or "/",
-                "room": room, "skip_sid": skip_sid, "callback": None, "host_id": self.host_id}
+        # host_id first: this worker skips its own messages by their first bytes, without decoding them.
+        return {"host_id": self.host_id, "method": "emit", "event": event, "data": [data], "binary": False,
+                "namespace": namespace or "/", "room": room, "skip_sid": skip_sid, "callback": None}
 
     def remote(self, event: str, data: Any, namespace: str, room: str) -> str:
         """An emit for the other workers' sockets, as published on `channel` (a commit publishes it itself)."""
@@ -129,6 +130,17 @@ class RedisRelay(socketio.AsyncRedisManager):  # type: ignore[misc]
             if sender is None or sender.done():
                 return  # (stopped: nothing more will go out)
             await self._progress.wait()
+
+    async def _listen(self) -> AsyncIterator[Any]:  # pragma: no cover - python-socketio's loop
+        """The channel's messages, less this worker's own (python-socketio would decode each, then drop it)."""
+        channel = self.channel.encode()
+        own = self.json.dumps({"host_id": self.host_id})[:-1].encode()  # how this worker's messages begin
+        async for message in self._redis_listen_with_retries():
+            if message["channel"] == channel and message["type"] == "message" and "data" in message:
+                data = message["data"]
+                if not (isinstance(data, bytes) and data.startswith(own)):
+                    yield data
+        await self.pubsub.unsubscribe(self.channel)
 
     async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:  # pragma: no cover - python-socketio's loop
         retry = _RETRY_FIRST
