@@ -180,7 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     written = charts.write_all(results, RESULTS / "charts")
-    if args.publish:
+    if args.publish and failures:
+        print("Not published: a section failed (the docs show only complete runs)", file=sys.stderr)
+    elif args.publish:
         written = charts.write_all(results, PUBLISHED)
         (PUBLISHED / "results.json").write_text(json.dumps(results, indent=2) + "\n")
         (PUBLISHED / "table.txt").write_text(text + "\n")  # the Performance page includes it as printed
