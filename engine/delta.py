@@ -20,11 +20,26 @@ Delta = dict[str, dict[str, Any]]
 Snapshot = dict[State, dict[str, Any]]
 
 
+_IMMUTABLE = frozenset({str, int, float, bool, type(None), bytes})
+
+
+def _detached(value: Any) -> Any:
+    """A copy that shares nothing mutable with `value` (a flat list or dict needs no deepcopy)."""
+    kind = type(value)
+    if kind in _IMMUTABLE:  # (a var that may hold a container often holds None or a number)
+        return value
+    if kind is list and all(type(item) in _IMMUTABLE for item in value):
+        return value.copy()
+    if kind is dict and all(type(item) in _IMMUTABLE for item in value.values()):
+        return value.copy()
+    return copy.deepcopy(value)
+
+
 def copy_values(state: State) -> dict[str, Any]:
-    """A detached copy of one state's values (mutable ones deep-copied)."""
+    """A detached copy of one state's values (containers copied deeply)."""
     values = dict(state._rx_values)
     for field in type(state)._rx_mutable_fields:
-        values[field.name] = copy.deepcopy(values[field.name])
+        values[field.name] = _detached(values[field.name])
     return values
 
 
