@@ -19,13 +19,15 @@ PROTOCOL_MARKER = re.compile(r"<!-- protocol:([a-z]+) -->")
 
 
 def settings_table() -> str:
+    """One row per setting. Its environment variable is `ENGINE_` and the name in upper case (the page
+    says so above the table); a column of them made the table too wide for a phone."""
     rows = [
-        "| Setting | Environment variable | Default | Unit | What it does |",
-        "|---|---|---|---|---|",
+        "| Setting | Default | Unit | What it does |",
+        "|---|---|---|---|",
     ]
     for name, default, unit, help_text in Settings.describe():
-        env = f"`ENGINE_{name.upper()}`" + (" or `REDIS_URL`" if name == "redis_url" else "")
-        rows.append(f"| `{name}` | {env} | `{default}` | {unit or '-'} | {help_text} |")
+        also = " Also read from `REDIS_URL`." if name == "redis_url" else ""
+        rows.append(f"| `{name}` | `{default}` | {unit or '-'} | {help_text}{also} |")
     return "\n".join(rows)
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -51,8 +53,9 @@ def test_settings_reference_is_generated_from_the_code(built_site: Path) -> None
     from engine.settings import Settings
 
     page = (built_site / "reference" / "settings" / "index.html").read_text()
-    for name, *_ in Settings.describe():
-        assert f"ENGINE_{name.upper()}" in page
+    rows = re.findall(r"<tr>\s*<td[^>]*><code>([a-z_]+)</code></td>\s*<td[^>]*><code>([^<]*)</code>", page)
+    assert rows == [(name, html.escape(default, quote=False)) for name, default, *_ in Settings.describe()]
+    assert "<code>ENGINE_</code> followed by the setting's" in page  # how each one's variable is named
 
 
 def test_a_missing_demo_fails_the_build(tmp_path: Path) -> None:
