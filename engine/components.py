@@ -268,13 +268,7 @@ def number_input(*, value: Var | Any = None, on_change: Any = None, **props: Any
     """
     component = Component("input", css_class="rx-number-input", props=props, void=True)
     component.attrs["type"] = "number"
-    if isinstance(value, Expr):
-        component.bindings["data-rx-value"] = value
-    elif value is not None:
-        component.attrs["value"] = to_text(value)
-    if on_change is not None:
-        component._prop("on_change", on_change)
-    return component
+    return _field(component, value, on_change)
 
 
 def input(*, value: Var | Any = None, on_change: Any = None, type: str = "text", **props: Any) -> Component:
@@ -290,6 +284,11 @@ def input(*, value: Var | Any = None, on_change: Any = None, type: str = "text",
     component = Component("input", css_class="rx-input", props=props, void=True)
     component.attrs["type"] = type
     component.attrs["autocomplete"] = "off"
+    return _field(component, value, on_change)
+
+
+def _field(component: Component, value: Var | Any, on_change: Any) -> Component:
+    """An input's value (bound to a var, or fixed) and the handler its changes go to."""
     if isinstance(value, Expr):
         component.bindings["data-rx-value"] = value
     elif value is not None:
