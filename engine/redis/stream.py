@@ -4,9 +4,10 @@ redis-py sends a command and waits for its reply on a connection taken from
 a pool, so a hundred concurrent commits hold a hundred connections and each
 pays a full client round. Redis answers the commands of one connection in
 the order it received them, so one connection can carry every lock and
-commit of a worker: commands queued in the same turn of the event loop go
-out in one write, and a reader matches each reply to the oldest command
-still waiting. Order on the connection is order in Redis, which the engine
+commit of a worker: a command goes out at once when nothing is on its way, else
+with the others queued in the same turn of the event loop, in one write;
+replies are parsed as they arrive on the socket (resp.py) and each goes to
+the oldest command still waiting. Order on the connection is order in Redis, which the engine
 relies on: a tab's release queued after its commits runs after them, and a
 commit sent without waiting (pipelined mode) is fenced by the ones before it.
 
