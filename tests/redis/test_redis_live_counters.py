@@ -18,9 +18,10 @@ pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.load]
 TICKS = 4  # each counter counts to 4: two seconds at its half-second pace
 
 
-async def test_live_counters_on_two_workers_lose_nothing(redis_server, start_worker):
+@pytest.mark.parametrize("mode", ["confirm", "pipelined"])
+async def test_live_counters_on_two_workers_lose_nothing(redis_server, start_worker, mode):
     limits = {"ENGINE_MAX_CONNECTIONS_PER_CLIENT": "100000", "ENGINE_NEW_TABS_PER_CLIENT_PER_MINUTE": "100000",
-              "ENGINE_CLIENT_EVENTS_PER_SECOND": "100000"}
+              "ENGINE_CLIENT_EVENTS_PER_SECOND": "100000", "ENGINE_REDIS_COMMIT_MODE": mode}
     workers = [start_worker(redis_server.url, **limits), start_worker(redis_server.url, **limits)]
     tabs = [TabClient(url=workers[i % 2].url, states=[MyTaskState]) for i in range(load(40))]
     await asyncio.gather(*(tab.__aenter__() for tab in tabs))
