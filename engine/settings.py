@@ -50,7 +50,8 @@ class Settings:
         minimum=None, choices=("confirm", "pipelined"),
     )
     redis_pipeline_depth: int = _setting(
-        10_000, "With Redis in pipelined mode: commits on their way before a block's end waits for room.",
+        10_000, "With Redis in pipelined mode: commands on their way to Redis beyond which a block's end waits "
+        "for its own commit, as in confirm mode.",
         minimum=1,
     )
     worker_heartbeat: float = _setting(
