@@ -403,39 +403,29 @@
         g.setAttribute("data-duration", String(lane.end - lane.start));
       }
     }
-    lane.waits.concat(lane.wait !== null ? [{ from: lane.wait, to: now, open: true }] : []).forEach(function (w) {
-      var wx = x(w.from);
-      var rect = svg(
-        "rect",
-        {
-          class: "lab-wait",
-          x: wx,
-          y: mid - 5,
-          width: Math.max(MIN_BAR, x(w.to) - wx),
-          height: 10,
-          "data-mark": "wait",
-          "data-duration": (w.to - w.from).toFixed(3),
-        },
-        g
-      );
-      if (w.open) rect.setAttribute("data-open", "true");
-    });
-    lane.holds.concat(lane.hold !== null ? [{ from: lane.hold, to: now, open: true }] : []).forEach(function (h) {
-      var hx = x(h.from);
-      var rect = svg(
-        "rect",
-        {
-          class: "lab-hold" + (h.rolledBack ? " lab-hold--rolled-back" : ""),
-          x: hx,
-          y: mid - 7,
-          width: Math.max(MIN_BAR, x(h.to) - hx),
-          height: 14,
-          "data-mark": "hold",
-          "data-duration": (h.to - h.from).toFixed(3),
-        },
-        g
-      );
-      if (h.open) rect.setAttribute("data-open", "true");
+    // Waits and holds: the ended spans, and the one still open (up to now), as bars on the lane.
+    function bars(spans, openFrom, mark, height, classOf) {
+      spans.concat(openFrom !== null ? [{ from: openFrom, to: now, open: true }] : []).forEach(function (span) {
+        var from = x(span.from);
+        var rect = svg(
+          "rect",
+          {
+            class: classOf(span),
+            x: from,
+            y: mid - height / 2,
+            width: Math.max(MIN_BAR, x(span.to) - from),
+            height: height,
+            "data-mark": mark,
+            "data-duration": (span.to - span.from).toFixed(3),
+          },
+          g
+        );
+        if (span.open) rect.setAttribute("data-open", "true");
+      });
+    }
+    bars(lane.waits, lane.wait, "wait", 10, function () { return "lab-wait"; });
+    bars(lane.holds, lane.hold, "hold", 14, function (h) {
+      return "lab-hold" + (h.rolledBack ? " lab-hold--rolled-back" : "");
     });
     var lastSeqX = -Infinity;
     lane.marks.forEach(function (m) {

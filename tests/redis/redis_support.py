@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import os
 import signal
 import socket
@@ -65,6 +66,20 @@ class RecordingTab(TabClient):
 
     def fulls(self) -> list[dict[str, Any]]:
         return [update for update in self.updates if "full" in update]
+
+    def shown(self, state: str, var: str) -> list[Any]:
+        """Every value of `state`'s `var` the tab was sent, in the order it was sent."""
+        values = []
+        for update in self.updates:
+            changed = update.get("full") or update.get("delta") or {}
+            if var in changed.get(state, {}):
+                values.append(changed[state][var])
+        return values
+
+
+async def stored_var(raw: redis.asyncio.Redis, token: str, state: str, var: str) -> Any:
+    """One var of a tab's state as Redis holds it."""
+    return json.loads(await raw.hget(state_key(token), "data"))["states"][state][var]
 
 
 async def until(predicate: Any, timeout: float, what: str, step: float = 0.02) -> None:

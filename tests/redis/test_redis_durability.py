@@ -9,12 +9,11 @@ the surviving worker must serve the dead worker's tabs once their lease ran out.
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 
 import pytest
 from redis_scale_states import ScaleState
-from redis_support import RecordingTab, raw_redis, state_key
+from redis_support import RecordingTab, raw_redis, stored_var
 
 from engine.testing import TabClient
 
@@ -29,18 +28,12 @@ STALL = 1.0  # s: well under the engine's COMMAND_TIMEOUT and the lease
 
 def shown(tab: RecordingTab) -> list[int]:
     """Every count the tab was sent, in the order it was sent."""
-    counts = []
-    for update in tab.updates:
-        values = update.get("full") or update.get("delta") or {}
-        if "count" in values.get(NAME, {}):
-            counts.append(values[NAME]["count"])
-    return counts
+    return tab.shown(NAME, "count")
 
 
 async def stored_count(url: str, token: str) -> int:
     async with raw_redis(url) as raw:
-        data = await raw.hget(state_key(token), "data")
-    return int(json.loads(data)["states"][NAME]["count"])
+        return int(await stored_var(raw, token, NAME, "count"))
 
 
 @pytest.mark.parametrize("mode", ["confirm", "pipelined"])

@@ -12,10 +12,9 @@ gets `LockExpiredError` at its next block.
 from __future__ import annotations
 
 import asyncio
-import json
 
 import pytest
-from redis_support import RecordingTab, lock_key, raw_redis, redis_app, state_key, until
+from redis_support import RecordingTab, lock_key, raw_redis, redis_app, stored_var, until
 
 import engine as rx
 from engine.testing import TabClient
@@ -64,16 +63,11 @@ NAME = PipeState.get_full_name()
 
 
 def counts_shown(tab: RecordingTab) -> list[int]:
-    counts = []
-    for update in tab.updates:
-        values = update.get("full") or update.get("delta") or {}
-        if "count" in values.get(NAME, {}):
-            counts.append(values[NAME]["count"])
-    return counts
+    return tab.shown(NAME, "count")
 
 
 async def stored_count(raw, token: str) -> int:
-    return int(json.loads(await raw.hget(state_key(token), "data"))["states"][NAME]["count"])
+    return int(await stored_var(raw, token, NAME, "count"))
 
 
 async def test_a_refused_pipelined_commit_is_never_shown_and_the_task_learns_it_at_its_next_block(redis_server):
