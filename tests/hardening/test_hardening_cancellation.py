@@ -128,9 +128,12 @@ async def test_cancelling_a_regular_handler_at_every_await_point(make_app):
         for k in range(12):
             op = ledger.new_op(tab)
             sending = asyncio.create_task(tab.send(HardLedgerState.pair, op, timeout=10))
-            for _ in range(500):  # until the handler has started (it notes its task) or is done
-                if HANDLER_TASKS.get(op) is not None or sending.done():
-                    break
+            # Until the handler has started (it notes its task) or is done. Bounded by time, not by turns
+            # of the loop: on Redis the handler starts after a round trip, which a busy machine can make
+            # longer than any fixed number of turns (the handler then ran uncancelled).
+            deadline = asyncio.get_running_loop().time() + 5
+            while HANDLER_TASKS.get(op) is None and not sending.done():
+                assert asyncio.get_running_loop().time() < deadline, "the handler never started"
                 await asyncio.sleep(0)
             running = HANDLER_TASKS.pop(op, None)
             if running is not None:
