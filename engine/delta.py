@@ -1,9 +1,17 @@
 """Snapshots of a tab's state tree, and the deltas between a snapshot and now.
 
-A transaction captures the tree when it takes the lock; the public vars that
-differ at commit time form the delta sent to the tab, and a rollback puts
-the captured values back. Comparing values (rather than tracking writes)
-also catches in-place changes such as `self.items.append(x)`.
+Two ways to know what a holder changed, chosen by whoever opens the block:
+
+- *Snapshots* (`capture`, `diff`, `restore`): the whole tree is copied when
+  the lock is taken and compared at commit time. Code that holds the raw
+  state (a regular event's `self`) can change anything in place, so only
+  comparing values sees everything.
+- *Writes* (`Writes`, `note`, `written_delta`, `undo_writes`): a block that hands out
+  views (`async with self`, `modify_state`) learns of every var it may
+  change before the change happens (a write, or reading a container that
+  could be changed in place), and keeps the value from before. Nothing is
+  copied for the vars the block never touches, and only touched vars are
+  compared.
 """
 
 from __future__ import annotations
@@ -14,16 +22,20 @@ from typing import Any
 from .codec import to_wire
 from .state import State
 
-__all__ = ["Delta", "Snapshot", "capture", "copy_values", "diff", "every_public_value", "restore"]
+__all__ = [
+    "Delta", "Snapshot", "Writes", "capture", "copy_values", "detached", "diff", "every_public_value", "note",
+    "note_all", "restore", "undo_writes", "written_delta",
+]
 
 Delta = dict[str, dict[str, Any]]
 Snapshot = dict[State, dict[str, Any]]
+Writes = dict[State, dict[str, Any]]  # state -> var -> its value before the first change since the last commit
 
 
 _IMMUTABLE = frozenset({str, int, float, bool, type(None), bytes})
 
 
-def _detached(value: Any) -> Any:
+def detached(value: Any) -> Any:
     """A copy that shares nothing mutable with `value` (a flat list or dict needs no deepcopy)."""
     kind = type(value)
     if kind in _IMMUTABLE:  # (a var that may hold a container often holds None or a number)
@@ -39,7 +51,7 @@ def copy_values(state: State) -> dict[str, Any]:
     """A detached copy of one state's values (containers copied deeply)."""
     values = dict(state._rx_values)
     for field in type(state)._rx_mutable_fields:
-        values[field.name] = _detached(values[field.name])
+        values[field.name] = detached(values[field.name])
     return values
 
 
@@ -89,6 +101,49 @@ def backend_changed(root: State, snapshot: Snapshot) -> bool:
         if any(not _same(values[name], before[name]) for name in values):
             return True
     return False
+
+
+def note(writes: Writes, state: State, name: str) -> None:
+    """Keep the value of `state.name` as it is now, unless it was kept since the last commit."""
+    before = writes.get(state)
+    if before is None:
+        writes[state] = {name: detached(state._rx_values[name])}
+    elif name not in before:
+        before[name] = detached(state._rx_values[name])
+
+
+def note_all(writes: Writes, state: State) -> None:
+    """Keep every var of `state` not kept yet (its value dict was handed out as a whole)."""
+    before = writes.setdefault(state, {})
+    for name, value in state._rx_values.items():
+        if name not in before:
+            before[name] = detached(value)
+
+
+def written_delta(writes: Writes) -> tuple[Delta, bool]:
+    """The public vars that differ from the values kept, and whether any var (backend too) does."""
+    delta: Delta = {}
+    changed = False
+    for state, before in writes.items():
+        cls = type(state)
+        values = state._rx_values
+        fields = cls._rx_fields
+        shown: dict[str, Any] | None = None
+        for name, then in before.items():
+            now = values[name]
+            if type(now) is not type(then) or now != then:
+                changed = True
+                if not fields[name].backend:
+                    if shown is None:
+                        shown = delta[cls._rx_full_name] = {}
+                    shown[name] = to_wire(now)
+    return delta, changed
+
+
+def undo_writes(writes: Writes) -> None:
+    """Put back every value kept (the views of the block that changed them are closed by now)."""
+    for state, before in writes.items():
+        state._rx_values.update(before)
 
 
 def restore(root: State, snapshot: Snapshot) -> None:

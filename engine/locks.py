@@ -21,21 +21,27 @@ _HANDED_OVER = object()  # owner placeholder between release() and the waiter re
 class TabLock:
     __slots__ = ("_deadlines", "_owner", "_timer", "_waiters", "name")
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, taken: bool = False) -> None:
+        """`taken`: the lock starts held by the current task (a lock made to be taken at once)."""
         self.name = name
-        self._owner: object | None = None
-        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._owner: object | None = asyncio.current_task() if taken else None
+        # Made at the first wait (most locks are taken and released without one):
+        self._waiters: deque[asyncio.Future[None]] | None = None
         # Waiters with a timeout, and one timer for the earliest of their deadlines: a
         # contended lock arms no timer per acquire (most waits end long before a timeout).
-        self._deadlines: dict[asyncio.Future[None], float] = {}
+        self._deadlines: dict[asyncio.Future[None], float] | None = None
         self._timer: asyncio.TimerHandle | None = None
 
     def locked(self) -> bool:
         return self._owner is not None
 
+    def unused(self) -> bool:
+        """Nobody holds it and nobody waits for it."""
+        return self._owner is None and not self._waiters
+
     @property
     def waiting(self) -> int:
-        return len(self._waiters)
+        return len(self._waiters) if self._waiters is not None else 0
 
     @property
     def owner(self) -> object | None:
@@ -54,9 +60,15 @@ class TabLock:
             )
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[None] = loop.create_future()
-        self._waiters.append(waiter)
+        waiters = self._waiters
+        if waiters is None:
+            waiters = self._waiters = deque()
+        waiters.append(waiter)
+        deadlines = self._deadlines
         if timeout is not None:
-            deadline = self._deadlines[waiter] = loop.time() + timeout
+            if deadlines is None:
+                deadlines = self._deadlines = {}
+            deadline = deadlines[waiter] = loop.time() + timeout
             timer = self._timer
             if timer is None or deadline < timer.when():
                 if timer is not None:
@@ -70,12 +82,12 @@ class TabLock:
                 self.release()
             else:
                 try:
-                    self._waiters.remove(waiter)
+                    waiters.remove(waiter)
                 except ValueError:
                     pass
             raise
         finally:
-            if self._deadlines.pop(waiter, None) is not None and not self._deadlines:
+            if deadlines is not None and deadlines.pop(waiter, None) is not None and not deadlines:
                 timer = self._timer
                 if timer is not None:
                     timer.cancel()
@@ -87,7 +99,7 @@ class TabLock:
         self._timer = None
         now = loop.time()
         pending = []
-        for waiter, deadline in self._deadlines.items():
+        for waiter, deadline in (self._deadlines or {}).items():
             if waiter.done():
                 continue
             if deadline <= now:
@@ -100,8 +112,9 @@ class TabLock:
     def release(self) -> None:
         if self._owner is None:
             raise StateLockError(f"cannot release the lock of tab {self.name}: it is not held")
-        while self._waiters:
-            waiter = self._waiters.popleft()
+        waiters = self._waiters
+        while waiters:
+            waiter = waiters.popleft()
             if not waiter.done():
                 self._owner = _HANDED_OVER
                 waiter.set_result(None)

@@ -40,6 +40,7 @@ class Guard:
     open: bool
     refusal: str
     states: dict[object, Any]
+    writes: Any = None  # a block's log of vars about to change (delta.Writes), filled by the state views
 
     def check(self, what: str) -> None:
         if not self.open:

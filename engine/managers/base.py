@@ -2,7 +2,8 @@
 
 `modify(token)` is an async context manager: it takes the tab's lock, loads
 the tab's state (a fresh default one for a new token) and yields a
-`Transaction`. The holder commits (possibly several times: each `yield` of a
+`Transaction`. The holder first says how its changes are found
+(`compare_values()` or `log_writes()`, see delta.py), then commits (possibly several times: each `yield` of a
 handler is a checkpoint); if the body raises, everything since the last
 commit is rolled back. The lock is released when the block ends, even when
 the holder is cancelled.
@@ -15,7 +16,7 @@ import asyncio
 from contextlib import AbstractAsyncContextManager
 from typing import Any, NamedTuple
 
-from ..delta import Delta, Snapshot, backend_changed, capture, diff, restore
+from ..delta import Delta, Snapshot, Writes, backend_changed, capture, diff, restore, undo_writes, written_delta
 from ..state import State
 
 __all__ = ["Commit", "StateManager", "Transaction"]
@@ -38,23 +39,83 @@ class Transaction:
     before (expired, flushed, rejected) opens the transaction with
     `replaces=True`: the tab can be showing values this state no longer has,
     so its first commit asks for a full update instead of a delta.
+
+    Before changing anything the holder picks how changes are found:
+    `compare_values()` (a snapshot of the tree, compared at each commit) or
+    `log_writes()` (the holder's views report each var before they change it).
     """
 
     __slots__ = (
-        "_cancel_after_commit", "_replace", "_snapshot", "confirmed", "landed_when_cancelled", "published", "root",
-        "seq", "token",
+        "_cancel_after_commit", "_chosen", "_replace", "_snapshot", "_writes", "confirmed", "landed_when_cancelled",
+        "published", "root", "seq", "token",
     )
+    stores_at_once = False  # `_store_now` stores a commit without waiting (the memory manager)
 
     def __init__(self, token: str, root: State, seq: int, *, replaces: bool = False) -> None:
         self.token = token
         self.root = root
         self.seq = seq
         self._replace = replaces
-        self._snapshot: Snapshot | None = capture(root)
+        self._snapshot: Snapshot | None = None
+        self._writes: Writes | None = None
+        self._chosen = False  # compare_values() or log_writes() was called
         self._cancel_after_commit = False
         self.landed_when_cancelled: Commit | None = None
         self.published = False  # set by `_persist`: the write also published the update
         self.confirmed: asyncio.Future[None] | None = None  # set by `_persist`: the write is still under way
+
+    def compare_values(self) -> None:
+        """Find changes by comparing the whole tree with a copy taken now (for holders of the raw state)."""
+        self._snapshot = capture(self.root)
+        self._chosen = True
+
+    def log_writes(self) -> Writes:
+        """Find changes from a log that the holder's views fill before each change (see delta.note)."""
+        writes: Writes = {}
+        self._writes = writes
+        self._chosen = True
+        return writes
+
+    def _changes(self) -> tuple[Delta, bool]:
+        writes = self._writes
+        if writes is not None:
+            return written_delta(writes)
+        if not self._chosen:
+            raise RuntimeError("a Transaction commits only after compare_values() or log_writes()")
+        snapshot = self._snapshot if self._snapshot is not None else capture(self.root)  # (after a final commit)
+        delta = diff(self.root, snapshot)
+        return delta, bool(delta) or backend_changed(self.root, snapshot)
+
+    def commit_now(self, *, final: bool = False) -> Commit:
+        """`commit()` for a store that needs no waiting (`stores_at_once`): no await, few frames."""
+        writes = self._writes
+        delta, changed = written_delta(writes) if writes is not None else self._changes()
+        if changed:
+            seq = self.seq + 1 if delta else self.seq
+            self._store_now(seq, delta)
+            self.seq = seq
+        if writes is not None:
+            writes.clear()
+        else:
+            self._next_baseline(final)
+        commit = tuple.__new__(Commit, (self.seq, delta, self._replace, False, None))
+        self._replace = False
+        return commit
+
+    def _next_baseline(self, final: bool) -> None:
+        """After a commit landed, changes are found relative to what it stored."""
+        writes = self._writes
+        if writes is not None:
+            writes.clear()  # (the same dict: the views hold it)
+        else:
+            self._snapshot = None if final else capture(self.root)
+
+    def _store_now(self, seq: int, delta: Delta) -> None:
+        raise NotImplementedError("only a Transaction with stores_at_once stores without waiting")
+
+    def end_now(self, exc_type: Any) -> None:
+        """Leave the block without waiting (`stores_at_once`): roll back if `exc_type` is set, release the lock."""
+        raise NotImplementedError("only a Transaction with stores_at_once ends without waiting")
 
     async def commit(self, *, final: bool = False) -> Commit:
         """Persist what changed since the last commit; return what to send the tab.
@@ -65,16 +126,15 @@ class Transaction:
         cut it short: the commit lands, `landed_when_cancelled` says so, and
         then `CancelledError` is raised.
         """
-        snapshot = self._snapshot if self._snapshot is not None else capture(self.root)
-        delta = diff(self.root, snapshot)
+        delta, changed = self._changes()
         published, confirmed = False, None
-        if delta or backend_changed(self.root, snapshot):
+        if changed:
             seq = self.seq + 1 if delta else self.seq
             await self._persist(seq, delta)
             self.seq = seq
             published, confirmed = self.published, self.confirmed
             self.published, self.confirmed = False, None
-        self._snapshot = None if final else capture(self.root)
+        self._next_baseline(final)
         commit = tuple.__new__(Commit, (self.seq, delta, self._replace, published, confirmed))  # (one frame less)
         self._replace = False
         if self.take_pending_cancellation():
@@ -84,7 +144,10 @@ class Transaction:
 
     def rollback(self) -> None:
         """Undo every change since the last commit."""
-        if self._snapshot is not None:
+        if self._writes is not None:
+            undo_writes(self._writes)
+            self._writes.clear()
+        elif self._snapshot is not None:
             restore(self.root, self._snapshot)
 
     def cancel_after_commit(self) -> None:
@@ -115,6 +178,15 @@ class StateManager(abc.ABC):
     @abc.abstractmethod
     def modify(self, token: str) -> AbstractAsyncContextManager[Transaction]:
         """Lock the tab, load its state, yield a Transaction; roll back on error."""
+
+    def modify_now(self, token: str) -> Transaction | None:
+        """Enter `modify(token)` without waiting if that can be done (a free lock in memory), else None.
+
+        The caller ends the transaction with `end_now()` (such a transaction
+        `stores_at_once`). The path of every block in memory: no coroutine is
+        made for the lock when nobody else holds it.
+        """
+        return None
 
     @abc.abstractmethod
     async def peek(self, token: str) -> State | None:

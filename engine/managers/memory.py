@@ -27,28 +27,33 @@ class _Entry:
 
 
 class _MemoryTransaction(Transaction):
-    __slots__ = ("_entry",)
+    """The `modify(token)` block and its transaction in one object: it is on every event's hot path."""
 
-    def __init__(self, token: str, entry: _Entry) -> None:
-        super().__init__(token, entry.root, entry.seq)
-        self._entry = entry
+    __slots__ = ("_entry", "_held", "_lock", "_manager")
+    stores_at_once = True
+
+    def __init__(self, manager: MemoryStateManager, token: str) -> None:  # (the Transaction part: on entering)
+        self._manager = manager
+        self.token = token
+        self._held = False
+
+    def _store_now(self, seq: int, delta: Delta) -> None:
+        self._entry.seq = seq
 
     async def _persist(self, seq: int, delta: Delta) -> None:
         self._entry.seq = seq
 
-
-class _Modify:
-    """The `modify(token)` block, as a class: it is on every event's hot path."""
-
-    __slots__ = ("_manager", "_token", "_lock", "_tx", "_held")
-
-    def __init__(self, manager: MemoryStateManager, token: str) -> None:
-        self._manager = manager
-        self._token = token
-        self._held = False
+    def take_free_lock(self) -> None:
+        """Take the tab's lock, known to be free (no lock object: nobody holds it or waits), and its state."""
+        self._lock = self._manager._locks[self.token] = TabLock(self.token[:8], taken=True)
+        self._held = True
+        self._load()  # (a frame less would be a copy of it: this is fast enough)
 
     async def __aenter__(self) -> Transaction:
-        manager, token = self._manager, self._token
+        manager, token = self._manager, self.token
+        if token not in manager._locks:  # (a lock is in the dict only while it is held or waited for)
+            self.take_free_lock()
+            return self
         lock = manager._locks.get(token)
         if lock is None:
             lock = manager._locks[token] = TabLock(token[:8])
@@ -65,6 +70,11 @@ class _Modify:
             self._release()
             raise
         self._held = True
+        self._load()
+        return self
+
+    def _load(self) -> None:
+        manager, token = self._manager, self.token
         try:
             entries = manager._entries
             entry = entries.get(token)
@@ -73,16 +83,19 @@ class _Modify:
             else:
                 entries.move_to_end(token)  # most recently used last: eviction takes from the front
             entry.used = time.monotonic()
-            self._tx = _MemoryTransaction(token, entry)
+            self._entry = entry
+            Transaction.__init__(self, token, entry.root, entry.seq)
         except BaseException:
             self._release()
             raise
-        return self._tx
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        self.end_now(exc_type)
+
+    def end_now(self, exc_type: Any) -> None:
         try:
             if exc_type is not None:
-                self._tx.rollback()
+                self.rollback()
         finally:
             self._release()
 
@@ -91,8 +104,8 @@ class _Modify:
         if self._held:
             self._held = False
             lock.release()
-        if not lock.locked() and not lock.waiting:
-            self._manager._locks.pop(self._token, None)
+        if lock.unused():
+            self._manager._locks.pop(self.token, None)
 
 
 class MemoryStateManager(StateManager):
@@ -107,8 +120,15 @@ class MemoryStateManager(StateManager):
         self.protect: Callable[[str], bool] | None = None
         self.evicted = 0  # states evicted to make room for new tabs (max_tabs)
 
-    def modify(self, token: str) -> _Modify:
-        return _Modify(self, token)
+    def modify(self, token: str) -> _MemoryTransaction:
+        return _MemoryTransaction(self, token)
+
+    def modify_now(self, token: str) -> Transaction | None:
+        if token in self._locks:  # (a lock is in the dict only while it is held or waited for)
+            return None
+        tx = _MemoryTransaction(self, token)
+        tx.take_free_lock()
+        return tx
 
     def _create(self, token: str) -> _Entry:
         if len(self._entries) >= self.settings.max_tabs and not self._make_room():

@@ -50,7 +50,7 @@ class Block(TabSession, Guard):
     `modify_state` and every `async with self`.)
     """
 
-    __slots__ = ("_by_class", "open", "refusal", "root", "states", "what")
+    __slots__ = ("_by_class", "open", "root", "states", "what", "writes")
 
     def __init__(self, parts: Parts, token: str, what: str) -> None:
         self.parts = parts  # (TabSession's fields)
@@ -59,21 +59,18 @@ class Block(TabSession, Guard):
         self.committed = False
         self.what = what  # how the block is written, for messages
         self.open = False
-        self.refusal = _refusals.get(what) or _refusal(what)
         self.states = {}
+        self.writes = None
         self._by_class: dict[type[State], BoundState] | None = None
 
     @property
     def guard(self) -> Guard:
         return self
 
-    async def enter(self) -> State:
-        """Take the lock for a task's `async with self` (the task keeps its own view of the state)."""
-        await self.__aenter__()
-        return self.root
-
-    async def exit(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        await self.__aexit__(exc_type, exc, tb)
+    @property
+    def refusal(self) -> str:  # type: ignore[override]
+        """What a change through one of its views is told once the block has ended."""
+        return _refusals.get(self.what) or _refusal(self.what)
 
     def view_of(self, state_cls: type[State]) -> BoundState:
         """The tab's instance of `state_cls`, as a view bound to this block."""
@@ -86,7 +83,7 @@ class Block(TabSession, Guard):
             view = by_class[state_cls] = bind(node, self)
         return view
 
-    # -- `async with app.modify_state(token) as root` (and, through enter/exit, `async with self`) --
+    # -- `async with app.modify_state(token) as root` (and, for TaskSelf, `async with self`) --
     async def __aenter__(self) -> Any:
         if not remember(self):
             raise NestedBlockError(
@@ -99,14 +96,21 @@ class Block(TabSession, Guard):
         watching = self._watching = observers.active and observers.watching(self.token)
         if watching:
             self._report(Kind.LOCK_WAITING)
-        inner = self._inner = parts.manager.modify(self.token)
-        try:
-            tx = self.tx = await inner.__aenter__()
-        except BaseException:
-            forget(self)
-            raise
+        manager = parts.manager
+        tx = manager.modify_now(self.token)  # (a free lock in memory: no waiting, no coroutine)
+        if tx is None:
+            inner = self._inner = manager.modify(self.token)
+            try:
+                tx = await inner.__aenter__()
+            except BaseException:
+                forget(self)
+                raise
+        else:
+            self._inner = None
+        self.tx = tx
         if watching:
             self._report(Kind.LOCK_TAKEN)
+        self.writes = tx.log_writes()  # every change goes through this block's views, which log it first
         root = self.root = tx.root
         self.open = True
         return bind(root, self)
@@ -114,19 +118,37 @@ class Block(TabSession, Guard):
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         self.open = False  # before the commit: nothing may change the state past this point
         forget(self)
+        # Views point at their block (their guard); the block lets go of them, so no cycle is left
+        # for the garbage collector (a block is made for every change: its garbage must go at once).
+        self.states.clear()
+        self._by_class = None
+        tx = self.tx
+        if not tx.stores_at_once or self._watching:
+            await self._leave(exc_type, exc, tb)
+            return
+        # A store that needs no waiting, nobody watching (every block in memory): the steps of
+        # `commit()` and `end()`, in this one frame.
+        if exc_type is not None:
+            tx.end_now(exc_type)
+            return
+        try:
+            commit = tx.commit_now(final=True)
+            self.committed = True
+            if commit.replace:
+                await self._send(commit, True)
+            elif commit.delta:
+                await self.parts.publisher.update(self.token, commit.seq, commit.delta)
+        except BaseException as error:
+            tx.end_now(type(error))
+            raise
+        tx.end_now(None)
+
+    async def _leave(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        """Commit (unless `exc_type`), send, and end the block, however long the store takes."""
         if exc_type is None:
             try:
                 await self.commit(final=True)
             except BaseException as error:
-                exc_type, exc, tb = type(error), error, error.__traceback__
-                try:
-                    await self._inner.__aexit__(exc_type, exc, tb)
-                finally:
-                    if self._watching:
-                        self._closed(exc_type)
+                await self.end(type(error), error, error.__traceback__)
                 raise
-        try:
-            await self._inner.__aexit__(exc_type, exc, tb)
-        finally:
-            if self._watching:
-                self._closed(exc_type)
+        await self.end(exc_type, exc, tb)

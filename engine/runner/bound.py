@@ -19,12 +19,12 @@ from collections.abc import Awaitable, Callable
 from types import MethodType
 from typing import Any
 
-from ..delta import copy_values
+from ..delta import detached, note, note_all
 from ..errors import ImmutableStateError
 from ..event import EventHandler
 from ..state import State, VarField
 from ..views import STALE, Guard, guarded, stored
-from .flow import OpenBlock, open_block
+from .flow import OpenBlock, innermost, open_block
 
 __all__ = ["BoundState", "TaskSelf", "bind", "stale_copies"]
 
@@ -32,11 +32,18 @@ Stale = dict[type[State], dict[str, Any]]
 
 
 def stale_copies(state: State) -> Stale:
-    """Detached values of a state and its ancestors, keyed by class."""
+    """Detached values of a state and its ancestors, keyed by class (taken at the end of every block).
+
+    The engine's own lists (which copies of a handler run) are not copied:
+    a task has no use for them, and reads them as their defaults.
+    """
     copies: Stale = {}
     node: State | None = state
     while node is not None:
-        copies[type(node)] = copy_values(node)
+        values = copies[type(node)] = dict(node._rx_values)
+        for field in type(node)._rx_mutable_fields:
+            name = field.name
+            values[name] = field.default if field.internal else detached(values[name])
         node = node._rx_parent
     return copies
 
@@ -105,19 +112,33 @@ class _ViewVar:
         if view is None:
             return self.field.var
         state = view._rx_state
-        value = state._rx_values[self.name] if type(state) is self.field.owner else getattr(state, self.name)
+        if type(state) is not self.field.owner:
+            state = state._rx_ancestor(self.field.owner)
+        value = state._rx_values[self.name]
         if type(value) in _ATOMIC_TYPES:
             return value
-        return guarded(value, view._rx_guard, self.where)
+        guard = view._rx_guard
+        if guard.open and guard.writes is not None:  # a container may be changed in place through its view
+            note(guard.writes, state, self.name)
+        return guarded(value, guard, self.where)
 
     def __set__(self, view: Any, value: Any) -> None:
         guard = view._rx_guard
         if not guard.open:
             guard.check(f"set {self.where}")
         state = view._rx_state
+        if type(state) is not self.field.owner:
+            state = state._rx_ancestor(self.field.owner)
+        values = state._rx_values
+        name = self.name
+        writes = guard.writes
+        if writes is not None:  # (note(), inlined: every change a task makes passes here)
+            before = writes.get(state)
+            if before is None or name not in before:
+                note(writes, state, name)
         if type(value) not in _ATOMIC_TYPES:
-            value = stored(value, getattr(state, self.name))
-        setattr(state, self.name, value)
+            value = stored(value, values[name])
+        values[name] = value
 
     def __delete__(self, view: Any) -> None:
         guard = view._rx_guard
@@ -213,8 +234,19 @@ class BoundState:
         cls = type(state)
         attr = _attribute(cls, name)
         if _is_slot(attr):
-            return guarded(getattr(state, name), self._rx_guard, f"{cls.__name__}.{name}")
+            return self._rx_slot(name)
         return _behaviour(self, cls, name, attr)
+
+    def _rx_slot(self, name: str) -> Any:
+        """The engine's own slots of the state, read through the view: states come back as views."""
+        state, guard = self._rx_state, self._rx_guard
+        if name == "_rx_parent":
+            return self._rx_bind(state._rx_parent)
+        if name == "_rx_subs":
+            return None if state._rx_subs is None else self.substates
+        if name == "_rx_values" and guard.open and guard.writes is not None:
+            note_all(guard.writes, state)  # every var may be changed through it
+        return guarded(getattr(state, name), guard, f"{type(state).__name__}.{name}")
 
     def __repr__(self) -> str:
         where = "open" if self._rx_guard.open else "ended"
@@ -231,7 +263,7 @@ def _outside(what: str) -> ImmutableStateError:
 class TaskSelf:
     """A background task's `self` (see the module docstring)."""
 
-    __slots__ = ("_rx_block", "_rx_cls", "_rx_progress", "_rx_stale", "_rx_token")
+    __slots__ = ("_rx_block", "_rx_cls", "_rx_in", "_rx_progress", "_rx_stale", "_rx_token")
 
     def __init__(
         self,
@@ -246,6 +278,7 @@ class TaskSelf:
         self._rx_stale = stale
         self._rx_block = block
         self._rx_progress = progress
+        self._rx_in: tuple[OpenBlock, BoundState] | None = None  # the last block found, and the view in it
 
     @staticmethod
     def of(state_cls: type[State]) -> type[TaskSelf]:
@@ -270,8 +303,20 @@ class TaskSelf:
         return self._rx_cls
 
     def _rx_live(self) -> BoundState | None:
+        """The view of the live state in the block this flow has open for the tab, or None outside one.
+
+        (Helpers gathered in separate tasks share this `self` but not their blocks,
+        so the last block found is used only when it is this flow's innermost one.)
+        """
+        last = self._rx_in
+        if last is not None and last[0] is innermost() and last[0].open:
+            return last[1]
         block = open_block(self._rx_token)
-        return block.view_of(self._rx_cls) if block is not None else None
+        if block is None:
+            return None
+        view: BoundState = block.view_of(self._rx_cls)
+        self._rx_in = (block, view)
+        return view
 
     # -- what works anywhere --------------------------------------------------------------
     def get_token(self) -> str:
@@ -311,15 +356,17 @@ class TaskSelf:
     # -- the lock ---------------------------------------------------------------------------
     async def __aenter__(self) -> TaskSelf:
         block = self._rx_block()
-        await block.enter()
+        await block.__aenter__()
+        self._rx_in = (block, block.view_of(self._rx_cls))
         return self
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        block = open_block(self._rx_token)
-        assert block is not None, "`async with self` left a block it did not open"
+        view = self._rx_live()  # (finds the block, and keeps it in _rx_in)
+        assert view is not None and self._rx_in is not None, "`async with self` left a block it did not open"
+        block = self._rx_in[0]
         if exc_type is None:  # what the task reads next, outside a block, is what it saw last
-            self._rx_stale = stale_copies(block.view_of(self._rx_cls)._rx_state)
-        await block.exit(exc_type, exc, tb)
+            self._rx_stale = stale_copies(view._rx_state)
+        await block.__aexit__(exc_type, exc, tb)
 
     # -- vars, handlers, methods ------------------------------------------------------------
     def __getattr__(self, name: str) -> Any:
@@ -355,19 +402,20 @@ _task_classes: dict[type[State], type[TaskSelf]] = {}
 class _TaskVar:
     """A var on a task's `self`: the live value inside the flow's block, the stale one outside (read-only)."""
 
-    __slots__ = ("field", "name", "where")
+    __slots__ = ("field", "live", "name", "where")
 
     def __init__(self, field: VarField) -> None:
         self.field = field
         self.name = field.name
         self.where = f"{field.owner.__name__}.{field.name}"
+        self.live = _ViewVar(field)  # the same var on the view of the live state
 
     def __get__(self, me: Any, objtype: Any = None) -> Any:
         if me is None:
             return self.field.var
-        block = open_block(me._rx_token)
-        if block is not None:
-            return getattr(block.view_of(me._rx_cls), self.name)
+        view = me._rx_live()
+        if view is not None:
+            return self.live.__get__(view)
         values = me._rx_stale.get(self.field.owner)
         value = values[self.name] if values is not None else self.field.default
         if type(value) in _ATOMIC_TYPES:
@@ -375,10 +423,10 @@ class _TaskVar:
         return guarded(value, STALE, self.where)
 
     def __set__(self, me: Any, value: Any) -> None:
-        block = open_block(me._rx_token)
-        if block is None:
+        view = me._rx_live()
+        if view is None:
             raise _outside(f"set {self.where}")
-        setattr(block.view_of(me._rx_cls), self.name, value)
+        self.live.__set__(view, value)
 
     def __delete__(self, me: Any) -> None:
         block = open_block(me._rx_token)

@@ -23,6 +23,7 @@ import math
 from collections import deque
 from typing import Any, Protocol
 
+from ..delta import note
 from ..errors import InvalidArgumentError, LimitExceededError
 from ..event import EventHandler, task_var
 from ..state import State
@@ -230,8 +231,12 @@ class TaskControl:
         """Store done/total as the handler's progress, inside the task's open block or in a short one."""
         fraction = _fraction(handler, done, total)
         block = open_block(token)
-        if block is not None:
-            _Status(block.root.get_substate(_path(handler)), handler)["progress"] = fraction
+        if block is not None:  # written under the task's own block, which must hear of it (delta.note)
+            node = block.root.get_substate(_path(handler))
+            writes = block.guard.writes
+            if writes is not None:
+                note(writes, node, task_var(handler.name, "progress"))
+            _Status(node, handler)["progress"] = fraction
             return
         session = TabSession(self.parts, token, current_lane.get() or "progress")
         async with session as tx:

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from ..state import State
 from ..views import Guard
 
-__all__ = ["OpenBlock", "current_lane", "forget", "lane_here", "open_block", "remember"]
+__all__ = ["OpenBlock", "current_lane", "forget", "innermost", "lane_here", "open_block", "remember"]
 
 
 class OpenBlock(Protocol):
@@ -23,15 +23,16 @@ class OpenBlock(Protocol):
 
     token: str
     root: State
+    open: bool  # until the block starts to end
 
     @property
     def guard(self) -> Guard: ...
 
     def view_of(self, state_cls: type[State]) -> Any: ...
 
-    async def enter(self) -> State: ...
+    async def __aenter__(self) -> Any: ...
 
-    async def exit(self, exc_type: Any, exc: Any, tb: Any) -> None: ...
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None: ...
 
 
 _open_blocks: ContextVar[tuple[OpenBlock, ...]] = ContextVar("engine_open_blocks", default=())
@@ -42,9 +43,15 @@ current_lane: ContextVar[str | None] = ContextVar("engine_lane", default=None)
 def open_block(token: str) -> OpenBlock | None:
     """The innermost block this flow has open for the tab, if any."""
     for block in reversed(_open_blocks.get()):
-        if block.token == token and block.guard.open:
+        if block.token == token and block.open:
             return block
     return None
+
+
+def innermost() -> OpenBlock | None:
+    """The block this flow opened last and has not left (for a quick check before `open_block`)."""
+    blocks = _open_blocks.get()
+    return blocks[-1] if blocks else None
 
 
 def remember(block: OpenBlock) -> bool:
@@ -52,7 +59,7 @@ def remember(block: OpenBlock) -> bool:
     blocks = _open_blocks.get()
     token = block.token
     for other in blocks:
-        if other.token == token and other.guard.open:
+        if other.token == token and other.open:
             return False
     _open_blocks.set((*blocks, block))
     return True

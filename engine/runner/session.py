@@ -60,6 +60,8 @@ class TabSession:
         self.lane = lane
         self.committed = False  # the final commit landed (the event's changes are stored)
         self.pending: asyncio.Future[None] | None = None  # the last commit still on its way (pipelined)
+        # The manager's `modify()` block; None when it was entered without waiting (`modify_now`).
+        self._inner: AbstractAsyncContextManager[Transaction] | None = None
 
     def _report(self, kind: str, **detail: Any) -> None:
         if self.lane is None:
@@ -74,12 +76,12 @@ class TabSession:
         watching = self._watching = observers.active and observers.watching(self.token)
         if watching:
             self._report(Kind.LOCK_WAITING)
-        inner: AbstractAsyncContextManager[Transaction] = parts.manager.modify(self.token)
-        self._inner = inner
+        inner = self._inner = parts.manager.modify(self.token)
         return inner
 
     def _opened(self, tx: Transaction) -> Transaction:
         self.tx = tx
+        tx.compare_values()  # the holder gets the raw state: only comparing values finds every change
         if self._watching:
             self._report(Kind.LOCK_TAKEN)
         return tx
@@ -143,7 +145,11 @@ class TabSession:
     async def end(self, exc_type: Any, exc: Any, tb: Any) -> None:
         """Roll back what was not committed if `exc_type` is set; release the lock."""
         try:
-            await self._inner.__aexit__(exc_type, exc, tb)
+            inner = self._inner
+            if inner is None:
+                self.tx.end_now(exc_type)
+            else:
+                await inner.__aexit__(exc_type, exc, tb)
         finally:
             self._closed(exc_type)
 
