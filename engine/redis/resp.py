@@ -21,9 +21,12 @@ _CRLF = b"\r\n"
 def pack(args: tuple[Any, ...]) -> bytes:
     """One command as an array of bulk strings; ints, floats and str are sent as their text."""
     parts = [b"*%d\r\n" % len(args)]
+    append = parts.append
     for arg in args:
-        data = arg if isinstance(arg, bytes) else str(arg).encode()
-        parts.append(b"$%d\r\n%b\r\n" % (len(data), data))
+        data = arg if type(arg) is bytes else str(arg).encode()
+        append(b"$%d\r\n" % len(data))
+        append(data)
+        append(_CRLF)
     return b"".join(parts)
 
 

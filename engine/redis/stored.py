@@ -25,21 +25,44 @@ __all__ = ["FORMAT", "dump_tree", "load_tree"]
 
 FORMAT = 1
 logger = logging.getLogger("engine.redis")
+_encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode  # (one encoder, not one per commit)
 
 
 def dump_tree(root: State) -> str:
-    """Every state instance of the tab, public and backend vars, as compact JSON."""
+    """Every state instance of the tab, public and backend vars, as compact JSON.
+
+    (Vars that can only hold scalars go to `json.dumps` as they are; only those
+    that may hold containers are made plain JSON first: this runs at every commit.)
+    """
     states: dict[str, dict[str, Any]] = {}
     for state in root.walk():
         cls = type(state)
+        values = state._rx_values
+        mutable = cls._rx_mutable_fields
         try:
-            states[cls._rx_full_name] = {name: to_wire(value) for name, value in state._rx_values.items()}
+            if mutable:
+                values = dict(values)
+                for field in mutable:
+                    values[field.name] = to_wire(values[field.name])
         except TypeError as exc:
-            raise StateStoreError(
-                f"{cls.__name__} cannot be stored in Redis: {exc}; keep only JSON values "
-                "(str, int, float, bool, None, lists, dicts, sets, tuples) in vars, backend vars included"
-            ) from None
-    return json.dumps({"format": FORMAT, "states": states}, separators=(",", ":"), allow_nan=False)
+            raise _unstorable(cls, exc) from None
+        states[cls._rx_full_name] = values
+    try:
+        return _encode({"format": FORMAT, "states": states})
+    except TypeError:  # a var declared for scalars holds something else: find whose
+        for state in root.walk():
+            try:
+                json.dumps(state._rx_values)
+            except TypeError as exc:
+                raise _unstorable(type(state), exc) from None
+        raise
+
+
+def _unstorable(cls: type[State], exc: Exception) -> StateStoreError:
+    return StateStoreError(
+        f"{cls.__name__} cannot be stored in Redis: {exc}; keep only JSON values "
+        "(str, int, float, bool, None, lists, dicts, sets, tuples) in vars, backend vars included"
+    )
 
 
 def load_tree(token: str, data: bytes | str) -> State:
