@@ -304,14 +304,12 @@ class State(metaclass=_StateMeta):
 
         `path` may start with this state's own name, as `get_full_name().split(".")` does.
         """
-        parts = list(path)
-        if parts and parts[0] == self._rx_name and (
-            type(self)._rx_children.get(parts[0]) is None
-        ):
-            parts = parts[1:]
+        skip = 1 if path and path[0] == self._rx_name and type(self)._rx_children.get(path[0]) is None else 0
         node: State = self
-        for part in parts:
-            node = node._rx_child(part)
+        for index in range(skip, len(path)):  # (no copies of `path`: every block of every task passes here)
+            subs = node._rx_subs
+            child = subs.get(path[index]) if subs is not None else None
+            node = child if child is not None else node._rx_child(path[index])
         return node
 
     def _rx_child(self, name: str) -> State:

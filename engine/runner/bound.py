@@ -132,10 +132,16 @@ class _ViewVar:
         values = state._rx_values
         name = self.name
         writes = guard.writes
-        if writes is not None:  # (note(), inlined: every change a task makes passes here)
+        if writes is not None:  # (note(), inlined for scalars: every change a task makes passes here)
             before = writes.get(state)
             if before is None or name not in before:
-                note(writes, state, name)
+                old = values[name]
+                if type(old) not in _ATOMIC_TYPES:
+                    note(writes, state, name)
+                elif before is None:
+                    writes[state] = {name: old}
+                else:
+                    before[name] = old
         if type(value) not in _ATOMIC_TYPES:
             value = stored(value, values[name])
         values[name] = value
