@@ -188,6 +188,13 @@ class StateManager(abc.ABC):
         """
         return None
 
+    async def socket_here(self, token: str) -> None:  # noqa: B027 - one process needs no record
+        """The tab's socket is on this worker from now on (before it is sent its state).
+
+        A store shared by several workers records it, so that a worker
+        changing the tab knows whether another one must be sent the update.
+        """
+
     @abc.abstractmethod
     async def peek(self, token: str) -> State | None:
         """The tab's last committed state without taking the lock (read-only use), or None."""

@@ -64,9 +64,13 @@ def tab_keys(token: str, *names: str) -> tuple[str, ...]:
 class _Hold:
     """This worker holds (or, after a lost reply, may hold) a tab's Redis lock."""
 
-    __slots__ = ("idle_since", "lease_until", "reuses")
+    __slots__ = ("idle_since", "lease_until", "remote_socket", "reuses")
 
     def __init__(self) -> None:
+        # The tab's socket was last registered by another worker when this lease began (ACQUIRE
+        # says so). No worker can register a socket and read the tab for it without taking the
+        # lock, so this holds for the whole lease: commits publish their updates only then.
+        self.remote_socket = True
         self.lease_until = 0.0  # loop time until which the lease surely lasts (sent before Redis set it)
         self.reuses = 0  # blocks in a row without a commit
         self.idle_since = 0.0  # loop time when this worker's last block of the tab ended
@@ -206,7 +210,7 @@ class RedisTabLocks:
         if pending is not None:  # this worker's own release of the tab must land first
             await asyncio.shield(pending)
         loop = asyncio.get_running_loop()
-        keys = tab_keys(token, "lock", "state", "waiting", "turn")
+        keys = tab_keys(token, "lock", "state", "waiting", "turn", "socket")
         full_args = (self.worker, self._lease_ms, *args, token, self._wanted_prefix)
         ours = token in self._holds
         while True:
@@ -222,7 +226,9 @@ class RedisTabLocks:
                     if not ours:  # most likely never ran; if it did, the lease frees it
                         self._holds.pop(token, None)
                     raise  # (a cancellation keeps the hold: the caller's cleanup releases it)
-                if reply[0] == 1:
+                if reply[0] in (1, 3):
+                    hold.remote_socket = reply[0] == 3
+                    reply[0] = 1
                     hold.lease_until = sent_at + self._lease
                     if not ours:
                         hold.reuses = 0
@@ -249,7 +255,7 @@ class RedisTabLocks:
             hold.lease_until = sent_at + self._lease
             hold.reuses = _MAX_REUSES if awaited else 0
 
-    def hold_of(self, token: str) -> object:
+    def hold_of(self, token: str) -> _Hold | None:
         """This worker's current lease on the tab (compared by identity: a new lease is a new object)."""
         return self._holds.get(token)
 

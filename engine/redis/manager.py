@@ -53,8 +53,9 @@ from .stream import CommandStream
 from .transaction import Modify, RedisTransaction, Refusal, refused
 
 # What a commit publishes for a tab on another worker: (token, seq, delta, every value when the tab
-# must be sent its whole state) -> the relay's message, or None when no other worker needs it.
-Announce = Callable[[str, int, Delta, "Delta | None"], "str | None"]
+# must be sent its whole state, whether another worker may have the tab's socket) -> the relay's
+# message; "" when no worker has the socket; None when the socket is here (sent after the commit).
+Announce = Callable[[str, int, Delta, "Delta | None", bool], "str | None"]
 
 __all__ = ["RedisStateManager"]
 
@@ -121,6 +122,19 @@ class RedisStateManager(StateManager):
     # -- the StateManager interface ---------------------------------------------------
     def modify(self, token: str) -> Modify:
         return Modify(self, token)
+
+    async def socket_here(self, token: str) -> None:
+        """Record in Redis that the tab's socket is on this worker (before the tab's state is read for it).
+
+        Sent on the command stream ahead of the read's ACQUIRE. A worker that
+        changes the tab takes the lock after that read, so its ACQUIRE sees
+        the record, and its commits publish their updates for this worker
+        (scripts.ACQUIRE, locks._Hold). No record, or this worker's own: a
+        commit publishes nothing. The record is refreshed with the state.
+        """
+        key = tab_keys(token, "socket")[0]
+        sent = self.stream.send(("SET", key, self._id, "PX", self._ttl_ms), "registering a socket")
+        await self.locks.reply(sent, "registering the socket of tab", token)
 
     async def peek(self, token: str) -> State | None:
         """The last committed state, read without the lock; None when missing or rejected.

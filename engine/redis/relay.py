@@ -83,12 +83,17 @@ class RedisRelay(socketio.AsyncRedisManager):  # type: ignore[misc]
             return
         message = self._message(event, data, namespace, room, skip_sid)
         await self._handle_emit(message)  # this worker's own sockets, now
-        if room is not None and self.is_local(room):
-            return  # the tab's socket is here: no other worker has it
+        if room is not None and (self.is_local(room) or self._socket_here(room, namespace or "/")):
+            return  # the tab's socket (or the socket itself, `to=sid`) is here: no other worker has it
         self._outbox.append(self.json.dumps(message))
         self._queued += 1
         if self._sender is None or self._sender.done():
             self._sender = asyncio.get_running_loop().create_task(self._send_outbox(), name="engine:relay-outbox")
+
+    def _socket_here(self, sid: str, namespace: str) -> bool:
+        """Whether `sid` is one of this worker's sockets (connected, or still connecting)."""
+        sockets = self.rooms.get(namespace, {}).get(None)
+        return sockets is not None and sid in sockets
 
     def _message(self, event: str, data: Any, namespace: str | None, room: str | None,
                  skip_sid: Any = None) -> dict[str, Any]:

@@ -22,14 +22,16 @@ from __future__ import annotations
 
 __all__ = ["ACQUIRE", "COMMIT", "RELEASE"]
 
-# KEYS: lock, state, waiting, turn. ARGV: worker id, lease ms, state TTL ms, cached version ('' if none),
-# token, prefix of the holders' "wanted" channels.
+# KEYS: lock, state, waiting, turn, socket. ARGV: worker id, lease ms, state TTL ms, cached version
+# ('' if none), token, prefix of the holders' "wanted" channels.
 # Returns {0, ms} when the caller must wait (at most ms: the lease or the turn left), after
 # telling the holder that its lease is wanted (it lets go at the end of its block, or at once
 # when the tab is idle there);
 # otherwise the lock is the caller's, with a fresh lease, and the reply is {1} when no
 # state is stored, {1, version, seq} when the caller's cached copy is current, else
-# {1, version, seq, data}. Taking the lock refreshes the state's TTL.
+# {1, version, seq, data}; the first element is 3 instead of 1 when the tab's socket was last
+# registered by another worker (its commits must then publish their updates, see COMMIT). Taking
+# the lock refreshes the state's TTL, and the socket record's.
 ACQUIRE = """
 local holder = redis.call('GET', KEYS[1])
 if holder ~= ARGV[1] then
@@ -42,19 +44,27 @@ if holder ~= ARGV[1] then
   end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+local socket = redis.call('GET', KEYS[5])
+local ours = 1
+if socket then
+  redis.call('PEXPIRE', KEYS[5], ARGV[3])
+  if socket ~= ARGV[1] then
+    ours = 3
+  end
+end
 local head = redis.call('HMGET', KEYS[2], 'version', 'seq')
 if not head[1] then
-  return {1}
+  return {ours}
 end
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 local seq = head[2] or ''
 if head[1] == ARGV[4] then
-  return {1, head[1], seq}
+  return {ours, head[1], seq}
 end
-return {1, head[1], seq, redis.call('HGET', KEYS[2], 'data') or ''}
+return {ours, head[1], seq, redis.call('HGET', KEYS[2], 'data') or ''}
 """
 
-# KEYS: lock, state, waiting. ARGV: worker id, version read under the lock ('' for none),
+# KEYS: lock, state, waiting, socket. ARGV: worker id, version read under the lock ('' for none),
 # new version, seq, data, state TTL ms, lease ms, the new version's number, Socket.IO
 # channel, update for the tab ('' for none). Returns 1 when written (or already written
 # by this very call, or by a later commit of this worker sent after it), 2 when written
@@ -78,6 +88,7 @@ if version ~= ARGV[3] then
   if version == ARGV[2] then
     redis.call('HSET', KEYS[2], 'version', ARGV[3], 'seq', ARGV[4], 'data', ARGV[5])
     redis.call('PEXPIRE', KEYS[2], ARGV[6])
+    redis.call('PEXPIRE', KEYS[4], ARGV[6])
     if ARGV[10] ~= '' then
       redis.call('PUBLISH', ARGV[9], ARGV[10])
     end

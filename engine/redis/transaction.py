@@ -65,21 +65,26 @@ class RedisTransaction(Transaction):
         manager = self._manager
         number = next(manager._versions)
         version = f"{manager._id}.{number}"
-        update = ""
+        token = self.token
+        hold = manager.locks.hold_of(token)
+        update, published = "", False
         announce = manager.announce
         if announce is not None and (delta or self._replace):
-            full = every_public_value(self.root) if self._replace else None
-            update = announce(self.token, seq, delta, full) or ""
-        token = self.token
+            # Built and published with the write only when the tab's socket was on another
+            # worker when this lease began (see locks._Hold); "" when no worker has it.
+            elsewhere = hold is None or hold.remote_socket
+            full = every_public_value(self.root) if self._replace and elsewhere else None
+            message = announce(token, seq, delta, full, elsewhere)
+            if message is not None:  # the tab's socket is not here: this commit is all it gets
+                update, published = message, True
         args = (manager._id, self.version, version, seq, dump_tree(self.root), manager._ttl_ms, manager._lease_ms,
                 number, manager.updates_channel, update)
-        hold = manager.locks.hold_of(token)
         sent_at = asyncio.get_running_loop().time()
-        keys = tab_keys(token, "lock", "state", "waiting")
+        keys = tab_keys(token, "lock", "state", "waiting", "socket")
         write = asyncio.ensure_future(manager._commit_script(keys=keys, args=args))
         built_on, self.version = self.version, version
         self.stored = True
-        self.published = bool(update)
+        self.published = published
         if manager.pipelined and manager.stream.pending <= manager.settings.redis_pipeline_depth:
             self.confirmed = manager.confirming(token, write, hold, sent_at, built_on)
             return

@@ -317,6 +317,7 @@ class Runner:
         Under the lock, so no update of the tab can be sent between the
         values and the seq they belong to. Unknown state names are skipped.
         """
+        await self.parts.manager.socket_here(token)  # (with Redis: other workers' commits then publish)
         session = TabSession(self.parts, token, "connect")
         async with session as tx:
             if self.control.reconcile(tx.root):  # copies that died with their worker stop showing as running

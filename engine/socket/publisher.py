@@ -30,17 +30,20 @@ class SocketPublisher:
             assert namespace is not None
             await namespace.check_backlog(token)
 
-    def remote_update(self, token: str, seq: int, delta: Delta, full: Delta | None) -> str | None:
+    def remote_update(self, token: str, seq: int, delta: Delta, full: Delta | None, elsewhere: bool) -> str | None:
         """The update as the Redis relay publishes it, when the tab's socket may be on another worker.
 
         A commit publishes it in the same step as its write (engine.redis),
         so no worker shows a tab a change Redis does not hold. None when the
         tab is connected here (it is sent after the commit) or there is no
-        other worker.
+        other worker; "" when Redis says no worker has the tab's socket
+        (`elsewhere` False): there is nobody to send it to.
         """
         namespace = self.namespace
         if not self._shared or (namespace is not None and namespace.connected_here(token)):
             return None
+        if not elsewhere:
+            return ""
         data = protocol.update_full(seq, full) if full is not None else protocol.update_delta(seq, delta)
         return self._sio.manager.remote(protocol.UPDATE, data, protocol.NAMESPACE, token)  # type: ignore[no-any-return]
 
