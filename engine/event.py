@@ -117,7 +117,7 @@ class EventHandler:
     """
 
     __slots__ = (
-        "_cancel", "_hints", "_signature", "background", "cancels", "concurrency", "fn", "lifetime", "name",
+        "_cancel", "_hints", "_plain", "_signature", "background", "cancels", "concurrency", "fn", "lifetime", "name",
         "state_cls",
     )
 
@@ -140,6 +140,9 @@ class EventHandler:
         self._cancel: EventHandler | None = None
         self._signature: inspect.Signature | None = None
         self._hints: dict[str, Any] | None = None
+        # The parameters after `self` with their annotations, when all are plain positional ones
+        # (no default, no *args or **kwargs): their arguments need no `Signature.bind`.
+        self._plain: tuple[tuple[str, Any], ...] | None = None
 
     # -- task control: what a page binds to ----------------------------------------
     def _task_var(self, what: str) -> Var:
@@ -221,6 +224,20 @@ class EventHandler:
                 self._hints = typing.get_type_hints(self.fn)
             except Exception:  # unresolvable annotations are simply not converted
                 self._hints = {}
+            params = list(self._signature.parameters.values())[1:]
+            if all(p.kind is p.POSITIONAL_OR_KEYWORD and p.default is p.empty for p in params):
+                self._plain = tuple((p.name, self._hints.get(p.name, _UNCONVERTED)) for p in params)
+        plain = self._plain
+        if plain is not None and len(args) == len(plain):  # (the usual case: every event passes here)
+            converted = []
+            for (name, hint), item in zip(plain, args, strict=True):
+                if hint is not _UNCONVERTED:
+                    try:
+                        item = convert(item, hint)
+                    except InvalidArgumentError as exc:
+                        raise InvalidArgumentError(f"{self.qualname}: argument {name}: {exc}") from None
+                converted.append(item)
+            return tuple(converted)
         try:
             bound = self._signature.bind(None, *args)
         except TypeError as exc:
@@ -238,6 +255,9 @@ class EventHandler:
                         raise InvalidArgumentError(f"{self.qualname}: argument {name}: {exc}") from None
                 converted.append(item)
         return tuple(converted)
+
+
+_UNCONVERTED = object()  # a parameter without an annotation: its argument is passed as it came
 
 
 class EventSpec:

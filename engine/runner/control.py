@@ -203,7 +203,9 @@ class TaskControl:
         """
         changed = False
         for node in root.walk():
-            for handler in _background(type(node)):
+            for handler, copies_var in _copies_vars(type(node)):
+                if not node._rx_values[copies_var]:  # (every event passes here: no object unless copies run)
+                    continue
                 status = _Status(node, handler)
                 if status["copies"]:
                     alive = self._alive(root.get_token(), status["copies"])
@@ -254,6 +256,17 @@ def _background(state_cls: type[State]) -> tuple[EventHandler, ...]:
             handler for handler in state_cls._rx_handlers.values() if handler.background
         )
     return handlers
+
+
+_copies_of: dict[type[State], tuple[tuple[EventHandler, str], ...]] = {}
+
+
+def _copies_vars(state_cls: type[State]) -> tuple[tuple[EventHandler, str], ...]:
+    """Each background handler of the class with the name of its var of running copies."""
+    found = _copies_of.get(state_cls)
+    if found is None:
+        found = _copies_of[state_cls] = tuple((h, task_var(h.name, "copies")) for h in _background(state_cls))
+    return found
 
 
 def _path(handler: EventHandler) -> list[str]:

@@ -133,7 +133,7 @@ class Runner:
         """Run one regular handler under the tab's lock; return the regular events it chains."""
         handler = spec.handler
         assert handler.state_cls is not None
-        path = handler.state_cls.get_full_name().split(".")
+        path = _paths.get(handler.state_cls) or _path_of(handler.state_cls)
         observers = self.parts.observers
         if observers.watching(token):
             observers.report(token, Kind.EVENT_STARTED, EVENTS_LANE, handler=handler.qualname)
@@ -145,7 +145,9 @@ class Runner:
                 self.control.reconcile(tx.root)  # (a task that died with its server no longer counts as running)
                 state = tx.root.get_substate(path)
                 out = handler.fn(state, *spec.args)
-                if inspect.isasyncgen(out):
+                if out is None:  # (most handlers: nothing to chain)
+                    pass
+                elif inspect.isasyncgen(out):
                     async for item in out:
                         chained += self._start_now(token, _chained(item, handler.qualname), result.event)
                         await session.commit()
@@ -382,3 +384,11 @@ def _log_failure(token: str, spec: EventSpec, exc: Exception) -> None:
         logger.warning("tab %s: %s failed: %s", token[:8], spec.handler.qualname, exc)
     else:
         logger.error("tab %s: handler %s failed", token[:8], spec.handler.qualname, exc_info=exc)
+
+
+_paths: dict[type[State], tuple[str, ...]] = {}  # a state class's path from the root (classes do not move)
+
+
+def _path_of(state_cls: type[State]) -> tuple[str, ...]:
+    path = _paths[state_cls] = tuple(state_cls.get_full_name().split("."))
+    return path
