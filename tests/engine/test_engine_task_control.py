@@ -179,7 +179,8 @@ async def test_a_new_run_clears_the_error_and_the_progress(app):
                                                 "fail_when_told@error")} == {
             "fail_when_told@status": "running", "fail_when_told@progress": None, "fail_when_told@error": ""
         }
-        assert _status(tab, JobState.fail_when_told)["progress"] == 0.5
+        # The handler reached its gate after set_progress committed and sent 0.5; wait until the tab has it.
+        await tab.wait_for(lambda t: _status(t, JobState.fail_when_told)["progress"] == 0.5)
         failed.open()
         await tab.wait_for(lambda t: t.task(JobState.fail_when_told)["status"] == "failed")
         assert _status(tab, JobState.fail_when_told)["error"] == "JobState.fail_when_told failed: ValueError: told to"
