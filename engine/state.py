@@ -111,6 +111,7 @@ class State(metaclass=_StateMeta):
 
     _rx_name: ClassVar[str] = "state"
     _rx_full_name: ClassVar[str] = "state"
+    _rx_path: ClassVar[tuple[str, ...]] = ("state",)  # the full name's parts: what get_substate walks
     _rx_parent_cls: ClassVar[type[State] | None] = None
     _rx_children: ClassVar[dict[str, type[State]]] = {}
     _rx_fields: ClassVar[dict[str, VarField]] = {}
@@ -145,6 +146,7 @@ class State(metaclass=_StateMeta):
         cls._rx_parent_cls = parent
         cls._rx_name = _snake(cls.__name__)
         cls._rx_full_name = f"{parent._rx_full_name}.{cls._rx_name}"
+        cls._rx_path = (*parent._rx_path, cls._rx_name)
         existing = parent._rx_children.get(cls._rx_name)
         if existing is not None and (existing.__module__, existing.__qualname__) != (
             cls.__module__,
@@ -294,7 +296,7 @@ class State(metaclass=_StateMeta):
         For readers that hold no lock (creating a substate changes the tree).
         """
         node: State | None = self.get_root()
-        for part in state_cls._rx_full_name.split(".")[1:]:
+        for part in state_cls._rx_path[1:]:
             subs = node._rx_subs if node is not None else None
             node = subs.get(part) if subs else None
         return node
@@ -327,7 +329,7 @@ class State(metaclass=_StateMeta):
 
     async def get_state(self, state_cls: type[State]) -> State:
         """Another state of the same tab, e.g. `await self.get_state(SettingsState)`."""
-        return self.get_root().get_substate(state_cls.get_full_name().split("."))
+        return self.get_root().get_substate(state_cls._rx_path)
 
     @classmethod
     def public_defaults(cls) -> dict[str, Any]:

@@ -88,16 +88,12 @@ class Transaction:
 
     def commit_now(self, *, final: bool = False) -> Commit:
         """`commit()` for a store that needs no waiting (`stores_at_once`): no await, few frames."""
-        writes = self._writes
-        delta, changed = written_delta(writes) if writes is not None else self._changes()
+        delta, changed = self._changes()
         if changed:
             seq = self.seq + 1 if delta else self.seq
             self._store_now(seq, delta)
             self.seq = seq
-        if writes is not None:
-            writes.clear()
-        else:
-            self._next_baseline(final)
+        self._next_baseline(final)
         commit = tuple.__new__(Commit, (self.seq, delta, self._replace, False, None))
         self._replace = False
         return commit

@@ -41,7 +41,7 @@ class _MemoryTransaction(Transaction):
         self._entry.seq = seq
 
     async def _persist(self, seq: int, delta: Delta) -> None:
-        self._entry.seq = seq
+        self._store_now(seq, delta)
 
     def take_free_lock(self) -> None:
         """Take the tab's lock, known to be free (no lock object: nobody holds it or waits), and its state."""

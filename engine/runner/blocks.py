@@ -79,7 +79,7 @@ class Block(TabSession, Guard):
             by_class = self._by_class = {}
         view = by_class.get(state_cls)
         if view is None:
-            node = self.root.get_substate(state_cls.get_full_name().split("."))
+            node = self.root.get_substate(state_cls._rx_path)
             view = by_class[state_cls] = bind(node, self)
         return view
 

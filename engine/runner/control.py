@@ -269,9 +269,9 @@ def _copies_vars(state_cls: type[State]) -> tuple[tuple[EventHandler, str], ...]
     return found
 
 
-def _path(handler: EventHandler) -> list[str]:
+def _path(handler: EventHandler) -> tuple[str, ...]:
     assert handler.state_cls is not None
-    return handler.state_cls.get_full_name().split(".")
+    return handler.state_cls._rx_path
 
 
 def _fraction(handler: EventHandler, done: float, total: float) -> float:

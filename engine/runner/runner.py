@@ -133,7 +133,7 @@ class Runner:
         """Run one regular handler under the tab's lock; return the regular events it chains."""
         handler = spec.handler
         assert handler.state_cls is not None
-        path = _paths.get(handler.state_cls) or _path_of(handler.state_cls)
+        path = handler.state_cls._rx_path
         observers = self.parts.observers
         if observers.watching(token):
             observers.report(token, Kind.EVENT_STARTED, EVENTS_LANE, handler=handler.qualname)
@@ -331,7 +331,7 @@ class Runner:
                     state_cls = State.find_class(name)
                 except EngineError:
                     continue
-                full[name] = tx.root.get_substate(state_cls.get_full_name().split(".")).public_values()
+                full[name] = tx.root.get_substate(state_cls._rx_path).public_values()
             await send(tx.seq, full)
 
     async def read(self, token: str, reader: Callable[[State], Any], lane: str = "read") -> Any:
@@ -384,11 +384,3 @@ def _log_failure(token: str, spec: EventSpec, exc: Exception) -> None:
         logger.warning("tab %s: %s failed: %s", token[:8], spec.handler.qualname, exc)
     else:
         logger.error("tab %s: handler %s failed", token[:8], spec.handler.qualname, exc_info=exc)
-
-
-_paths: dict[type[State], tuple[str, ...]] = {}  # a state class's path from the root (classes do not move)
-
-
-def _path_of(state_cls: type[State]) -> tuple[str, ...]:
-    path = _paths[state_cls] = tuple(state_cls.get_full_name().split("."))
-    return path
