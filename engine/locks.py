@@ -109,7 +109,8 @@ class TabLock:
         if pending:
             self._timer = loop.call_at(min(pending), self._expire, loop)
 
-    def release(self) -> None:
+    def release(self) -> bool:
+        """Hand the lock to the first live waiter; True when there was none (the lock is now unused)."""
         if self._owner is None:
             raise StateLockError(f"cannot release the lock of tab {self.name}: it is not held")
         waiters = self._waiters
@@ -118,5 +119,6 @@ class TabLock:
             if not waiter.done():
                 self._owner = _HANDED_OVER
                 waiter.set_result(None)
-                return
+                return False
         self._owner = None
+        return True

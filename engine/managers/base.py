@@ -88,12 +88,17 @@ class Transaction:
 
     def commit_now(self, *, final: bool = False) -> Commit:
         """`commit()` for a store that needs no waiting (`stores_at_once`): no await, few frames."""
-        delta, changed = self._changes()
+        writes = self._writes
+        # (For a write log, `_changes()` and `_next_baseline()` inline: this is every memory block's commit.)
+        delta, changed = written_delta(writes) if writes is not None else self._changes()
         if changed:
             seq = self.seq + 1 if delta else self.seq
             self._store_now(seq, delta)
             self.seq = seq
-        self._next_baseline(final)
+        if writes is not None:
+            writes.clear()
+        else:
+            self._next_baseline(final)
         commit = tuple.__new__(Commit, (self.seq, delta, self._replace, False, None))
         self._replace = False
         return commit

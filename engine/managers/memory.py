@@ -97,14 +97,20 @@ class _MemoryTransaction(Transaction):
             if exc_type is not None:
                 self.rollback()
         finally:
-            self._release()
+            if self._held:  # (_release(), inline: every memory block ends here)
+                self._held = False
+                if self._lock.release():
+                    self._manager._locks.pop(self.token, None)
+            else:
+                self._release()
 
     def _release(self) -> None:
         lock = self._lock
         if self._held:
             self._held = False
-            lock.release()
-        if lock.unused():
+            if lock.release():  # nobody waits for it: the lock goes (it is in the dict only while in use)
+                self._manager._locks.pop(self.token, None)
+        elif lock.unused():
             self._manager._locks.pop(self.token, None)
 
 
@@ -124,10 +130,13 @@ class MemoryStateManager(StateManager):
         return _MemoryTransaction(self, token)
 
     def modify_now(self, token: str) -> Transaction | None:
-        if token in self._locks:  # (a lock is in the dict only while it is held or waited for)
+        locks = self._locks
+        if token in locks:  # (a lock is in the dict only while it is held or waited for)
             return None
         tx = _MemoryTransaction(self, token)
-        tx.take_free_lock()
+        tx._lock = locks[token] = TabLock(token[:8], taken=True)  # (take_free_lock(), inline: every block)
+        tx._held = True
+        tx._load()
         return tx
 
     def _create(self, token: str) -> _Entry:

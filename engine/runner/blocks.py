@@ -22,7 +22,7 @@ from ..errors import NestedBlockError
 from ..state import State
 from ..views import Guard
 from .bound import BoundState, bind
-from .flow import forget, remember
+from .flow import OPEN_BLOCKS, forget, remember
 from .observe import Kind
 from .session import Parts, TabSession
 
@@ -85,7 +85,9 @@ class Block(TabSession, Guard):
 
     # -- `async with app.modify_state(token) as root` (and, for TaskSelf, `async with self`) --
     async def __aenter__(self) -> Any:
-        if not remember(self):
+        if not OPEN_BLOCKS.get():  # (no block open in this flow, the usual case: nothing to check)
+            OPEN_BLOCKS.set((self,))
+        elif not remember(self):
             raise NestedBlockError(
                 f"{self.what} is already open for tab {self.token[:8]} in this task; blocks cannot be "
                 "nested (the inner one would wait for the outer forever). Take the lock in each helper "
@@ -117,7 +119,11 @@ class Block(TabSession, Guard):
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         self.open = False  # before the commit: nothing may change the state past this point
-        forget(self)
+        blocks = OPEN_BLOCKS.get()
+        if len(blocks) == 1 and blocks[0] is self:  # (the flow's only block: what forget() does, inline)
+            OPEN_BLOCKS.set(())
+        else:
+            forget(self)
         # Views point at their block (their guard); the block lets go of them, so no cycle is left
         # for the garbage collector (a block is made for every change: its garbage must go at once).
         self.states.clear()

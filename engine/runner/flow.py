@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from ..state import State
 from ..views import Guard
 
-__all__ = ["OpenBlock", "current_lane", "forget", "innermost", "lane_here", "open_block", "remember"]
+__all__ = ["OPEN_BLOCKS", "OpenBlock", "current_lane", "forget", "innermost", "lane_here", "open_block", "remember"]
 
 
 class OpenBlock(Protocol):
@@ -35,14 +35,16 @@ class OpenBlock(Protocol):
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None: ...
 
 
-_open_blocks: ContextVar[tuple[OpenBlock, ...]] = ContextVar("engine_open_blocks", default=())
+# The blocks this flow has open, innermost last. (Block reads and sets it itself when the flow has
+# none or only its own, the usual case, to spare two calls per block; the rest goes through here.)
+OPEN_BLOCKS: ContextVar[tuple[OpenBlock, ...]] = ContextVar("engine_open_blocks", default=())
 # The lane (see observe.py) of the engine-run task this flow belongs to, if any.
 current_lane: ContextVar[str | None] = ContextVar("engine_lane", default=None)
 
 
 def open_block(token: str) -> OpenBlock | None:
     """The innermost block this flow has open for the tab, if any."""
-    for block in reversed(_open_blocks.get()):
+    for block in reversed(OPEN_BLOCKS.get()):
         if block.token == token and block.open:
             return block
     return None
@@ -50,27 +52,27 @@ def open_block(token: str) -> OpenBlock | None:
 
 def innermost() -> OpenBlock | None:
     """The block this flow opened last and has not left (for a quick check before `open_block`)."""
-    blocks = _open_blocks.get()
+    blocks = OPEN_BLOCKS.get()
     return blocks[-1] if blocks else None
 
 
 def remember(block: OpenBlock) -> bool:
     """Note the block as open in this flow; False (and nothing noted) if one for its tab already is."""
-    blocks = _open_blocks.get()
+    blocks = OPEN_BLOCKS.get()
     token = block.token
     for other in blocks:
         if other.token == token and other.open:
             return False
-    _open_blocks.set((*blocks, block))
+    OPEN_BLOCKS.set((*blocks, block))
     return True
 
 
 def forget(block: OpenBlock) -> None:
-    blocks = _open_blocks.get()
+    blocks = OPEN_BLOCKS.get()
     if blocks and blocks[-1] is block:  # the usual case: the innermost block ends first
-        _open_blocks.set(blocks[:-1])
+        OPEN_BLOCKS.set(blocks[:-1])
     else:
-        _open_blocks.set(tuple(other for other in blocks if other is not block))
+        OPEN_BLOCKS.set(tuple(other for other in blocks if other is not block))
 
 
 def lane_here() -> str:

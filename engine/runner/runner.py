@@ -135,7 +135,7 @@ class Runner:
         assert handler.state_cls is not None
         path = handler.state_cls._rx_path
         observers = self.parts.observers
-        if observers.watching(token):
+        if observers.active and observers.watching(token):
             observers.report(token, Kind.EVENT_STARTED, EVENTS_LANE, handler=handler.qualname)
         chained: list[EventSpec] = []
         result.outcome = Outcome.PENDING  # (an earlier event of the chain may have committed)
@@ -160,11 +160,12 @@ class Runner:
                         out = await out
                     chained += self._start_now(token, _chained(out, handler.qualname), result.event)
                 await session.commit(final=True)
-            await session.confirmation()  # (pipelined: acknowledged only once Redis holds it)
+            if session.pending is not None:  # (pipelined: acknowledged only once Redis holds it)
+                await session.confirmation()
         finally:
             if session.committed:
                 result.outcome = Outcome.COMMITTED
-            if observers.watching(token):
+            if observers.active and observers.watching(token):
                 observers.report(token, Kind.EVENT_ENDED, EVENTS_LANE, handler=handler.qualname,
                                  outcome="committed" if session.committed else "failed")
         return chained

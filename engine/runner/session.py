@@ -68,37 +68,34 @@ class TabSession:
             self.lane = lane_here()
         self.parts.observers.report(self.token, kind, self.lane, **detail)
 
-    # The parts of opening and closing that do not wait, shared with Block (blocks.py), which
-    # inlines the waits to keep one coroutine frame per step on its hot path.
-    def _opening(self) -> AbstractAsyncContextManager[Transaction]:
-        parts = self.parts
+    async def __aenter__(self) -> Transaction:
+        """Take the tab's lock and load its state."""
+        parts, token = self.parts, self.token
         observers = parts.observers
-        watching = self._watching = observers.active and observers.watching(self.token)
+        watching = self._watching = observers.active and observers.watching(token)
         if watching:
             self._report(Kind.LOCK_WAITING)
-        inner = self._inner = parts.manager.modify(self.token)
-        return inner
-
-    def _opened(self, tx: Transaction) -> Transaction:
+        manager = parts.manager
+        tx = manager.modify_now(token)  # (a free lock in memory: no waiting, no coroutine)
+        if tx is None:
+            inner = self._inner = manager.modify(token)
+            tx = await inner.__aenter__()
         self.tx = tx
         tx.compare_values()  # the holder gets the raw state: only comparing values finds every change
-        if self._watching:
+        if watching:
             self._report(Kind.LOCK_TAKEN)
         return tx
 
     def _closed(self, exc_type: Any) -> None:
-        if self._watching:
-            self._report(Kind.LOCK_RELEASED, outcome="rolled_back" if exc_type is not None else "committed")
-
-    async def begin(self) -> Transaction:
-        """Take the tab's lock and load its state (`async with session` does this)."""
-        return self._opened(await self._opening().__aenter__())
+        """Tell the watchers the lock is released (only called when somebody watches the tab)."""
+        self._report(Kind.LOCK_RELEASED, outcome="rolled_back" if exc_type is not None else "committed")
 
     async def commit(self, *, final: bool = False) -> None:
         """Store what changed and send it to the tab (a cancellation waits until both are done)."""
         tx = self.tx
         try:
-            commit = await tx.commit(final=final)
+            # (A store that needs no waiting commits in this frame; nothing can cancel it halfway.)
+            commit = tx.commit_now(final=final) if tx.stores_at_once else await tx.commit(final=final)
         except asyncio.CancelledError:
             landed = tx.landed_when_cancelled
             if landed is not None:
@@ -151,10 +148,7 @@ class TabSession:
             else:
                 await inner.__aexit__(exc_type, exc, tb)
         finally:
-            self._closed(exc_type)
+            if self._watching:
+                self._closed(exc_type)
 
-    async def __aenter__(self) -> Transaction:
-        return await self.begin()
-
-    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        await self.end(exc_type, exc, tb)
+    __aexit__ = end
