@@ -48,7 +48,8 @@ class TabLock:
         return self._owner
 
     async def acquire(self, timeout: float | None = None) -> None:
-        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task(loop)
         if self._owner is None:
             self._owner = task
             return
@@ -58,7 +59,6 @@ class TabLock:
                 "taking it again (a nested `async with self` or `app.modify_state` "
                 "for the same tab) would wait forever"
             )
-        loop = asyncio.get_running_loop()
         waiter: asyncio.Future[None] = loop.create_future()
         waiters = self._waiters
         if waiters is None:

@@ -51,12 +51,10 @@ class _MemoryTransaction(Transaction):
 
     async def __aenter__(self) -> Transaction:
         manager, token = self._manager, self.token
-        if token not in manager._locks:  # (a lock is in the dict only while it is held or waited for)
+        lock = manager._locks.get(token)
+        if lock is None:  # (a lock is in the dict only while it is held or waited for)
             self.take_free_lock()
             return self
-        lock = manager._locks.get(token)
-        if lock is None:
-            lock = manager._locks[token] = TabLock(token[:8])
         self._lock = lock
         try:
             await lock.acquire(manager.settings.lock_timeout)
