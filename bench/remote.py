@@ -34,13 +34,15 @@ def child_env(**extra: str) -> dict[str, str]:
 class LineProcess:
     """`python -m MODULE ARGS...`, answering one JSON line per command; closed by `close()`."""
 
-    def __init__(self, module: str, args: list[str], label: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, module: str, args: list[str], label: str, env: dict[str, str] | None = None, cwd: Path = ROOT,
+    ) -> None:
         self.label = label
         RESULTS.mkdir(exist_ok=True)
         self.log_path = RESULTS / f"worker-{label}.log"
         self._log = open(self.log_path, "w")  # closed in close()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", module, *args], cwd=ROOT, env=env or child_env(),
+            [sys.executable, "-m", module, *args], cwd=cwd, env=env or child_env(),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, text=True, bufsize=1,
         )
         self._lines: queue.Queue[str | None] = queue.Queue()

@@ -10,6 +10,9 @@ Sections, in order (`--only` picks some):
   bare redis-py round-trip limit;
 - `scale`: live tabs through real sockets, against a bare python-socketio server.
 
+`--against REV` runs none of them: it compares this checkout's engine with
+the one at a git revision, side by side (bench.against).
+
 Each contender runs in its own process; see `bench.state_runs` and
 `bench.scale` for how they are kept comparable.
 """
@@ -81,6 +84,10 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     parser.add_argument("--publish", action="store_true",
                         help=f"also write the charts and the results to {PUBLISHED.relative_to(ROOT)} for the docs")
+    parser.add_argument("--against", metavar="REV",
+                        help="instead of the sections: this checkout's engine beside the one at git revision REV "
+                             "(see bench.against)")
+    parser.add_argument("--rounds", type=int, default=15, help="with --against: runs of each workload per side")
     args = parser.parse_args(argv)
     if args.quick:
         args.repeats, args.seconds, args.redis_seconds, args.tabs, args.samples = 2, 0.1, 0.2, 2_000, 200
@@ -99,6 +106,10 @@ def _raise_open_files() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
+    if args.against:
+        from . import against
+
+        return against.main(args.against, rounds=args.rounds, samples=args.samples)
     progress = Progress()
     os.environ["BENCH_REFLEX_ENV"] = args.reflex_env
     _raise_open_files()

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+import pytest
+
+from bench.against import paired
 from bench.report import markdown_table
 from bench.scale import percentile
 from bench.svg import Group, bar_chart
@@ -110,3 +113,17 @@ def test_percentile_nearest_rank() -> None:
 
 def test_markdown_table_pads_columns() -> None:
     assert markdown_table(["a", "bb"], [["ccc", "d"]]).splitlines() == ["| a   | bb |", "|-----|----|", "| ccc | d  |"]
+
+
+def test_paired_ratios_take_the_median_of_each_pair() -> None:
+    ratio = paired([2.0, 3.0, 4.0, 10.0, 1.0], [1.0, 3.0, 2.0, 5.0, 1.0])  # pairs: 2, 1, 2, 2, 1
+    assert ratio.median == 2.0
+    assert (ratio.q1, ratio.q3) == (1.0, 2.0)
+    assert paired([3.0], [2.0]) == (1.5, 1.5, 1.5)
+
+
+def test_paired_ratios_refuse_lists_that_do_not_pair() -> None:
+    with pytest.raises(ValueError, match="same, non-zero length"):
+        paired([1.0, 2.0], [1.0])
+    with pytest.raises(ValueError, match="same, non-zero length"):
+        paired([], [])

@@ -1,0 +1,143 @@
+"""`python -m bench --against REV`: this checkout's engine beside the engine at git revision REV.
+
+For a change that must not cost speed. Both engines run the same state
+workloads (`bench.workloads`), each in a worker process of its own, taking
+turns run by run; then the event round trip (`bench.roundtrip`), taking
+turns process by process. A figure is the median over the rounds of the
+*paired* ratio of speeds (this checkout's run against REV's run just
+before or after it),
+with its quartiles: on a shared machine one pair can be off by 20 %, the
+median of many pairs far less. Reflex is not involved: it is the same on
+both sides.
+
+REV is checked out into a temporary git worktree, removed at the end; its
+bench must speak the same worker protocol (`bench.worker`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import NamedTuple
+
+from .remote import ROOT, LineProcess
+
+__all__ = ["PairedRatio", "main", "paired"]
+
+# Increments per run: each run lasts a few tenths of a second on this engine.
+SIZES = {
+    "one_token": 30_000, "many_tokens": 20_000, "contended": 10_000, "background": 20_000, "background_demo": 10_000,
+}
+TITLES = {
+    "one_token": "`modify_state`, 1 token",
+    "many_tokens": "`modify_state`, 100 tokens at once",
+    "contended": "`modify_state`, 50 tasks on 1 token",
+    "background": "`async with self` in a background task",
+    "background_demo": "the demo's loop in a background task",
+}
+
+
+class PairedRatio(NamedTuple):
+    """The median and the low and high quartiles of a list of paired ratios."""
+
+    median: float
+    q1: float
+    q3: float
+
+
+def paired(mine: list[float], theirs: list[float]) -> PairedRatio:
+    """The median and quartiles of mine[i] / theirs[i]; the two lists are runs taken in turns."""
+    if not mine or len(mine) != len(theirs):
+        raise ValueError(
+            f"paired ratios need two lists of the same, non-zero length, got {len(mine)} and {len(theirs)}"
+        )
+    ratios = sorted(a / b for a, b in zip(mine, theirs, strict=True))
+    quartiles = statistics.quantiles(ratios, n=4, method="inclusive") if len(ratios) > 1 else [ratios[0]] * 3
+    return PairedRatio(statistics.median(ratios), quartiles[0], quartiles[2])
+
+
+def _env(tree: Path) -> dict[str, str]:
+    return dict(os.environ, PYTHONPATH=str(tree), PYTHONUNBUFFERED="1")
+
+
+def _state_workloads(trees: dict[str, Path], rounds: int) -> dict[str, dict[str, list[float]]]:
+    workers = {name: LineProcess("bench.worker", ["ours", "memory"], f"against-{name}", env=_env(tree), cwd=tree)
+               for name, tree in trees.items()}
+    rates: dict[str, dict[str, list[float]]] = {w: {name: [] for name in trees} for w in SIZES}
+    try:
+        for worker in workers.values():
+            worker.answer(timeout=120)  # ready
+        for workload, n in SIZES.items():  # a warm-up run each, not counted
+            for worker in workers.values():
+                worker.request({"run": workload, "n": n})
+        for round_ in range(rounds):
+            for workload, n in SIZES.items():
+                order = list(trees) if round_ % 2 == 0 else list(reversed(trees))
+                for name in order:
+                    result = workers[name].request({"run": workload, "n": n})
+                    if not result.get("ok"):
+                        raise RuntimeError(f"{name}: {workload} lost updates ({result})")
+                    rates[workload][name].append(result["cpu_rate"])
+    finally:
+        for worker in workers.values():
+            worker.close()
+    return rates
+
+
+def _round_trips(trees: dict[str, Path], rounds: int, samples: int) -> dict[str, dict[str, list[float]]]:
+    ratios: dict[str, dict[str, list[float]]] = {"p50": {n: [] for n in trees}, "p99": {n: [] for n in trees}}
+    for round_ in range(rounds):
+        order = list(trees) if round_ % 2 == 0 else list(reversed(trees))
+        for name in order:
+            done = subprocess.run(
+                [sys.executable, "-m", "bench.roundtrip", str(samples)], cwd=trees[name], env=_env(trees[name]),
+                capture_output=True, text=True, timeout=300, check=True,
+            )
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+            for pick in ("p50", "p99"):
+                ratios[pick][name].append(result["ours"][f"{pick}_us"] / result["echo"][f"{pick}_us"])
+    return ratios
+
+
+def _report(rev: str, rates: dict[str, dict[str, list[float]]], trips: dict[str, dict[str, list[float]]]) -> str:
+    lines = [
+        f"| Workload | {rev} (median) | this checkout (median) | speed of this checkout / {rev}, paired (quartiles) |",
+        "|---|---|---|---|",
+    ]
+    for workload, sides in rates.items():
+        ratio = paired(sides["here"], sides["rev"])
+        theirs, mine = statistics.median(sides["rev"]), statistics.median(sides["here"])
+        spread = f"{ratio.median:.3f} ({ratio.q1:.3f}-{ratio.q3:.3f})"
+        lines.append(f"| {TITLES[workload]} | {theirs:,.0f}/s | {mine:,.0f}/s | {spread} |")
+    for pick, sides in trips.items():
+        ratio = paired(sides["rev"], sides["here"])  # (a time: the lower, the faster)
+        theirs, mine = statistics.median(sides["rev"]), statistics.median(sides["here"])
+        spread = f"{ratio.median:.3f} ({ratio.q1:.3f}-{ratio.q3:.3f})"
+        lines.append(f"| event round trip {pick}, vs a bare echo | {theirs:.3f}x | {mine:.3f}x | {spread} |")
+    return "\n".join(lines)
+
+
+def main(rev: str, rounds: int = 15, trip_rounds: int = 4, samples: int = 2_000) -> int:
+    """Compare, print the table. In its last column, above 1 means this checkout is faster there.
+
+    Rates are CPU-time rates (what a run cost its process); round trips are
+    ours against the bare echo measured in the same process.
+    """
+    with tempfile.TemporaryDirectory(prefix="bench-against-") as scratch:
+        tree = Path(scratch) / "rev"
+        subprocess.run(["git", "worktree", "add", "--detach", "-q", str(tree), rev], cwd=ROOT, check=True)
+        try:
+            trees = {"here": ROOT, "rev": tree}
+            print(f"[bench] state workloads: {rounds} rounds, this checkout and {rev} in turns", file=sys.stderr)
+            rates = _state_workloads(trees, rounds)
+            print(f"[bench] event round trip: {trip_rounds} processes each, in turns", file=sys.stderr)
+            trips = _round_trips(trees, trip_rounds, samples)
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
+    print(_report(rev, rates, trips))
+    return 0
