@@ -5,10 +5,9 @@ workloads (`bench.workloads`), each in a worker process of its own, taking
 turns run by run; then the event round trip (`bench.roundtrip`), taking
 turns process by process. A figure is the median over the rounds of the
 *paired* ratio of speeds (this checkout's run against REV's run just
-before or after it),
-with its quartiles: on a shared machine one pair can be off by 20 %, the
-median of many pairs far less. Reflex is not involved: it is the same on
-both sides.
+before or after it), with its quartiles: on a shared machine one pair can
+be off by 20 %, the median of many pairs far less. Reflex is not
+involved: it is the same on both sides.
 
 REV is checked out into a temporary git worktree, removed at the end; its
 bench must speak the same worker protocol (`bench.worker`).
