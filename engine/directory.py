@@ -38,48 +38,48 @@ class TabDirectory:
     worker = "local"
 
     def __init__(self) -> None:
-        self._entries: dict[str, Binding] = {}
+        self.entries: dict[str, Binding] = {}  # read it, never change it: bind() and unbind() do
 
     # -- the read side (what handlers and tasks use) ---------------------------------
     def __contains__(self, token: object) -> bool:
-        return token in self._entries
+        return token in self.entries
 
     def __getitem__(self, token: str) -> str:
-        return self._entries[token].sid
+        return self.entries[token].sid
 
     def get(self, token: str, default: str | None = None) -> str | None:
-        entry = self._entries.get(token)
+        entry = self.entries.get(token)
         return entry.sid if entry is not None else default
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self.entries)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(list(self._entries))
+        return iter(list(self.entries))
 
     def client_of(self, token: str) -> str | None:
         """The client id of the page holding the tab's live connection (None if unknown)."""
-        entry = self._entries.get(token)
+        entry = self.entries.get(token)
         return entry.client if entry is not None else None
 
     # -- the write side (the socket layer) ----------------------------------------------
     def bind(self, token: str, sid: str, client: str | None) -> None:
         """This worker's connection `sid` now serves the tab."""
-        self._entries[token] = Binding(sid, client, self.worker)
+        self.entries[token] = Binding(sid, client, self.worker)
 
     def unbind(self, token: str, sid: str) -> bool:
         """Forget the tab's connection if it is still `sid`; True when it was."""
-        entry = self._entries.get(token)
+        entry = self.entries.get(token)
         if entry is None or entry.sid != sid:
             return False
-        del self._entries[token]
+        del self.entries[token]
         return True
 
     def __setitem__(self, token: str, sid: str) -> None:
         self.bind(token, sid, None)
 
     def __delitem__(self, token: str) -> None:
-        if not self.unbind(token, self._entries[token].sid):
+        if not self.unbind(token, self.entries[token].sid):
             raise KeyError(token)
 
     def __repr__(self) -> str:

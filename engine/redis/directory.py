@@ -83,7 +83,7 @@ class RedisTabDirectory(TabDirectory):
     # -- reads start the sharing as a side effect, so a worker needs no explicit start --
     def __contains__(self, token: object) -> bool:
         self.start()
-        return token in self._entries
+        return token in self.entries
 
     def get(self, token: str, default: str | None = None) -> str | None:
         self.start()
@@ -92,7 +92,7 @@ class RedisTabDirectory(TabDirectory):
     # -- writes -------------------------------------------------------------------------
     def bind(self, token: str, sid: str, client: str | None) -> None:
         binding = Binding(sid, client, self.worker)
-        self._entries[token] = binding
+        self.entries[token] = binding
         self._local[token] = binding
         self._send("bind", token, binding)
 
@@ -279,7 +279,7 @@ class RedisTabDirectory(TabDirectory):
             except (ValueError, KeyError, TypeError):
                 continue
             if isinstance(sid, str) and (client is None or isinstance(client, str)):
-                self._entries[raw_token.decode()] = Binding(sid, client, worker)
+                self.entries[raw_token.decode()] = Binding(sid, client, worker)
 
     async def _apply(self, data: Any) -> None:
         try:
@@ -294,14 +294,14 @@ class RedisTabDirectory(TabDirectory):
             token, sid, client = message.get("t"), message.get("s"), message.get("c")
             if not isinstance(token, str) or not isinstance(sid, str):
                 return
-            self._entries[token] = Binding(sid, client if isinstance(client, str) else None, worker)
+            self.entries[token] = Binding(sid, client if isinstance(client, str) else None, worker)
             mine = self._local.pop(token, None)
             if mine is not None:  # the page reconnected to that worker; our old socket no longer serves it
                 self._send("unbind", token, mine)
         elif op == "unbind":
-            entry = self._entries.get(message.get("t", ""))
+            entry = self.entries.get(message.get("t", ""))
             if entry is not None and entry.worker == worker and entry.sid == message.get("s"):
-                del self._entries[message["t"]]
+                del self.entries[message["t"]]
         elif op == "sync":
             await self._load(worker)
         elif op == "bye":
@@ -335,7 +335,7 @@ class RedisTabDirectory(TabDirectory):
             logger.warning("worker %s went silent; forgot its %d tabs", worker, dropped)
 
     def _drop(self, worker: str) -> int:
-        gone = [token for token, entry in self._entries.items() if entry.worker == worker]
+        gone = [token for token, entry in self.entries.items() if entry.worker == worker]
         for token in gone:
-            del self._entries[token]
+            del self.entries[token]
         return len(gone)

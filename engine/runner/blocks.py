@@ -143,7 +143,9 @@ class Block(TabSession, Guard):
             if commit.replace:
                 await self._send(commit, True)
             elif commit.delta:
-                await self.parts.publisher.update(self.token, commit.seq, commit.delta)
+                sending = self.parts.publisher.update(self.token, commit.seq, commit.delta)
+                if sending is not None:  # (None: no socket could receive it, as in a script or a test)
+                    await sending
         except BaseException as error:
             tx.end_now(type(error))
             raise

@@ -27,7 +27,8 @@ __all__ = ["Parts", "Publisher", "TabSession"]
 class Publisher(Protocol):
     """Where updates and errors for a tab go (the socket layer, in a running server)."""
 
-    def update(self, token: str, seq: int, delta: Delta) -> Awaitable[None]: ...
+    def update(self, token: str, seq: int, delta: Delta) -> Awaitable[None] | None:
+        """The sending of an update, to await; None when nobody could receive it (nothing to wait for)."""
 
     def replace(self, token: str, seq: int, full: Delta) -> Awaitable[None]: ...
 
@@ -109,7 +110,9 @@ class TabSession:
             full = every_public_value(self.tx.root) if commit.replace and not commit.published else None
             self.parts.confirmed.after(commit.confirmed, lambda: self._send(commit, final, full))
         elif commit.delta and not commit.replace and not self._watching and not commit.published:
-            await self.parts.publisher.update(self.token, commit.seq, commit.delta)  # the usual case, one frame less
+            sending = self.parts.publisher.update(self.token, commit.seq, commit.delta)  # the usual case
+            if sending is not None:
+                await sending
         elif commit.delta or commit.replace or self._watching:
             await self._send(commit, final)
 
@@ -132,7 +135,9 @@ class TabSession:
         elif commit.replace:
             await publisher.replace(token, commit.seq, full or every_public_value(self.tx.root))
         elif commit.delta:
-            await publisher.update(token, commit.seq, commit.delta)
+            sending = publisher.update(token, commit.seq, commit.delta)
+            if sending is not None:
+                await sending
         else:
             sent = False
         if self._watching:  # (the root lets an inspector read the values now, under the lock; it must not keep it)

@@ -69,8 +69,8 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     def connected_here(self, token: str) -> bool:
         """Whether a socket of this process serves the tab."""
-        sid = self.token_to_sid.get(token)
-        return sid is not None and sid in self._connections
+        binding = self.token_to_sid.entries.get(token)  # (a dict lookup, not a call: every commit asks)
+        return binding is not None and binding.sid in self._connections
 
     # -- dispatch ----------------------------------------------------------------
     async def trigger_event(self, event: Any, *args: Any) -> Any:

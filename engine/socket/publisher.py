@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 import socketio
 
 from .. import protocol
@@ -19,16 +21,23 @@ class SocketPublisher:
         self._shared = shared
         self.namespace: EventNamespace | None = None  # set once the namespace exists (it needs the runner)
 
-    async def update(self, token: str, seq: int, delta: Delta) -> None:
+    def update(self, token: str, seq: int, delta: Delta) -> Awaitable[None] | None:
+        """The sending of an update to the tab's room; None when no socket could receive it.
+
+        (Not a coroutine itself: a commit nobody can see, a script's or a test's
+        `modify_state`, makes no coroutine and awaits nothing.)
+        """
         namespace = self.namespace
         here = namespace is not None and namespace.connected_here(token)
         if not here and not self._shared:
-            return  # one process and no socket for this tab: nobody could receive it
+            return None  # one process and no socket for this tab
+        return self._send_update(token, seq, delta, namespace if here else None)
+
+    async def _send_update(self, token: str, seq: int, delta: Delta, here: EventNamespace | None) -> None:
         await self._sio.emit(protocol.UPDATE, protocol.update_delta(seq, delta), room=token,
                              namespace=protocol.NAMESPACE)
-        if here:
-            assert namespace is not None
-            await namespace.check_backlog(token)
+        if here is not None:
+            await here.check_backlog(token)
 
     def remote_update(self, token: str, seq: int, delta: Delta, full: Delta | None, elsewhere: bool) -> str | None:
         """The update as the Redis relay publishes it, when the tab's socket may be on another worker.

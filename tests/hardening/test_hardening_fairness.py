@@ -205,7 +205,7 @@ async def test_a_client_id_longer_than_the_cap_is_not_kept(memory_apps):
         assert tab.url is not None
         errors, connected, client = await _raw_connect(tab.url, {}, {"client": "x" * 60_000, "states": []})
         assert connected and not errors
-        bound = [binding for binding in app.event_namespace.token_to_sid._entries.values() if binding.client]
+        bound = [binding for binding in app.event_namespace.token_to_sid.entries.values() if binding.client]
         assert all(len(binding.client or "") <= 64 for binding in bound)
         await client.disconnect()
 
