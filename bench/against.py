@@ -3,11 +3,12 @@
 For a change that must not cost speed. Both engines run the same state
 workloads (`bench.workloads`), each in a worker process of its own, taking
 turns run by run; then the event round trip (`bench.roundtrip`), taking
-turns process by process. A figure is the median over the rounds of the
-*paired* ratio of speeds (this checkout's run against REV's run just
-before or after it), with its quartiles: on a shared machine one pair can
-be off by 20 %, the median of many pairs far less. Reflex is not
-involved: it is the same on both sides.
+turns process by process. Every round starts fresh processes. A figure
+is the median over the rounds of the *paired* ratio of speeds (this
+checkout's run against REV's run just before or after it), with its
+quartiles: on a shared machine one pair can be off by 20 %, the median of
+many pairs far less. Reflex is not involved: it is the same on both
+sides. `--against HEAD` shows how far from 1 the noise alone takes it.
 
 REV is checked out into a temporary git worktree, removed at the end; its
 bench must speak the same worker protocol (`bench.worker`).
@@ -65,26 +66,28 @@ def _env(tree: Path) -> dict[str, str]:
 
 
 def _state_workloads(trees: dict[str, Path], rounds: int) -> dict[str, dict[str, list[float]]]:
-    workers = {name: LineProcess("bench.worker", ["ours", "memory"], f"against-{name}", env=_env(tree), cwd=tree)
-               for name, tree in trees.items()}
+    """Each round in fresh worker processes: one process can run the same code 10 % faster or slower than
+    another for the whole of its life (where its memory happened to land), so that must average out too."""
     rates: dict[str, dict[str, list[float]]] = {w: {name: [] for name in trees} for w in SIZES}
-    try:
-        for worker in workers.values():
-            worker.answer(timeout=120)  # ready
-        for workload, n in SIZES.items():  # a warm-up run each, not counted
+    for round_ in range(rounds):
+        workers = {name: LineProcess("bench.worker", ["ours", "memory"], f"against-{name}", env=_env(tree), cwd=tree)
+                   for name, tree in trees.items()}
+        try:
             for worker in workers.values():
-                worker.request({"run": workload, "n": n})
-        for round_ in range(rounds):
+                worker.answer(timeout=120)  # ready
+            order = list(trees) if round_ % 2 == 0 else list(reversed(trees))
             for workload, n in SIZES.items():
-                order = list(trees) if round_ % 2 == 0 else list(reversed(trees))
+                for name in order:
+                    workers[name].request({"run": workload, "n": n // 4})  # warm-up, not counted
                 for name in order:
                     result = workers[name].request({"run": workload, "n": n})
                     if not result.get("ok"):
                         raise RuntimeError(f"{name}: {workload} lost updates ({result})")
                     rates[workload][name].append(result["cpu_rate"])
-    finally:
-        for worker in workers.values():
-            worker.close()
+        finally:
+            for worker in workers.values():
+                worker.close()
+        print(f"[bench] round {round_ + 1}/{rounds} done", file=sys.stderr)
     return rates
 
 
