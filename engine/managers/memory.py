@@ -47,7 +47,7 @@ class _MemoryTransaction(Transaction):
         """Take the tab's lock, known to be free (no lock object: nobody holds it or waits), and its state."""
         self._lock = self._manager._locks[self.token] = TabLock(self.token[:8], taken=True)
         self._held = True
-        self._load()  # (a frame less would be a copy of it: this is fast enough)
+        self._load()
 
     async def __aenter__(self) -> Transaction:
         manager, token = self._manager, self.token
@@ -131,10 +131,22 @@ class MemoryStateManager(StateManager):
         locks = self._locks
         if token in locks:  # (a lock is in the dict only while it is held or waited for)
             return None
-        tx = _MemoryTransaction(self, token)
-        tx._lock = locks[token] = TabLock(token[:8], taken=True)  # (take_free_lock(), inline: every block)
+        # What `_MemoryTransaction(self, token)`, `take_free_lock()` and `_load()` do, in this one
+        # frame for a tab that exists: this is every block of a live tab.
+        tx = _MemoryTransaction.__new__(_MemoryTransaction)
+        tx._manager = self
+        tx.token = token
+        tx._lock = locks[token] = TabLock(token[:8], taken=True)
         tx._held = True
-        tx._load()
+        entries = self._entries
+        entry = entries.get(token)
+        if entry is None:
+            tx._load()  # a new tab: its state is made (or refused, and the lock let go) there
+            return tx
+        entries.move_to_end(token)  # most recently used last: eviction takes from the front
+        entry.used = time.monotonic()
+        tx._entry = entry
+        Transaction.__init__(tx, token, entry.root, entry.seq)
         return tx
 
     def _create(self, token: str) -> _Entry:
