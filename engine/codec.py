@@ -17,9 +17,10 @@ from typing import Any
 
 from .errors import InvalidArgumentError
 
-__all__ = ["check_stored", "convert", "to_wire", "type_name"]
+__all__ = ["SCALAR_TYPES", "check_stored", "convert", "to_wire", "type_name"]
 
 _SCALARS = (str, int, float, bool, type(None))
+SCALAR_TYPES = frozenset(_SCALARS)  # for `type(value) in SCALAR_TYPES`: what to_wire() returns as it is
 
 
 def type_name(type_: Any) -> str:

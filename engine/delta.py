@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .codec import to_wire
+from .codec import SCALAR_TYPES, to_wire
 from .state import State
 
 __all__ = [
@@ -33,7 +33,6 @@ Writes = dict[State, dict[str, Any]]  # state -> var -> its value before the fir
 
 
 _IMMUTABLE = frozenset({str, int, float, bool, type(None), bytes})
-_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})  # what to_wire() returns as it is
 
 
 def detached(value: Any) -> Any:
@@ -86,7 +85,7 @@ def diff(root: State, snapshot: Snapshot) -> Delta:
             for name in cls._rx_public:
                 now, then = values[name], before[name]
                 if type(now) is not type(then) or now != then:  # (_same, inlined: every commit runs this)
-                    changed[name] = now if type(now) in _SCALAR_TYPES else to_wire(now)
+                    changed[name] = now if type(now) in SCALAR_TYPES else to_wire(now)
         if changed:
             delta[cls._rx_full_name] = changed
     return delta
@@ -137,7 +136,7 @@ def written_delta(writes: Writes) -> tuple[Delta, bool]:
                 if not fields[name].backend:
                     if shown is None:
                         shown = delta[cls._rx_full_name] = {}
-                    shown[name] = now if type(now) in _SCALAR_TYPES else to_wire(now)
+                    shown[name] = now if type(now) in SCALAR_TYPES else to_wire(now)
     return delta, changed
 
 

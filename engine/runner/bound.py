@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from types import MethodType
 from typing import Any
 
+from ..codec import SCALAR_TYPES
 from ..delta import detached, note, note_all
 from ..errors import ImmutableStateError
 from ..event import EventHandler
@@ -48,8 +49,6 @@ def stale_copies(state: State) -> Stale:
     return copies
 
 
-_ATOMIC = (int, float, str, bool, type(None))
-_ATOMIC_TYPES = frozenset(_ATOMIC)
 _attributes: dict[type[State], dict[str, Any]] = {}  # class -> name -> class attribute: classes do not change
 
 
@@ -115,7 +114,7 @@ class _ViewVar:
         if type(state) is not self.field.owner:
             state = state._rx_ancestor(self.field.owner)
         value = state._rx_values[self.name]
-        if type(value) in _ATOMIC_TYPES:
+        if type(value) in SCALAR_TYPES:
             return value
         guard = view._rx_guard
         if guard.open and guard.writes is not None:  # a container may be changed in place through its view
@@ -136,13 +135,13 @@ class _ViewVar:
             before = writes.get(state)
             if before is None or name not in before:
                 old = values[name]
-                if type(old) not in _ATOMIC_TYPES:
+                if type(old) not in SCALAR_TYPES:
                     note(writes, state, name)
                 elif before is None:
                     writes[state] = {name: old}
                 else:
                     before[name] = old
-        if type(value) not in _ATOMIC_TYPES:
+        if type(value) not in SCALAR_TYPES:
             value = stored(value, values[name])
         values[name] = value
 
@@ -424,7 +423,7 @@ class _TaskVar:
             return self.live.__get__(view)
         values = me._rx_stale.get(self.field.owner)
         value = values[self.name] if values is not None else self.field.default
-        if type(value) in _ATOMIC_TYPES:
+        if type(value) in SCALAR_TYPES:
             return value
         return guarded(value, STALE, self.where)
 
