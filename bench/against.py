@@ -10,8 +10,11 @@ quartiles: on a shared machine one pair can be off by 20 %, the median of
 many pairs far less. Reflex is not involved: it is the same on both
 sides. `--against HEAD` shows how far from 1 the noise alone takes it.
 
-REV is checked out into a temporary git worktree, removed at the end; its
-bench must speak the same worker protocol (`bench.worker`).
+REV is checked out into a temporary git worktree, removed at the end. Each
+tree runs its own bench's worker and round trip on its own engine, so the
+workloads may follow an engine whose API changed; REV's bench must speak
+the same worker protocol (`bench.states.worker`, or `bench.worker` in the
+flat layout before the bench was split into subpackages).
 """
 
 from __future__ import annotations
@@ -27,12 +30,15 @@ from typing import NamedTuple
 
 from .remote import ROOT, LineProcess
 
-__all__ = ["PairedRatio", "main", "paired"]
+__all__ = ["PairedRatio", "main", "module_in", "paired"]
 
 # Increments per run: each run lasts a few tenths of a second on this engine.
 SIZES = {
     "one_token": 30_000, "many_tokens": 20_000, "contended": 10_000, "background": 20_000, "background_demo": 10_000,
 }
+# Where each tree's bench keeps the worker and the round trip: this layout first, then older ones.
+WORKER_MODULES = ("bench.states.worker", "bench.worker")
+ROUND_TRIP_MODULES = ("bench.roundtrip",)
 TITLES = {
     "one_token": "`modify_state`, 1 token",
     "many_tokens": "`modify_state`, 100 tokens at once",
@@ -61,6 +67,17 @@ def paired(mine: list[float], theirs: list[float]) -> PairedRatio:
     return PairedRatio(statistics.median(ratios), quartiles[0], quartiles[2])
 
 
+def module_in(tree: Path, candidates: tuple[str, ...]) -> str:
+    """The first of `candidates` (dotted module names) that `tree` has as a file."""
+    for name in candidates:
+        if (tree / (name.replace(".", "/") + ".py")).is_file():
+            return name
+    raise RuntimeError(
+        f"{tree} has none of {', '.join(candidates)}: its bench does not speak this bench's worker protocol; "
+        "pick a revision whose bench has --against"
+    )
+
+
 def _env(tree: Path) -> dict[str, str]:
     return dict(os.environ, PYTHONPATH=str(tree), PYTHONUNBUFFERED="1")
 
@@ -69,8 +86,9 @@ def _state_workloads(trees: dict[str, Path], rounds: int) -> dict[str, dict[str,
     """Each round in fresh worker processes: one process can run the same code 10 % faster or slower than
     another for the whole of its life (where its memory happened to land), so that must average out too."""
     rates: dict[str, dict[str, list[float]]] = {w: {name: [] for name in trees} for w in SIZES}
+    modules = {name: module_in(tree, WORKER_MODULES) for name, tree in trees.items()}
     for round_ in range(rounds):
-        workers = {name: LineProcess("bench.worker", ["ours", "memory"], f"against-{name}", env=_env(tree), cwd=tree)
+        workers = {name: LineProcess(modules[name], ["ours", "memory"], f"against-{name}", env=_env(tree), cwd=tree)
                    for name, tree in trees.items()}
         try:
             for worker in workers.values():
@@ -93,11 +111,12 @@ def _state_workloads(trees: dict[str, Path], rounds: int) -> dict[str, dict[str,
 
 def _round_trips(trees: dict[str, Path], rounds: int, samples: int) -> dict[str, dict[str, list[float]]]:
     ratios: dict[str, dict[str, list[float]]] = {"p50": {n: [] for n in trees}, "p99": {n: [] for n in trees}}
+    modules = {name: module_in(tree, ROUND_TRIP_MODULES) for name, tree in trees.items()}
     for round_ in range(rounds):
         order = list(trees) if round_ % 2 == 0 else list(reversed(trees))
         for name in order:
             done = subprocess.run(
-                [sys.executable, "-m", "bench.roundtrip", str(samples)], cwd=trees[name], env=_env(trees[name]),
+                [sys.executable, "-m", modules[name], str(samples)], cwd=trees[name], env=_env(trees[name]),
                 capture_output=True, text=True, timeout=300, check=True,
             )
             result = json.loads(done.stdout.strip().splitlines()[-1])

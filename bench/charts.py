@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .contenders import REDIS_CONTENDERS, REDIS_WORKLOADS, STATE_WORKLOADS
+from .states.contenders import REDIS_CONTENDERS, REDIS_WORKLOADS, STATE_WORKLOADS
 from .svg import Group, bar_chart
 
 __all__ = ["write_all"]

@@ -31,13 +31,13 @@ from pathlib import Path
 from typing import Any
 
 from . import charts, machine
-from .contenders import MEMORY_CONTENDERS, REDIS_CONTENDERS, REDIS_WORKLOADS, STATE_WORKLOADS
 from .progress import Progress
 from .redis_server import RedisServer
 from .remote import RESULTS, ROOT, WorkerError, child_env
 from .report import machine_line, report
 from .scale import ScaleSettings, run_scale
-from .state_runs import run_memory_per_tab, run_state_workloads
+from .states.contenders import MEMORY_CONTENDERS, REDIS_CONTENDERS, REDIS_WORKLOADS, STATE_WORKLOADS
+from .states.runs import run_memory_per_tab, run_state_workloads
 from .targets import evaluate
 
 SECTIONS = ("memory", "tabs", "roundtrip", "redis", "scale")

@@ -9,7 +9,11 @@ __all__ = ["MEMORY_CONTENDERS", "REDIS_CONTENDERS", "REDIS_WORKLOADS", "STATE_WO
 
 @dataclass(frozen=True)
 class Contender:
-    """`key` names it in the JSON; `side` and `variant` are what `bench.worker` is started with."""
+    """`key` names it in the JSON; `side` and `variant` are what `bench.states.worker` is started with.
+
+    The engine's key and side are `ours`: the results, the published figures
+    and older revisions' workers (`--against`) all name it so.
+    """
 
     key: str
     side: str
@@ -17,9 +21,9 @@ class Contender:
     label: str
 
 
-OURS = Contender("ours", "ours", "", "ours")
+ENGINE = Contender("ours", "ours", "", "ours")
 REFLEX = Contender("reflex", "reflex", "", "Reflex 0.10.1")
-MEMORY_CONTENDERS = [OURS, REFLEX]
+MEMORY_CONTENDERS = [ENGINE, REFLEX]
 
 REDIS_CONTENDERS = [
     Contender("ours", "ours", "confirm", "ours, confirm"),

@@ -2,7 +2,7 @@
 
 A framework that keeps a tab's state durable in Redis has to wait for at
 least one round trip per block (or pipeline them). This side does exactly
-that and nothing else, through the same side methods as `bench.ours`, so the
+that and nothing else, through the same side methods as `bench.states.engine_side`, so the
 same workloads measure it: `one_token` is the sequential limit (one
 `EVALSHA` awaited after another), `many_tokens` the limit with 100
 coroutines at once (redis-py opens a connection per concurrent command), and
@@ -40,7 +40,7 @@ LEASE_MS = 10_000
 
 
 class RedisPySide:
-    """Round trips only: the same side methods as `bench.ours.OursSide`, each block one `EVALSHA`."""
+    """Round trips only: the same side methods as `EngineSide`, each block one `EVALSHA`."""
 
     name = "redis-py"
 

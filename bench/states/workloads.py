@@ -1,6 +1,6 @@
 """The workloads, written once for both frameworks: each side supplies the same few methods.
 
-A side (`bench.ours.OursSide`, `bench.theirs.TheirSide`) gives `handle(token)`,
+A side (`engine_side.EngineSide`, `reflex_side.ReflexSide`, `redis_py_side.RedisPySide`) gives `handle(token)`,
 `increments(handle, count)` (count `modify_state` blocks adding one to the
 counter demo's `counter`), `counter(handle)`, `background(token, n)` (trigger
 the background handler that counts to n and wait for it), `bg_counter(token)`,

@@ -14,21 +14,22 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..remote import LineProcess, WorkerError, child_env
 from .contenders import Contender
-from .remote import LineProcess, WorkerError, child_env
 
 __all__ = ["Worker", "run_memory_per_tab", "run_state_workloads"]
 
 
 class Worker(LineProcess):
-    """One contender's `bench.worker` process."""
+    """One contender's `bench.states.worker` process."""
 
     def __init__(self, contender: Contender, mode: str, redis_url: str | None = None, *, label: str = "") -> None:
         self.contender = contender
         self.mode = mode
         args = [contender.side, mode, redis_url or "", contender.variant]
         super().__init__(
-            "bench.worker", args, label or f"{contender.key}-{mode}", env=child_env(REFLEX_TELEMETRY_ENABLED="false")
+            "bench.states.worker", args, label or f"{contender.key}-{mode}",
+            env=child_env(REFLEX_TELEMETRY_ENABLED="false"),
         )
         self.info: dict[str, Any] = {}
         self.unavailable: str | None = None

@@ -1,6 +1,6 @@
-"""Reflex 0.10.1's side of the state workloads, step for step like `bench.ours`.
+"""Reflex 0.10.1's side of the state workloads, step for step like `bench.states.engine_side`.
 
-Import it only in a worker process (`bench.worker`), which first sets the
+Import it only in a worker process (`bench.states.worker`), which first sets the
 environment Reflex reads at import: no telemetry, the state manager mode
 (`memory`, or `redis` with `REFLEX_REDIS_URL`), and `REFLEX_OPLOCK_ENABLED`
 (true for the `oplock` variant: its Redis manager then keeps a tab's lock
@@ -27,7 +27,7 @@ from reflex.istate.manager.token import BaseStateToken
 from reflex_base.environment import environment
 from reflex_base.event import Event
 
-__all__ = ["TheirSide", "TwinBenchTaskState", "TwinState"]
+__all__ = ["ReflexSide", "TwinBenchTaskState", "TwinState"]
 
 
 class TwinState(rx.State):
@@ -48,7 +48,7 @@ class TwinState(rx.State):
 
 
 class TwinBenchTaskState(rx.State):
-    """Twin of bench.ours.BenchTaskState (the same two background handlers)."""
+    """Twin of bench.states.engine_side.BenchTaskState (the same two background handlers)."""
 
     counter: int = 0
     max_counter: int = 10
@@ -76,8 +76,8 @@ class TwinBenchTaskState(rx.State):
             await asyncio.sleep(0)  # the demo awaits here (0.5 s) outside the block
 
 
-class TheirSide:
-    """Reflex behind the same methods as `bench.ours.OursSide`."""
+class ReflexSide:
+    """Reflex behind the same methods as `bench.states.engine_side.EngineSide`."""
 
     name = "reflex"
 
@@ -118,7 +118,7 @@ class TheirSide:
         return BaseStateToken(ident=token, cls=TwinState)
 
     async def increments(self, token: BaseStateToken, count: int, pause: str = "") -> None:
-        """`count` separate `modify_state` blocks, each adding one to the twin's counter (see ours)."""
+        """`count` separate `modify_state` blocks, each adding one to the twin's counter (see EngineSide)."""
         app = self.app
         inside, after = pause == "inside", pause == "after"
         for _ in range(count):

@@ -1,7 +1,8 @@
-"""One side's worker process: `python -m bench.worker {ours|reflex|redis-py} {memory|redis} [REDIS_URL] [VARIANT]`.
+"""One side's worker process: `python -m bench.states.worker SIDE {memory|redis} [REDIS_URL] [VARIANT]`.
 
-VARIANT picks a configuration of the side: `pipelined` (our Redis commit
-mode), `oplock` (Reflex's `REFLEX_OPLOCK_ENABLED=true`); empty for defaults.
+SIDE is `ours` (the engine), `reflex` or `redis-py`. VARIANT picks a
+configuration of the side: `pipelined` (our Redis commit mode), `oplock`
+(Reflex's `REFLEX_OPLOCK_ENABLED=true`); empty for defaults.
 
 It reads one JSON command per line on stdin and answers one JSON line on
 the pipe it was given as stdout; anything the frameworks print goes to
@@ -51,17 +52,17 @@ async def _serve(side_name: str, mode: str, redis_url: str | None, variant: str,
 
     try:
         if side_name == "reflex":
-            from .theirs import TheirSide
+            from .reflex_side import ReflexSide
 
-            side: Any = TheirSide(mode, redis_url, variant)
+            side: Any = ReflexSide(mode, redis_url, variant)
         elif side_name == "redis-py":
-            from .redis_limit import RedisPySide
+            from .redis_py_side import RedisPySide
 
             side = RedisPySide(mode, redis_url, variant)
         else:
-            from .ours import OursSide
+            from .engine_side import EngineSide
 
-            side = OursSide(mode, redis_url, variant)
+            side = EngineSide(mode, redis_url, variant)
         info = await asyncio.wait_for(side.setup(), RUN_TIMEOUT)
     except workloads.Unavailable as exc:
         answer({"unavailable": str(exc)})

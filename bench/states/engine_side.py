@@ -12,7 +12,7 @@ from demos.background_tasks import MyTaskState
 
 from .workloads import Unavailable
 
-__all__ = ["BenchTaskState", "OursSide", "commit_modes"]
+__all__ = ["BenchTaskState", "EngineSide", "commit_modes"]
 
 COMMIT_MODE_SETTING = "redis_commit_mode"
 
@@ -57,8 +57,8 @@ class BenchTaskState(rx.State):
             await asyncio.sleep(0)  # the demo awaits here (0.5 s) outside the block
 
 
-class OursSide:
-    """What the workload driver needs from one framework (the same methods on `TheirSide`)."""
+class EngineSide:
+    """What the workload driver needs from one framework (the same methods on `ReflexSide`)."""
 
     name = "ours"
 
