@@ -1,7 +1,7 @@
 """A child process the runner speaks to in JSON lines: one command on its stdin, one answer on its stdout.
 
-Both the state workers (`bench.worker`) and the scale clients
-(`bench.scale_client`) are such processes. Their stderr goes to a log file
+Both the state workers (`bench.states.worker`) and the scale clients
+(`bench.scale.client`) are such processes. Their stderr goes to a log file
 under bench-results/, whose tail is shown when one fails.
 """
 

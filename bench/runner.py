@@ -13,8 +13,8 @@ Sections, in order (`--only` picks some):
 `--against REV` runs none of them: it compares this checkout's engine with
 the one at a git revision, side by side (bench.against).
 
-Each contender runs in its own process; see `bench.state_runs` and
-`bench.scale` for how they are kept comparable.
+Each contender runs in its own process; see `bench.states.runs` and
+`bench.scale.section` for how they are kept comparable.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from .progress import Progress
 from .redis_server import RedisServer
 from .remote import RESULTS, ROOT, WorkerError, child_env
 from .report import machine_line, report
-from .scale import ScaleSettings, run_scale
+from .scale.section import ScaleSettings, run_scale
 from .states.contenders import MEMORY_CONTENDERS, REDIS_CONTENDERS, REDIS_WORKLOADS, STATE_WORKLOADS
 from .states.runs import run_memory_per_tab, run_state_workloads
 from .targets import evaluate

@@ -11,7 +11,7 @@ import pytest
 
 from bench.against import paired
 from bench.report import markdown_table
-from bench.scale import percentile
+from bench.scale.fleet import percentile
 from bench.svg import Group, bar_chart
 from bench.targets import Target, evaluate
 

@@ -1,4 +1,4 @@
-"""Many live tabs in one process, for the scale workload: `python -m bench.scale_client URL TABS STATE SETTER TOGGLE`.
+"""Many live tabs in one process, for the scale workload: `python -m bench.scale.client URL TABS STATE SETTER TOGGLE`.
 
 Each tab is its own python-socketio `AsyncClient` (websocket transport,
 namespace /engine) speaking the protocol of docs/site/protocol.md as the
@@ -8,7 +8,7 @@ connected, a tab raises the counter demo's `max_counter` with its setter
 event (so the counter runs through the whole measurement); the toggle event
 starts and stops the task, as clicks would.
 
-Like `bench.worker`, it reads JSON commands on stdin and answers JSON lines
+Like `bench.states.worker`, it reads JSON commands on stdin and answers JSON lines
 on stdout: first `{"ready": ...}` once every tab is open (its counter not yet
 running); `{"toggle": true}` clicks every tab's start/stop button (the demo's
 `toggle_running`) and answers once every click was acknowledged;

@@ -3,7 +3,7 @@
 - `engine`: the docs server itself, `python -m docsite serve` (with
   `--workers 2 --redis-url URL` for the two-worker run), serving a one-page
   site: the demos' Socket.IO endpoint is what is measured.
-- `bare`: `bench.scale_bare`, python-socketio alone on the same stack.
+- `bare`: `bench.scale.bare_server`, python-socketio alone on the same stack.
 
 Every bench client comes from 127.0.0.1, so the engine's per-client-address
 limits are raised to fit the load (an engine that does not know one of these
@@ -23,8 +23,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from ..remote import RESULTS, ROOT, child_env
 from . import procstat
-from .remote import RESULTS, ROOT, child_env
 
 __all__ = ["ScaleServer", "limits_env"]
 
@@ -79,7 +79,7 @@ class ScaleServer:
 
     def _command(self, state_name: str) -> tuple[list[str], dict[str, str]]:
         if self.kind == "bare":
-            return [sys.executable, "-m", "bench.scale_bare", str(self.port), state_name], child_env()
+            return [sys.executable, "-m", "bench.scale.bare_server", str(self.port), state_name], child_env()
         site = Path(self._site.name)
         (site / "index.html").write_text("<!doctype html><title>bench</title>\n")
         env = child_env(**limits_env(self.tabs))

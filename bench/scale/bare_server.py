@@ -1,6 +1,6 @@
 """The stack's own limit for the scale workload: a bare python-socketio server, no engine.
 
-`python -m bench.scale_bare PORT STATE_NAME` serves Socket.IO on 127.0.0.1:PORT
+`python -m bench.scale.bare_server PORT STATE_NAME` serves Socket.IO on 127.0.0.1:PORT
 with what the docs server uses (uvicorn, python-socketio's ASGI app,
 websocket transport, namespace /engine) and speaks just enough of the
 protocol (docs/site/protocol.md) for the scale clients: `hello` and a full

@@ -1,54 +1,27 @@
-"""Live tabs per worker: N tabs through real sockets, each running the counter demo's task, against a bare server.
+"""One side of a scale pair: a server (engine or bare) and the client processes holding its N live tabs.
 
-For each N, two fleets are opened at once: the engine's docs server with N
-tabs, and the bare python-socketio server (`bench.scale_bare`) with N tabs,
-each tab a client of `bench.scale_client` (about 500 tabs per client
-process). The counters then run on one fleet at a time, in alternating
-windows (engine, bare, bare, engine, ...): a fleet's tabs all click start,
-their counters tick for a settling moment and then for the measured window,
-and all click stop. Pairs of windows a few seconds apart see the same
-machine, so on a shared machine the noise falls on both; the ratio of a
-pair is the figure, and the median over pairs is reported.
-
-Per window: updates delivered per second, the interval between a tab's
-ticks (the demo sleeps 0.5 s between them, so 0.5 s plus the block is on
-time), and what went wrong (failed events, lost or out-of-order updates,
-closed sockets); the server's CPU time and resident memory come from /proc
-(memory per tab against the idle server before its tabs opened). Then the
-same with the engine on two workers sharing one Redis, beside the bare server.
+`Fleet.window` clicks every tab's start, lets the counters settle, measures
+one window (updates delivered, tick intervals, what went wrong, the server's
+CPU and memory from /proc), then clicks stop; `Fleet.summary` folds its
+windows into the figures of the section.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import statistics
 import time
-from collections.abc import Callable
 from typing import Any
 
-from . import machine, procstat
-from .remote import LineProcess, child_env
-from .scale_servers import ScaleServer
+from ..remote import LineProcess, child_env
+from . import procstat
+from .servers import ScaleServer
 
-__all__ = ["ScaleSettings", "percentile", "run_scale"]
+__all__ = ["TICK", "Fleet", "percentile"]
 
 TABS_PER_CLIENT = 500
 MAX_CLIENTS = 4
 TICK = 0.5  # the demo's sleep between ticks
-
-Log = Callable[[str], None]
-
-
-@dataclasses.dataclass(frozen=True)
-class ScaleSettings:
-    """Sizes of one scale section: tab counts, windows, and the two-worker run."""
-
-    sizes: tuple[int, ...]
-    rounds: int  # windows per fleet
-    window_s: float
-    settle_s: float
-    two_worker_tabs: int
 
 
 def percentile(ordered: list[float], q: float) -> float:
@@ -92,7 +65,7 @@ class Fleet:
         count = min(MAX_CLIENTS, max(1, math.ceil(self.tabs / TABS_PER_CLIENT)))
         shares = [self.tabs // count + (1 if i < self.tabs % count else 0) for i in range(count)]
         self.clients = [
-            LineProcess("bench.scale_client", [self.server.url, str(share), state, setter, toggle],
+            LineProcess("bench.scale.client", [self.server.url, str(share), state, setter, toggle],
                         f"{self.label}-client{i}", env=child_env())
             for i, share in enumerate(shares)
         ]
@@ -106,15 +79,15 @@ class Fleet:
         for client in self.clients:
             self.clicks_refused += client.answer(timeout=60 + self.tabs * 0.05)["result"]["refused"]
 
-    def window(self, settings: ScaleSettings, redis_pid: int | None) -> dict[str, Any]:
-        """Start every counter, measure one window, stop them; that window's figures."""
+    def window(self, settle_s: float, window_s: float, redis_pid: int | None) -> dict[str, Any]:
+        """Start every counter, let them settle `settle_s`, measure `window_s`, stop them; that window's figures."""
         self.click_all()
-        time.sleep(settings.settle_s)
+        time.sleep(settle_s)
         client_pids = [client.pid for client in self.clients]
         began = time.monotonic()
         server, clients = self.server.usage(), procstat.usage(client_pids)
         redis = procstat.usage([redis_pid]) if redis_pid else None
-        time.sleep(settings.window_s)
+        time.sleep(window_s)
         ended = time.monotonic()
         server_end, clients_end = self.server.usage(), procstat.usage(client_pids)
         redis_end = procstat.usage([redis_pid]) if redis_pid else None
@@ -183,65 +156,3 @@ class Fleet:
         if "redis_cpu_cores" in last:
             result["redis_cpu_cores"] = statistics.median(w["redis_cpu_cores"] for w in windows)
         return result
-
-
-def _describe(label: str, window: dict[str, Any], tabs: int) -> str:
-    intervals = window["intervals_ms"]
-    problems = window["problems"]
-    return (
-        f"{label}: {window['delivered_per_s']:,.0f} updates/s of {tabs / TICK:,.0f}, interval p50 "
-        f"{percentile(intervals, 0.5):.0f} ms p99 {percentile(intervals, 0.99):.0f} ms, server "
-        f"{window['server_cpu_cores']:.2f} cores; lost {problems['lost']}, failed events {problems['failed_events']}"
-    )
-
-
-def measure_pair(
-    fleets: list[Fleet], settings: ScaleSettings, log: Log, redis_pid: int | None = None
-) -> dict[str, Any]:
-    """Open both fleets, then alternate their windows; each fleet's summary and the paired delivery ratios."""
-    engine, bare = fleets
-    windows: dict[str, list[dict[str, Any]]] = {fleet.label: [] for fleet in fleets}
-    share, load = machine.cpu_share(0.5), machine.load_average()  # how busy the machine was just before
-    try:
-        for fleet in fleets:
-            fleet.start()
-        log(f"scale: opening {engine.tabs:,} tabs on each of {engine.label} and {bare.label}")
-        for fleet in fleets:
-            fleet.wait_open()
-        for round_ in range(settings.rounds):
-            for fleet in fleets if round_ % 2 == 0 else list(reversed(fleets)):
-                window = fleet.window(settings, redis_pid if fleet is engine else None)
-                windows[fleet.label].append(window)
-                log(f"scale: window {round_ + 1}/{settings.rounds}, " + _describe(fleet.label, window, fleet.tabs))
-    finally:
-        for fleet in fleets:
-            fleet.close()
-    ratios = [e["delivered_per_s"] / b["delivered_per_s"] if b["delivered_per_s"] else 0.0
-              for e, b in zip(windows[engine.label], windows[bare.label], strict=True)]
-    return {
-        "tabs": engine.tabs,
-        "engine": engine.summary(windows[engine.label]),
-        "bare": bare.summary(windows[bare.label]),
-        "paired_delivery_ratios": ratios,
-        "delivery_ratio": statistics.median(ratios),
-        "cpu_share_one_process_before": share,
-        "load_average_before": load,
-    }
-
-
-def run_scale(settings: ScaleSettings, log: Log, redis: Any | None) -> dict[str, Any]:
-    """Engine beside bare at each size, then the engine on two workers sharing `redis` beside bare."""
-    section: dict[str, Any] = {"settings": dataclasses.asdict(settings), "sizes": {}, "notes": []}
-    for tabs in settings.sizes:
-        section["sizes"][str(tabs)] = measure_pair([Fleet("engine", tabs), Fleet("bare", tabs)], settings, log)
-    if redis is None:
-        section["notes"].append("redis-server is not installed; the two-worker run is skipped")
-        return section
-    url = redis.start()
-    try:
-        tabs = settings.two_worker_tabs
-        fleets = [Fleet("engine", tabs, workers=2, redis_url=url), Fleet("bare", tabs, tag="beside-2w")]
-        section["two_workers"] = measure_pair(fleets, settings, log, redis_pid=redis.pid)
-    finally:
-        redis.close()
-    return section
