@@ -30,15 +30,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import charts, machine
+from . import machine
 from .progress import Progress
 from .redis_server import RedisServer
 from .remote import RESULTS, ROOT, WorkerError, child_env
-from .report import machine_line, report
+from .report import charts
+from .report.tables import machine_line, report
+from .report.targets import evaluate
 from .scale.section import ScaleSettings, run_scale
 from .states.contenders import MEMORY_CONTENDERS, REDIS_CONTENDERS, REDIS_WORKLOADS, STATE_WORKLOADS
 from .states.runs import run_memory_per_tab, run_state_workloads
-from .targets import evaluate
 
 SECTIONS = ("memory", "tabs", "roundtrip", "redis", "scale")
 PUBLISHED = ROOT / "docs" / "assets" / "bench"

@@ -10,10 +10,10 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from bench.against import paired
-from bench.report import markdown_table
+from bench.report.svg import Group, bar_chart
+from bench.report.tables import markdown_table
+from bench.report.targets import Target, evaluate
 from bench.scale.fleet import percentile
-from bench.svg import Group, bar_chart
-from bench.targets import Target, evaluate
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .states.contenders import REDIS_WORKLOADS, STATE_WORKLOADS
+from ..states.contenders import REDIS_WORKLOADS, STATE_WORKLOADS
 
 __all__ = ["Target", "evaluate"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .states.contenders import REDIS_CONTENDERS, REDIS_WORKLOADS, STATE_WORKLOADS
+from ..states.contenders import REDIS_CONTENDERS, REDIS_WORKLOADS, STATE_WORKLOADS
 from .targets import evaluate
 
 __all__ = ["machine_line", "markdown_table", "report"]

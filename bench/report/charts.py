@@ -1,4 +1,4 @@
-"""The Performance page's charts, drawn from the bench's results: `python -m bench.charts RESULTS.json OUT_DIR`.
+"""The Performance page's charts, drawn from the bench's results: `python -m bench.report.charts RESULTS.json OUT_DIR`.
 
 `nox -s bench` calls `write_all` after every run (into bench-results/charts,
 and with `--publish` into docs/assets/bench beside a copy of the results),
@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .states.contenders import REDIS_CONTENDERS, REDIS_WORKLOADS, STATE_WORKLOADS
+from ..states.contenders import REDIS_CONTENDERS, REDIS_WORKLOADS, STATE_WORKLOADS
 from .svg import Group, bar_chart
 
 __all__ = ["write_all"]
