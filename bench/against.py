@@ -28,7 +28,8 @@ import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
-from .remote import ROOT, LineProcess
+from .child_process import LineProcess
+from .paths import ROOT
 
 __all__ = ["PairedRatio", "main", "module_in", "paired"]
 

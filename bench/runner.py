@@ -31,9 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from . import machine
+from .child_process import WorkerError, child_env
+from .paths import PUBLISHED, RESULTS, ROOT
 from .progress import Progress
 from .redis_server import RedisServer
-from .remote import RESULTS, ROOT, WorkerError, child_env
 from .report import charts
 from .report.tables import machine_line, report
 from .report.targets import evaluate
@@ -42,7 +43,6 @@ from .states.contenders import MEMORY_CONTENDERS, REDIS_CONTENDERS, REDIS_WORKLO
 from .states.runs import run_memory_per_tab, run_state_workloads
 
 SECTIONS = ("memory", "tabs", "roundtrip", "redis", "scale")
-PUBLISHED = ROOT / "docs" / "assets" / "bench"
 
 # Increments: (warm-up and sizing probe, smallest run, largest run). A Redis run on 100
 # tokens needs at least 10 increments per token to be more than its ramp-up.

@@ -13,7 +13,7 @@ import statistics
 import time
 from typing import Any
 
-from ..remote import LineProcess, child_env
+from ..child_process import LineProcess, child_env
 from . import procstat
 from .servers import ScaleServer
 

@@ -23,7 +23,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from ..remote import RESULTS, ROOT, child_env
+from ..child_process import child_env
+from ..paths import RESULTS, ROOT
 from . import procstat
 
 __all__ = ["ScaleServer", "limits_env"]

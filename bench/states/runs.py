@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..remote import LineProcess, WorkerError, child_env
+from ..child_process import LineProcess, WorkerError, child_env
 from .contenders import Contender
 
 __all__ = ["Worker", "run_memory_per_tab", "run_state_workloads"]

@@ -1,4 +1,6 @@
-"""A child process the runner speaks to in JSON lines: one command on its stdin, one answer on its stdout.
+"""The bench's child processes: the environment they run in, and `LineProcess`, spoken to in JSON lines.
+
+A `LineProcess` takes one command on its stdin and gives one answer on its stdout.
 
 Both the state workers (`bench.states.worker`) and the scale clients
 (`bench.scale.client`) are such processes. Their stderr goes to a log file
@@ -16,10 +18,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RESULTS", "ROOT", "LineProcess", "WorkerError", "child_env"]
+from .paths import RESULTS, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench-results"
+__all__ = ["LineProcess", "WorkerError", "child_env"]
 
 
 class WorkerError(RuntimeError):
