@@ -1,7 +1,7 @@
-"""`python -m bench [--quick] [--only ...]`: see bench.runner."""
+"""`python -m bench [--quick] [--only ...] [--publish] [--against REV]`: see bench.cli."""
 
 import sys
 
-from .runner import main
+from .cli import main
 
 sys.exit(main())
