@@ -5,16 +5,22 @@ bench` (this package's `__main__`) starts one worker process per side and
 alternates the same workloads between them, so both see the same machine at
 about the same time; see docs/performance.md for what each figure means.
 
+Subpackages, each one concept:
+
+- `states/`: the state workloads (`modify_state`, `async with self`, memory per
+  idle tab), the engine, Reflex and bare redis-py as contenders, each in a
+  worker process of its own; in memory and on Redis.
+- `scale/`: live tabs through real sockets, the engine's docs server beside a
+  bare python-socketio server.
+- `report/`: the targets as ratios, the printed tables, the charts, and where
+  the results are written (and published for the docs).
+
 Modules:
 
-- `runner`: the sections in order, the printed report and `bench-results/latest.json`.
-- `contenders`, `state_runs`, `worker`, `remote`: the state workloads, one process per contender.
-- `ours`, `theirs`, `redis_limit`: each contender's side of the workloads (`workloads`),
-  written once per framework, step for step alike; `redis_limit` is bare redis-py.
+- `cli`: `python -m bench`'s arguments and the run; `sections`: the sections in order.
+- `against`: `--against REV`, this checkout's engine beside the one at a git revision.
 - `roundtrip`: the event round trip through `TabClient` against a bare Socket.IO echo.
-- `scale`, `scale_servers`, `scale_client`, `scale_bare`, `procstat`: live tabs through
-  real sockets, against a bare python-socketio server.
-- `targets`, `report`, `charts`, `svg`: the targets as ratios, the tables, the charts.
-- `redis_server`: a private `redis-server` on a free loopback port.
+- `child_process`, `paths`: the processes the bench starts; where it runs and writes.
+- `redis_server`: a private `redis-server` on a free loopback port (the Redis rows, two-worker scale).
 - `machine`, `progress`: what the figures were measured on; progress lines as it runs.
 """

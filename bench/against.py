@@ -1,7 +1,7 @@
 """`python -m bench --against REV`: this checkout's engine beside the engine at git revision REV.
 
 For a change that must not cost speed. Both engines run the same state
-workloads (`bench.workloads`), each in a worker process of its own, taking
+workloads (`bench.states.workloads`), each in a worker process of its own, taking
 turns run by run; then the event round trip (`bench.roundtrip`), taking
 turns process by process. Every round starts fresh processes. A figure
 is the median over the rounds of the *paired* ratio of speeds (this

@@ -3,4 +3,5 @@
 - `targets`: every target, a ratio (or a count) of two figures measured side by side.
 - `tables`: the printed report, in Markdown.
 - `charts`, `svg`: the Performance page's charts, drawn as plain SVG.
+- `publish`: bench-results/ after every run, docs/assets/bench with `--publish`.
 """
