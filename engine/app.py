@@ -14,7 +14,7 @@ import asyncio
 import contextvars
 import logging
 import time
-from collections.abc import Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 from .directory import TabDirectory
@@ -75,7 +75,7 @@ class App:
         self.settings = settings = _settings(settings, redis_url, overrides)
         shared = bool(settings.redis_url)
         redis = _RedisParts(settings) if shared else None
-        self.state_manager = state_manager or (redis.manager() if redis else MemoryStateManager(settings))
+        # Built in dependency order, each part given what it needs.
         self.observers = Observers()
         self.sio = SocketServer(
             async_mode="asgi",
@@ -86,10 +86,16 @@ class App:
             always_connect=True,
         )
         publisher = SocketPublisher(self.sio, shared=shared)
-        cluster = redis.cluster if redis else None
         confirmed = InOrder()
-        parts = Parts(self.state_manager, publisher, self.observers, settings, self._enter, confirmed)
-        self.runner = Runner(parts, cluster)
+        tasks = TaskRegistry(settings, self.observers)
+        if state_manager is None:
+            state_manager = (
+                redis.manager(publisher, confirmed, busy=tasks.has_tasks, on_refused=self._commit_refused)
+                if redis else MemoryStateManager(settings)
+            )
+        self.state_manager = state_manager
+        parts = Parts(state_manager, publisher, self.observers, settings, self._enter, confirmed)
+        self.runner = Runner(parts, redis.cluster if redis else None, tasks=tasks)
         self.tickets = TicketSigner(settings.token_secret, settings.token_max_age)
         directory = redis.directory if redis else TabDirectory()
         self.event_namespace = EventNamespace(self.runner, self.tickets, settings, directory)
@@ -99,26 +105,11 @@ class App:
             redis.relay.on_resubscribed = self.event_namespace.resend_all
             redis.relay.is_local = self.event_namespace.connected_here
             redis.directory.on_cancel = self._cancel_asked
-            if isinstance(self.state_manager, redis.manager_class):
-                self._wire(self.state_manager, redis.relay, publisher, confirmed)
         if isinstance(self.state_manager, MemoryStateManager):
             self.state_manager.protect = self._in_use
         self._watchdog: LoopWatchdog | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._stopping: asyncio.Future[dict[str, int]] | None = None
-
-    def _wire(self, manager: Any, relay: Any, publisher: SocketPublisher, confirmed: InOrder) -> None:
-        """Connect a Redis state manager to the sockets: what its commits publish, when it lets go of a lock."""
-
-        async def before_release() -> None:  # this worker's updates of the tab go out before another's can
-            await confirmed.drained()
-            await relay.drained()
-
-        manager.locks.before_release = before_release
-        manager.locks.busy = self.tasks.has_tasks
-        manager.announce = publisher.remote_update
-        manager.updates_channel = relay.channel
-        manager.on_refused = self._commit_refused
 
     def _commit_refused(self, token: str, error: Exception) -> None:
         """A pipelined commit was refused: tell the tab, and send it what Redis holds."""
@@ -261,11 +252,23 @@ class _RedisParts:
         pool = redis.Pool.of(settings)
         self.directory = redis.RedisTabDirectory(url, worker=self.worker, pool=pool, beat=settings.worker_heartbeat)
         self.relay = redis.RedisRelay(url, pool)
-        self.manager_class = redis.RedisStateManager
         self.cluster = redis.RedisCluster(self.directory)
 
-    def manager(self) -> StateManager:
-        return self._redis.RedisStateManager(self._settings, worker=self.worker)  # type: ignore[no-any-return]
+    def manager(
+        self, publisher: SocketPublisher, confirmed: InOrder, *, busy: Callable[[str], bool],
+        on_refused: Callable[[str, Exception], None],
+    ) -> StateManager:
+        """The worker's state manager, connected to the sockets: what its commits publish, when it lets go."""
+        relay = self.relay
+
+        async def before_release() -> None:  # this worker's updates of the tab go out before another's can
+            await confirmed.drained()
+            await relay.drained()
+
+        return self._redis.RedisStateManager(  # type: ignore[no-any-return]
+            self._settings, worker=self.worker, announce=publisher.remote_update, channel=relay.channel,
+            on_refused=on_refused, busy=busy, before_release=before_release,
+        )
 
 
 def _settings(settings: Settings | None, redis_url: str | None, overrides: dict[str, Any]) -> Settings:

@@ -1,26 +1,12 @@
 """One lock per tab across every worker: a local queue in front of a leased Redis lock.
 
-- Locally, a `TabLock` queues this process's tasks for the tab in arrival
-  order, and refuses a task that asks again for a lock it holds (it would
-  wait for itself forever).
+- Locally, this worker's tasks take turns on the tab (turns.py).
 - In Redis, the lock key holds this worker's id with a lease. The task at
   the head of the local queue takes it with the ACQUIRE script, which also
   loads the state (scripts.py). When another worker has it, the task
   sleeps until the release wakes it (wakeup.py) or the lease runs out.
-
-Between this worker's own blocks the Redis lock is kept (a "hold", a lease
-this worker keeps) instead of being released and taken again: passed to the
-next local task in line, or kept after the last one, so the tab's next block
-needs no ACQUIRE at all and its state is still in the cache. An idle tab's
-hold is kept for `_LINGER` seconds, or, while the tab is busy here (`busy`:
-a background task of it runs on this worker), for as long as more than half
-of its lease is left. A hold ends, and the lock is released for real, as
-soon as another worker wants the tab (its ACQUIRE publishes on this
-worker's "wanted" channel, or a commit reports it waiting): at once when the
-tab is idle here, else when the running block ends. It also ends after
-`_MAX_REUSES` blocks in a row that did not commit, when a block fails, or
-when the linger passes. Every commit renews the lease (scripts.COMMIT), and
-a hold is reused only while at least half of its lease is left.
+- Between this worker's own blocks the Redis lock is kept for a while
+  instead of being released and taken again (holds.py).
 
 Lock commands go through the worker's command stream (stream.py), behind
 the commits queued before them: a release can never overtake a commit.
@@ -41,7 +27,9 @@ from ..locks import TabLock
 from ..settings import Settings
 from . import scripts
 from .client import PREFIX, StoreCall
+from .holds import Hold, Holds
 from .stream import CommandStream
+from .turns import LocalTurns
 from .wakeup import UnlockHub
 
 __all__ = ["RedisTabLocks", "tab_keys"]
@@ -50,8 +38,6 @@ logger = logging.getLogger("engine.redis")
 
 _RECHECK = 1.0  # longest sleep of a waiter between notifications (what a missed one costs)
 _RECHECK_OFFLINE = 0.25  # the same while the notification subscription is down
-_MAX_REUSES = 16  # blocks of this worker in a row, without a commit, before a real release
-_LINGER = 0.005  # seconds an idle tab's lock is kept after this worker's last block, for its next one
 _RELEASE_RETRY = 0.1  # seconds before the first retry of a release that failed (doubling)
 _TURN_MS = 100  # after a release with waiters, how long the releaser lets another worker go first
 
@@ -61,26 +47,18 @@ def tab_keys(token: str, *names: str) -> tuple[str, ...]:
     return tuple(f"{PREFIX}:{{{token}}}:{name}" for name in names)
 
 
-class _Hold:
-    """This worker holds (or, after a lost reply, may hold) a tab's Redis lock."""
-
-    __slots__ = ("idle_since", "lease_until", "remote_socket", "reuses")
-
-    def __init__(self) -> None:
-        # The tab's socket was last registered by another worker when this lease began (ACQUIRE
-        # says so). No worker can register a socket and read the tab for it without taking the
-        # lock, so this holds for the whole lease: commits publish their updates only then.
-        self.remote_socket = True
-        self.lease_until = 0.0  # loop time until which the lease surely lasts (sent before Redis set it)
-        self.reuses = 0  # blocks in a row without a commit
-        self.idle_since = 0.0  # loop time when this worker's last block of the tab ended
-
-
 class RedisTabLocks:
-    """Takes and gives back tabs' locks for one worker (see the module docstring)."""
+    """Takes and gives back tabs' locks for one worker (see the module docstring).
+
+    `busy(token)`: a background task of the tab runs on this worker (its hold
+    is then kept for as long as its lease allows). `before_release` is awaited
+    before a release: the updates this worker sent for its tabs must go out
+    first (the Socket.IO relay's outbox), so the next holder's cannot overtake them.
+    """
 
     def __init__(
-        self, stream: CommandStream, listener: Redis, settings: Settings, worker: str, call: StoreCall
+        self, stream: CommandStream, listener: Redis, settings: Settings, worker: str, call: StoreCall,
+        *, busy: Callable[[str], bool] | None = None, before_release: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.worker = worker
         self._settings = settings
@@ -92,112 +70,64 @@ class RedisTabLocks:
         self._release_script = stream.script(scripts.RELEASE, "releasing a lock")
         self._channel = f"{PREFIX}:unlocked"
         self._wanted_prefix = f"{PREFIX}:wanted:"
-        self.hub = UnlockHub(listener, self._channel, self._wanted_prefix + worker)
-        self.hub.on_wanted = self.wanted
-        # Whether a tab is busy on this worker (a background task of it runs here): its hold is kept
-        # between blocks for as long as its lease allows, not only for _LINGER. Set by the App.
-        self.busy: Callable[[str], bool] = lambda token: False
-        self._local: dict[str, TabLock] = {}
-        self._holds: dict[str, _Hold] = {}
+        self.turns = LocalTurns(self._idle)
+        self.holds = Holds(
+            self._lease, in_use=self.turns.in_use, busy=busy or (lambda token: False), release=self.release
+        )
+        self.hub = UnlockHub(listener, self._channel, self._wanted_prefix + worker, on_wanted=self.holds.wanted)
         self._releasing: dict[str, asyncio.Task[None]] = {}
-        self._lingering: dict[str, asyncio.TimerHandle] = {}
         self.counts = {"acquired": 0, "reused": 0, "waited": 0}
-        # Awaited before a release: the updates this worker sent for its tabs must go out first
-        # (the Socket.IO relay's outbox), so the next holder's cannot overtake them.
-        self.before_release: Callable[[], Awaitable[None]] | None = None
+        self._before_release = before_release
         self._closed = False
 
     # -- the local queue ----------------------------------------------------------------
     async def enter(self, token: str, timeout: float) -> TabLock:
         """Wait for this process's turn on the tab; raises StateLockError after `timeout`."""
-        lock = self._local.get(token)
-        if lock is None:
-            lock = self._local[token] = TabLock(token[:8])
         try:
-            await lock.acquire(timeout)
+            return await self.turns.enter(token, timeout)
         except TimeoutError:
-            self._forget_idle(token, lock)
             raise self.timeout_error(token) from None
-        except BaseException:
-            self._forget_idle(token, lock)
-            raise
-        return lock  # (a lingering timer stays: it finds the tab busy, or idle for too short, and waits on)
 
     def leave(self, token: str, lock: TabLock, *, held: bool) -> None:
         """Give the local turn to the next task; an idle tab's hold lingers, then is released."""
-        if held:
-            lock.release()
-        if lock.locked() or lock.waiting:
-            return
-        self._forget_idle(token, lock)
+        self.turns.leave(token, lock, held=held)
 
-    def _forget_idle(self, token: str, lock: TabLock) -> None:
-        if lock.locked() or lock.waiting:
-            return
-        if self._local.get(token) is lock:
-            del self._local[token]
+    def _idle(self, token: str) -> None:
         if self._closed:
             self.release(token)
-            return
-        hold = self._holds.get(token)
-        if hold is not None:
-            now = hold.idle_since = asyncio.get_running_loop().time()
-            timer = self._lingering.get(token)
-            if timer is None:
-                self._linger(token, _LINGER)
-            elif timer.when() > now + _LINGER and not self.busy(token):  # kept for a task that has ended
-                timer.cancel()
-                self._linger(token, _LINGER)
-
-    def _linger(self, token: str, delay: float) -> None:
-        self._lingering[token] = asyncio.get_running_loop().call_later(delay, self._linger_over, token)
-
-    def _linger_over(self, token: str) -> None:
-        self._lingering.pop(token, None)
-        lock = self._local.get(token)
-        if lock is not None and (lock.locked() or lock.waiting):
-            return  # in use again: its block's end lingers anew
-        hold = self._holds.get(token)
-        if hold is not None and hold.reuses < _MAX_REUSES:
-            now = asyncio.get_running_loop().time()
-            if now < hold.idle_since + _LINGER:  # used again since this timer was set: linger on
-                self._linger(token, hold.idle_since + _LINGER - now)
-                return
-            keep = hold.lease_until - self._lease / 2 - now
-            if keep > 0 and self.busy(token):  # a task of the tab runs here: its next block will want the lock
-                self._linger(token, keep)
-                return
-        self.release(token)
-
-    def wanted(self, token: str) -> None:
-        """Another worker waits for this tab: let go now if it is idle here, else when its block ends."""
-        hold = self._holds.get(token)
-        if hold is None:
-            return
-        hold.reuses = _MAX_REUSES
-        lock = self._local.get(token)
-        if lock is None or not (lock.locked() or lock.waiting):
-            self.release(token)
+        else:
+            self.holds.idle(token)
 
     def locked(self, token: str) -> bool:
-        lock = self._local.get(token)
-        return lock is not None and lock.locked()
+        return self.turns.locked(token)
 
     def held(self) -> int:
         """Tabs whose lock a task of this process holds right now."""
-        return sum(1 for lock in list(self._local.values()) if lock.locked())
+        return self.turns.held()
 
     # -- the Redis lock -----------------------------------------------------------------------
     def reusable(self, token: str) -> bool:
         """Whether this worker still holds the tab's Redis lock with half its lease left."""
-        hold = self._holds.get(token)
-        if hold is None or hold.reuses >= _MAX_REUSES or token in self._releasing:
+        if token in self._releasing or not self.holds.reusable(token):
             return False
-        if asyncio.get_running_loop().time() > hold.lease_until - self._lease / 2:
-            return False
-        hold.reuses += 1
         self.counts["reused"] += 1
         return True
+
+    def must_release(self, token: str) -> bool:
+        """Whether the hold has to end now rather than pass on or linger."""
+        return self.holds.must_release(token)
+
+    def hold_of(self, token: str) -> Hold | None:
+        """This worker's current lease on the tab (compared by identity: a new lease is a new object)."""
+        return self.holds.of(token)
+
+    def committed(self, token: str, sent_at: float, awaited: bool) -> None:
+        """A commit renewed the lease; `awaited`: another worker waits, so do not keep the lock."""
+        self.holds.committed(token, sent_at, awaited)
+
+    def lost(self, token: str) -> None:
+        """The lock is no longer ours (a commit found another holder, or none)."""
+        self.holds.end(token)
 
     async def acquire(self, token: str, deadline: float, args: tuple[Any, ...]) -> list[Any]:
         """Take the tab's Redis lock (ACQUIRE with `args` after the worker id), sleeping while it is taken.
@@ -212,11 +142,11 @@ class RedisTabLocks:
         loop = asyncio.get_running_loop()
         keys = tab_keys(token, "lock", "state", "waiting", "turn", "socket")
         full_args = (self.worker, self._lease_ms, *args, token, self._wanted_prefix)
-        ours = token in self._holds
+        ours = token in self.holds
         while True:
             wake = hub.register(token)
             try:
-                hold = self._holds.setdefault(token, _Hold())  # once the script is sent, it may be ours
+                hold = self.holds.begin(token)  # once the script is sent, it may be ours
                 sent_at = loop.time()
                 try:
                     reply: list[Any] = await self.reply(
@@ -224,7 +154,7 @@ class RedisTabLocks:
                     )
                 except StateStoreError:
                     if not ours:  # most likely never ran; if it did, the lease frees it
-                        self._holds.pop(token, None)
+                        self.holds.end(token)
                     raise  # (a cancellation keeps the hold: the caller's cleanup releases it)
                 if reply[0] in (1, 3):
                     hold.remote_socket = reply[0] == 3
@@ -234,7 +164,7 @@ class RedisTabLocks:
                         hold.reuses = 0
                     self.counts["acquired"] += 1
                     return reply
-                self._holds.pop(token, None)
+                self.holds.end(token)
                 ours = False
                 remaining = deadline - loop.time()
                 if remaining <= 0:
@@ -248,29 +178,11 @@ class RedisTabLocks:
             finally:
                 hub.unregister(token, wake)
 
-    def committed(self, token: str, sent_at: float, awaited: bool) -> None:
-        """A commit renewed the lease; `awaited`: another worker waits, so do not keep the lock."""
-        hold = self._holds.get(token)
-        if hold is not None:
-            hold.lease_until = sent_at + self._lease
-            hold.reuses = _MAX_REUSES if awaited else 0
-
-    def hold_of(self, token: str) -> _Hold | None:
-        """This worker's current lease on the tab (compared by identity: a new lease is a new object)."""
-        return self._holds.get(token)
-
-    def lost(self, token: str) -> None:
-        """The lock is no longer ours (a commit found another holder, or none)."""
-        self._holds.pop(token, None)
-
     def release(self, token: str, attempt: int = 0) -> asyncio.Task[None] | None:
         """End the hold now: release the Redis lock in a task of its own, which no cancellation stops."""
-        hold = self._holds.pop(token, None)
+        hold = self.holds.end(token)
         if hold is None:
             return None
-        linger = self._lingering.pop(token, None)
-        if linger is not None:
-            linger.cancel()
         if self._closed:  # the connections are closed: the lease frees the lock
             return None
         loop = asyncio.get_running_loop()
@@ -284,12 +196,7 @@ class RedisTabLocks:
         task.add_done_callback(done)
         return task
 
-    def must_release(self, token: str) -> bool:
-        """Whether the hold has to end now rather than pass on or linger."""
-        hold = self._holds.get(token)
-        return hold is not None and hold.reuses >= _MAX_REUSES
-
-    async def _release(self, token: str, hold: _Hold, attempt: int) -> None:
+    async def _release(self, token: str, hold: Hold, attempt: int) -> None:
         """RELEASE; if it fails, the lock is still ours: keep the hold and try again shortly.
 
         Until the lease runs out the lock belongs to this worker whatever
@@ -299,18 +206,17 @@ class RedisTabLocks:
         get the tab as soon as Redis answers again, not only at the lease's end.
         """
         keys, args = tab_keys(token, "lock", "waiting", "turn"), (self.worker, self._channel, token, _TURN_MS)
-        if self.before_release is not None:
-            await self.before_release()
+        if self._before_release is not None:
+            await self._before_release()
         try:
             await self.reply(self._release_script(keys=keys, args=args), "releasing the lock of tab", token)
         except StateStoreError as exc:
             loop = asyncio.get_running_loop()
-            if loop.time() >= hold.lease_until or self._closed or token in self._holds:
+            if loop.time() >= hold.lease_until or self._closed or token in self.holds:
                 logger.warning("could not release the lock of tab %s in Redis (%s); its lease (lock_lease=%gs) "
                                "frees it", token[:8], exc, self._settings.lock_lease)
                 return
-            self._holds[token] = hold  # still ours until the lease ends
-            hold.reuses = 0
+            self.holds.keep(token, hold)  # still ours until the lease ends
             delay = min(_RELEASE_RETRY * 2**attempt, max(0.0, hold.lease_until - loop.time()))
             if attempt == 0:
                 logger.warning("could not release the lock of tab %s in Redis (%s); keeping it for this worker "
@@ -318,10 +224,9 @@ class RedisTabLocks:
             loop.call_later(delay, self._retry_release, token, attempt + 1)
 
     def _retry_release(self, token: str, attempt: int) -> None:
-        lock = self._local.get(token)
-        if lock is not None and (lock.locked() or lock.waiting):
+        if self.turns.in_use(token):
             return  # a block of this worker uses the hold; it releases or passes it on when it ends
-        if token in self._holds and token not in self._releasing:
+        if token in self.holds and token not in self._releasing:
             self.release(token, attempt)
 
     async def check_lease(self, token: str) -> None:
@@ -332,7 +237,7 @@ class RedisTabLocks:
         lease surely lasts (by this worker's clock) nothing is sent; past that,
         Redis is asked who holds the lock.
         """
-        hold = self._holds.get(token)
+        hold = self.holds.of(token)
         if hold is None or asyncio.get_running_loop().time() <= hold.lease_until:
             return
         key = tab_keys(token, "lock")[0]
@@ -368,10 +273,7 @@ class RedisTabLocks:
         A block that ends after this cannot release its lock (the connections
         are closed); its lease frees it.
         """
-        for linger in self._lingering.values():
-            linger.cancel()
-        self._lingering.clear()
-        for token in list(self._holds):
+        for token in self.holds.stop_lingering():
             self.release(token)
         if self._releasing:
             await asyncio.wait(set(self._releasing.values()), timeout=2.0)

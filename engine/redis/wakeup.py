@@ -53,11 +53,14 @@ def check_cancelled() -> None:
 class UnlockHub:
     """One pub/sub subscription that turns unlock messages into woken futures."""
 
-    def __init__(self, client: Redis, channel: str, wanted: str | None = None) -> None:
+    def __init__(
+        self, client: Redis, channel: str, wanted: str | None = None,
+        on_wanted: Callable[[str], None] | None = None,
+    ) -> None:
         self._client = client
         self._channel = channel
         self._wanted = wanted  # this worker's "wanted" channel
-        self.on_wanted: Callable[[str], None] | None = None
+        self.on_wanted = on_wanted
         self._waiters: dict[str, set[asyncio.Future[None]]] = {}
         self._task: asyncio.Task[None] | None = None
         self.live = False  # subscribed right now: a release will reach us

@@ -47,9 +47,9 @@ EVENTS_LANE = "events"
 class Runner:
     """Runs events and background tasks for every tab (see the module docstring)."""
 
-    def __init__(self, parts: Parts, cluster: Cluster | None = None) -> None:
+    def __init__(self, parts: Parts, cluster: Cluster | None = None, *, tasks: TaskRegistry | None = None) -> None:
         self.parts = parts
-        self.tasks = TaskRegistry(parts.settings, parts.observers)
+        self.tasks = tasks or TaskRegistry(parts.settings, parts.observers)
         self.control = TaskControl(parts, self.tasks, cluster or LocalCluster())
         self.queues = TabQueues(parts.settings, self._run_event)
         self._helpers: set[asyncio.Future[Any]] = set()

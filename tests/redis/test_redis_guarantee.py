@@ -56,7 +56,7 @@ async def test_a_block_that_outlived_its_lease_says_so_even_when_it_changed_noth
 async def test_a_cancellation_while_the_commit_is_in_flight_lets_it_land_and_reports_it_committed(redis_server):
     async with redis_app(redis_server.url) as app:
         manager = app.state_manager
-        real_commit = manager._commit_script  # type: ignore[attr-defined]
+        real_commit = manager.writer.script  # type: ignore[attr-defined]
         answered = asyncio.Event()
         arm = {"on": False}
 
@@ -67,7 +67,7 @@ async def test_a_cancellation_while_the_commit_is_in_flight_lets_it_land_and_rep
                 await asyncio.sleep(0.1)  # ...and the reply is still on its way when the cancel comes
             return result
 
-        manager._commit_script = commit_with_a_slow_reply  # type: ignore[attr-defined]
+        manager.writer.script = commit_with_a_slow_reply  # type: ignore[attr-defined]
         async with TabClient(app, states=[LeaseSpecState]) as tab:
             arm["on"] = True
             sending = asyncio.create_task(tab.send(LeaseSpecState.set_value, 7))

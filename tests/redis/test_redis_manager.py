@@ -169,7 +169,7 @@ async def test_a_tampered_state_is_rejected_logged_and_the_tab_starts_over(redis
         async with RecordingTab(app, states=[RedisSpecState]) as tab:
             await tab.send(RedisSpecState.add, 7)
             await tab.send(RedisSpecState.remember, "kept")
-            await until(lambda: not app.state_manager.locks._holds, 2, "the worker letting go of the tab")
+            await until(lambda: not len(app.state_manager.locks.holds), 2, "the worker letting go of the tab")
             await r.hset(state_key(tab.token), mapping={"data": data, "version": "tampered"})
             with caplog.at_level(logging.ERROR, logger="engine.redis"):
                 ack = await tab.send(RedisSpecState.add, 1)
@@ -215,7 +215,7 @@ async def test_a_tab_whose_state_vanished_gets_a_full_update_never_old_values(re
         async with RecordingTab(app, states=[RedisSpecState, RedisOtherState]) as tab:
             await tab.send(RedisSpecState.add, 5)
             await tab.send(RedisOtherState.set_label, "mine")
-            await until(lambda: not app.state_manager.locks._holds, 2, "the worker letting go of the tab")
+            await until(lambda: not len(app.state_manager.locks.holds), 2, "the worker letting go of the tab")
             if how == "deleted":
                 await r.delete(state_key(tab.token))
             elif how == "flushed":

@@ -66,7 +66,7 @@ async def _published(url: str, channel: str) -> AsyncIterator[list[bytes]]:
 
 async def test_a_commit_publishes_only_for_a_tab_whose_socket_another_worker_has(redis_server):
     async with redis_app(redis_server.url) as a, redis_app(redis_server.url) as b:
-        channel = a.state_manager.updates_channel
+        channel = a.state_manager.writer.channel
         async with _published(redis_server.url, channel) as heard:
             for _ in range(20):  # a tab no worker has a socket for
                 async with a.modify_state("nobody-watches") as root:

@@ -1,0 +1,87 @@
+"""How a commit goes to Redis: the COMMIT script's arguments, the version it writes, and whether to wait for it.
+
+A commit is one EVALSHA on the worker's command stream (stream.py). Each
+names the version it was built on and the new version it writes
+(`worker.number`), so Redis refuses a change built on a state that is no
+longer current (scripts.COMMIT). When the tab's socket is on another worker,
+the update for it is published by the script itself, in the same atomic
+step as the write, so no worker shows a tab a change Redis does not hold.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from ..delta import Delta, every_public_value
+from ..settings import Settings
+from ..state import State
+from . import scripts
+from .locks import RedisTabLocks, tab_keys
+from .stored import dump_tree
+from .stream import CommandStream
+
+__all__ = ["Announce", "CommitWriter", "Sent"]
+
+# What a commit publishes for a tab on another worker: (token, seq, delta, every value when the tab
+# must be sent its whole state, whether another worker may have the tab's socket) -> the relay's
+# message; "" when no worker has the socket; None when the socket is here (sent after the commit).
+Announce = Callable[[str, int, Delta, "Delta | None", bool], "str | None"]
+
+
+class Sent(NamedTuple):
+    """A commit on its way: the script's reply to come, the version it writes, the lease it was made under."""
+
+    write: asyncio.Future[Any]
+    version: str
+    hold: object
+    sent_at: float  # loop time: a lease renewed by this commit lasts from here
+    published: bool  # the script also publishes the tab's update for the worker that has its socket
+
+
+class CommitWriter:
+    """Writes commits for one worker (see the module docstring)."""
+
+    def __init__(
+        self, stream: CommandStream, locks: RedisTabLocks, settings: Settings, worker: str,
+        *, announce: Announce | None = None, channel: str = "",
+    ) -> None:
+        self.worker = worker
+        self._stream = stream
+        self._locks = locks
+        self.script = stream.script(scripts.COMMIT, "saving a tab")  # (a test may wrap it to delay replies)
+        self._versions = itertools.count(1)
+        self.ttl_ms = max(1, round(settings.state_ttl * 1000))
+        self._lease_ms = max(1, round(settings.lock_lease * 1000))
+        self._depth = settings.redis_pipeline_depth
+        self.pipelined = settings.redis_commit_mode == "pipelined"
+        self._announce = announce
+        self.channel = channel  # where the updates it publishes go (the Socket.IO relay's channel)
+
+    def may_pipeline(self) -> bool:
+        """Whether a block may go on before Redis answers its commit (pipelined mode, within the depth)."""
+        return self.pipelined and self._stream.pending <= self._depth
+
+    def send(self, token: str, built_on: str, seq: int, root: State, delta: Delta, replace: bool) -> Sent:
+        """Send the COMMIT of `root` as seq `seq`, built on the stored version `built_on`."""
+        number = next(self._versions)
+        version = f"{self.worker}.{number}"
+        hold = self._locks.hold_of(token)
+        update, published = "", False
+        announce = self._announce
+        if announce is not None and (delta or replace):
+            # Built and published with the write only when the tab's socket was on another
+            # worker when this lease began (see locks._Hold); "" when no worker has it.
+            elsewhere = hold is None or hold.remote_socket
+            full = every_public_value(root) if replace and elsewhere else None
+            message = announce(token, seq, delta, full, elsewhere)
+            if message is not None:  # the tab's socket is not here: this commit is all it gets
+                update, published = message, True
+        args = (self.worker, built_on, version, seq, dump_tree(root), self.ttl_ms, self._lease_ms,
+                number, self.channel, update)
+        sent_at = asyncio.get_running_loop().time()
+        keys = tab_keys(token, "lock", "state", "waiting", "socket")
+        write = asyncio.ensure_future(self.script(keys=keys, args=args))
+        return Sent(write, version, hold, sent_at, published)
