@@ -17,7 +17,7 @@ every worker process), so each has its own Redis worker id, heartbeat and
 lifespan startup; they share tab states, locks and Socket.IO rooms through
 Redis. uvicorn builds each worker's server itself, so a worker runs
 `App.shutdown` from its lifespan, once uvicorn has closed its connections
-(well under GRACEFUL_CLOSE), rather than at the first moment as one process
+(usually well under GRACEFUL_CLOSE, its limit), not at the first moment as one process
 does (`_Server` in docsite/__main__.py): a stop takes that much longer.
 
 Why no sticky routing is needed: the browser runtime and the test client use
