@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import logging
 import os
 import socket
@@ -21,10 +20,8 @@ import engine as rx
 
 from .hostnames import served_names
 from .server import create_asgi
-from .workers import REUSE_PORT_FLAG, reuse_port_socket, serve_workers
-
-EXTRA_MODULES = "DOCSITE_EXTRA_MODULES"
-GRACEFUL_CLOSE = 1.0  # seconds uvicorn waits for open connections to close on shutdown
+from .serving import EXTRA_MODULES, configure_logging, import_extra_modules, uvicorn_options
+from .workers import serve_workers
 
 _EPILOG = f"""\
 environment:
@@ -52,7 +49,6 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     serve.add_argument("--workers", type=int, default=1,
                        help="worker processes sharing the port (more than 1 needs Redis; default 1)")
     serve.add_argument("--redis-url", help="keep tab states in this Redis (default: $REDIS_URL, else memory)")
-    serve.add_argument(REUSE_PORT_FLAG, action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -79,43 +75,38 @@ class _Server(uvicorn.Server):
             await stopping
 
 
-def _import_extra_modules() -> None:
-    for name in os.environ.get(EXTRA_MODULES, "").split(","):
-        if name.strip():
-            importlib.import_module(name.strip())
+def _announce(args: argparse.Namespace) -> None:
+    print(f"Serving the docs with live demos at http://{args.host}:{args.port}  (Ctrl-C to stop)", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     if not (args.site / "index.html").exists():
         print(f"error: {args.site}/index.html not found; build the site first (mkdocs build)", file=sys.stderr)
         return 2
     if args.redis_url:
         os.environ["REDIS_URL"] = args.redis_url
-    if args.workers > 1:
-        if not os.environ.get("REDIS_URL"):
-            print("error: --workers needs --redis-url (or REDIS_URL): workers share tab states through Redis",
-                  file=sys.stderr)
-            return 2
-        return serve_workers(args.workers, args.host, args.port, args.site.resolve())
+    if args.workers > 1 and not os.environ.get("REDIS_URL"):
+        print("error: --workers needs --redis-url (or REDIS_URL): workers share tab states through Redis",
+              file=sys.stderr)
+        return 2
     host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     os.environ.setdefault("DEMO_QUOTE_URL", f"http://{host}:{args.port}/api/quote")
-    _import_extra_modules()
+    if args.workers > 1:
+        _announce(args)
+        return serve_workers(args.workers, args.host, args.port, args.site.resolve())
+    import_extra_modules()
     engine_app = rx.App()
     asgi = create_asgi(args.site, engine_app, hosts=served_names(args.host))
     config = uvicorn.Config(
-        asgi, host=args.host, port=args.port, log_level="warning", lifespan="on",
-        # Refuse oversized websocket frames before buffering them (the engine refuses
-        # messages over max_message_bytes anyway; this keeps uvicorn from reading 16 MiB first).
-        ws_max_size=engine_app.settings.max_message_bytes + 1024,
-        timeout_graceful_shutdown=GRACEFUL_CLOSE,
+        asgi, host=args.host, port=args.port, log_level="warning",
+        **uvicorn_options(engine_app.settings.max_message_bytes),
     )
-    print(f"Serving the docs with live demos at http://{args.host}:{args.port}  (Ctrl-C to stop)", flush=True)
+    _announce(args)
     server = _Server(config, engine_app)
-    sockets = [reuse_port_socket(args.host, args.port)] if args.reuse_port else None
     try:
-        server.run(sockets=sockets)
+        server.run()
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after its graceful shutdown: a clean stop
         return 0
     return 0 if server.started else 3  # 3: could not start (uvicorn logged why)
