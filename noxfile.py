@@ -1,4 +1,4 @@
-"""Sessions: `nox -s docs` serves the site, `nox -s tests` runs what CI runs.
+"""Sessions: `nox -s docs` serves the site, `nox -s tests` runs what CI runs (.ci/run).
 
 Every session installs pinned packages (requirements/lock.txt as constraints),
 so a fresh machine builds the same site and runs the same tests.
@@ -30,11 +30,23 @@ def _install(session: nox.Session, *groups: str) -> None:
 def _npm(session: nox.Session) -> None:
     """Install the browser-side packages package.json names, when any of them is missing."""
     if shutil.which("npm") is None:
-        session.error("npm is needed for the browser-side packages (socket.io client...): install Node.js with npm")
+        session.error("npm is needed for the browser-side packages (socket.io client, ESLint): install Node.js, npm")
     with open("package.json", encoding="utf-8") as manifest:
-        packages = json.load(manifest)["dependencies"]
+        declared = json.load(manifest)
+    packages = {**declared["dependencies"], **declared.get("devDependencies", {})}
     if any(not os.path.exists(f"node_modules/{name}/package.json") for name in packages):
         session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
+
+
+def _lint(session: nox.Session) -> None:
+    session.run("ruff", "check", ".")
+    session.run("mypy")
+    session.run("lint-imports", "--no-cache")  # the layers contract (pyproject.toml)
+
+
+def _browser_code(session: nox.Session) -> None:
+    session.run("npm", "run", "--silent", "lint", external=True)  # ESLint, eslint.config.js
+    session.run("npm", "test", "--silent", external=True)  # node --test tests/site/js/
 
 
 @nox.session
@@ -48,10 +60,13 @@ def docs(session: nox.Session) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The whole suite: unit, integration over real sockets, Redis and browser tests."""
+    """The whole suite, and what CI runs: the checks of `lint` and `js` first (seconds), the strict
+    site build, then pytest: unit, real sockets, Redis, browser tests and the installed wheel
+    (tests/site/test_install.py). nox -s tests -- ARGS passes ARGS to pytest."""
     _install(session, "runtime", "docs", "tests")
     _npm(session)
-    session.run("lint-imports", "--no-cache")  # the layers contract (pyproject.toml): seconds, and CI runs it
+    _lint(session)
+    _browser_code(session)
     session.run("mkdocs", "build", "--strict", "--quiet")
     session.run("pytest", *session.posargs)
 
@@ -69,9 +84,14 @@ def soak(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff, mypy --strict on the engine, and the layers contract (import-linter)."""
     _install(session, "runtime", "docs", "tests")
-    session.run("ruff", "check", ".")
-    session.run("mypy")
-    session.run("lint-imports", "--no-cache")
+    _lint(session)
+
+
+@nox.session(venv_backend="none")
+def js(session: nox.Session) -> None:
+    """The browser code: ESLint, and the unit tests of its pure parts (node --test)."""
+    _npm(session)
+    _browser_code(session)
 
 
 @nox.session

@@ -3,13 +3,14 @@
 MkDocs hook (``hooks:`` in ``mkdocs.yml``). After every build it copies
 
 - ``node_modules/socket.io-client/dist/socket.io.min.js`` (and its ``.map``)
-- ``engine/static/engine.js``, the demo boxes' runtime
-- ``engine/static/lab.js``, the boxes' "Show what the server does" panels
-- ``engine/static/mermaid-loader.js`` and ``node_modules/mermaid/dist/mermaid.min.js``:
+- ``engine/static/core.js`` and ``engine/static/engine.js``, the demo boxes'
+  runtime (core.js: its pure parts, which lab.js uses too)
+- ``docsite/static/lab.js``, the boxes' "Show what the server does" panels
+- ``docsite/static/mermaid-loader.js`` and ``node_modules/mermaid/dist/mermaid.min.js``:
   the diagrams, drawn in the page by Mermaid served from the site itself
 
 into ``<site_dir>/assets/engine/``, where ``extra_javascript`` loads them, in
-this order: ``socket.io.min.js``, ``engine.js``, ``lab.js``,
+this order: ``socket.io.min.js``, ``core.js``, ``engine.js``, ``lab.js``,
 ``mermaid-loader.js`` (which loads ``mermaid.min.js`` only on a page that
 has a diagram).
 
@@ -47,11 +48,14 @@ MERMAID = "mermaid"
 MERMAID_BUNDLE = REPO_ROOT / "node_modules" / MERMAID / "dist" / "mermaid.min.js"
 # Each npm package the site ships, with the file of it that is copied.
 BUNDLES = {PACKAGE: BUNDLE, MERMAID: MERMAID_BUNDLE}
-STATIC = REPO_ROOT / "engine" / "static"
-RUNTIME = STATIC / "engine.js"
-LAB = STATIC / "lab.js"
-MERMAID_LOADER = STATIC / "mermaid-loader.js"
-SCRIPTS = (RUNTIME, LAB, MERMAID_LOADER)
+# The engine's browser runtime ships with the engine; the site's own scripts live with the site.
+ENGINE_STATIC = REPO_ROOT / "engine" / "static"
+SITE_STATIC = REPO_ROOT / "docsite" / "static"
+CORE = ENGINE_STATIC / "core.js"
+RUNTIME = ENGINE_STATIC / "engine.js"
+LAB = SITE_STATIC / "lab.js"
+MERMAID_LOADER = SITE_STATIC / "mermaid-loader.js"
+SCRIPTS = (CORE, RUNTIME, LAB, MERMAID_LOADER)
 LOCKFILE = REPO_ROOT / "package-lock.json"
 # Relative to site_dir; extra_javascript lists the two scripts under it.
 ASSET_DIR = Path("assets") / "engine"

@@ -18,11 +18,12 @@
  *
  * It also names two widgets of the theme that lack a name (see nameThemeWidgets).
  *
- * Needs the global `io` from the socket.io-client browser bundle, loaded
- * before this file. No build step, no eval: server values reach the page only
- * through textContent, .value, .hidden and a few attributes.
+ * Needs the global `io` from the socket.io-client browser bundle and
+ * `engineCore` from core.js (the pure parts: values, expressions, updates),
+ * both loaded before this file. No build step, no eval: server values reach
+ * the page only through textContent, .value, .hidden and a few attributes.
  *
- * For lab.js (the "Show what the server does" panels): engineRuntime.inspect(on,
+ * For the site's lab.js (the "Show what the server does" panels): engineRuntime.inspect(on,
  * states), engineRuntime.onTrace(listener) and engineRuntime.send(control, name, args).
  *
  * Debug hook for tests: window.engineRuntime.{store, seq, socket, states, status, inspecting}.
@@ -35,6 +36,19 @@
     window.engineRuntime.rescan();
     return;
   }
+
+  var core = window.engineCore;
+  if (!core) {
+    if (window.console && console.warn) {
+      console.warn("engine.js: core.js is not loaded (it goes before engine.js); demos stay static");
+    }
+    return;
+  }
+  var isPlainObject = core.isPlainObject;
+  var truthy = core.truthy;
+  var toText = core.toText;
+  var setText = core.setText;
+  var ExprError = core.ExprError;
 
   var NAMESPACE = "/engine";
   var TICKET_KEY = "engine.ticket";
@@ -126,49 +140,8 @@
   }
 
   // ---------------------------------------------------------------------
-  // JSON helpers
+  // Attributes (JSON, parsed once per text)
   // ---------------------------------------------------------------------
-
-  function isPlainObject(v) {
-    return v !== null && typeof v === "object" && !Array.isArray(v);
-  }
-
-  function deepEqual(a, b) {
-    if (a === b) return true;
-    if (Array.isArray(a)) {
-      if (!Array.isArray(b) || a.length !== b.length) return false;
-      for (var i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false;
-      return true;
-    }
-    if (isPlainObject(a)) {
-      if (!isPlainObject(b)) return false;
-      var ka = Object.keys(a);
-      var kb = Object.keys(b);
-      if (ka.length !== kb.length) return false;
-      for (var j = 0; j < ka.length; j++) {
-        if (!Object.prototype.hasOwnProperty.call(b, ka[j])) return false;
-        if (!deepEqual(a[ka[j]], b[ka[j]])) return false;
-      }
-      return true;
-    }
-    return false;
-  }
-
-  // Truthiness of a JSON value, as Python sees it: null, false, 0, "", [] and
-  // {} are false; everything else is true.
-  function truthy(v) {
-    if (Array.isArray(v)) return v.length > 0;
-    if (isPlainObject(v)) return Object.keys(v).length > 0;
-    return !!v;
-  }
-
-  function toText(v) {
-    if (v === null || v === undefined) return "";
-    if (typeof v === "boolean") return v ? "true" : "false";
-    if (typeof v === "string") return v;
-    if (typeof v === "number") return String(v);
-    return JSON.stringify(v);
-  }
 
   function parseAttr(el, name) {
     var raw = el.getAttribute(name);
@@ -195,92 +168,15 @@
   // Expressions
   // ---------------------------------------------------------------------
 
-  // Thrown when an expression reads a var the client has no value for yet:
-  // the element keeps whatever it shows (the server-rendered default).
-  var MISSING = { missing: true };
-
-  function ExprError(message) {
-    this.message = message;
-  }
-
-  function lookup(path) {
-    if (typeof path !== "string") throw new ExprError("var path must be a string");
-    var dot = path.lastIndexOf(".");
-    if (dot <= 0 || dot === path.length - 1) throw new ExprError("bad var path " + path);
-    var stateName = path.slice(0, dot);
-    var varName = path.slice(dot + 1);
-    var vars = store[stateName];
-    if (!vars || !Object.prototype.hasOwnProperty.call(vars, varName)) throw MISSING;
-    return vars[varName];
-  }
-
-  function compare(op, a, b) {
-    var bothNumbers = typeof a === "number" && typeof b === "number";
-    var bothStrings = typeof a === "string" && typeof b === "string";
-    if (!bothNumbers && !bothStrings) {
-      throw new ExprError(op + " needs two numbers or two strings");
-    }
-    switch (op) {
-      case "lt": return a < b;
-      case "le": return a <= b;
-      case "gt": return a > b;
-      default: return a >= b; // "ge"
-    }
-  }
-
-  function evaluate(expr) {
-    if (!isPlainObject(expr)) throw new ExprError("expression must be an object");
-    if (Object.prototype.hasOwnProperty.call(expr, "var")) return lookup(expr["var"]);
-    if (Object.prototype.hasOwnProperty.call(expr, "lit")) return expr.lit;
-    if (!Object.prototype.hasOwnProperty.call(expr, "op")) throw new ExprError("unknown expression");
-    var op = expr.op;
-    var args = expr.args;
-    if (!Array.isArray(args)) throw new ExprError(op + ": args must be a list");
-    var i, v;
-    switch (op) {
-      case "not":
-        if (args.length !== 1) throw new ExprError("not takes one argument");
-        return !truthy(evaluate(args[0]));
-      case "and": // like Python: the first false operand, else the last one
-        if (args.length === 0) throw new ExprError("and takes arguments");
-        for (i = 0; i < args.length; i++) {
-          v = evaluate(args[i]);
-          if (!truthy(v)) return v;
-        }
-        return v;
-      case "or": // like Python: the first true operand, else the last one
-        if (args.length === 0) throw new ExprError("or takes arguments");
-        for (i = 0; i < args.length; i++) {
-          v = evaluate(args[i]);
-          if (truthy(v)) return v;
-        }
-        return v;
-      case "eq":
-      case "ne":
-      case "lt":
-      case "le":
-      case "gt":
-      case "ge": {
-        if (args.length !== 2) throw new ExprError(op + " takes two arguments");
-        var a = evaluate(args[0]);
-        var b = evaluate(args[1]);
-        if (op === "eq") return deepEqual(a, b);
-        if (op === "ne") return !deepEqual(a, b);
-        return compare(op, a, b);
-      }
-      default:
-        throw new ExprError("unknown operator " + op);
-    }
-  }
-
   // {ok: true, value} or {ok: false} (missing var or bad expression).
   function evalAttr(el, name) {
     var expr = parseAttr(el, name);
     if (expr === undefined) return { ok: false };
     try {
-      return { ok: true, value: evaluate(expr) };
+      return { ok: true, value: core.evaluate(expr, store) };
     } catch (e) {
-      if (e !== MISSING) {
+      // A var not known yet: the element keeps what it shows (the server-rendered default).
+      if (e !== core.MISSING) {
         warnOnce(name + el.getAttribute(name), "cannot evaluate " + name + ": " + e.message, el);
       }
       return { ok: false };
@@ -408,10 +304,6 @@
     return Array.prototype.slice.call(document.querySelectorAll("[data-rx-demo]"));
   }
 
-  function setText(el, text) {
-    if (el.textContent !== text) el.textContent = text;
-  }
-
   // The status word, and a note that says what it means for the reader. The
   // server-rendered note says the demo needs JavaScript; running, we replace it.
   function showStatus(box) {
@@ -488,15 +380,6 @@
   // Store updates
   // ---------------------------------------------------------------------
 
-  function applyVars(target, incoming) {
-    if (!isPlainObject(incoming)) return;
-    Object.keys(incoming).forEach(function (stateName) {
-      var vars = incoming[stateName];
-      if (!isPlainObject(vars)) return;
-      target(stateName, vars);
-    });
-  }
-
   function requestResync() {
     if (!socket || !socket.connected) return;
     var now = Date.now();
@@ -507,36 +390,27 @@
   }
 
   function onUpdate(msg) {
-    if (!isPlainObject(msg) || typeof msg.seq !== "number") {
-      warnOnce("bad-update", "ignoring malformed update", msg);
-      return;
+    var result = core.applyUpdate(store, seq, msg);
+    switch (result.outcome) {
+      case "malformed":
+        warnOnce("bad-update", "ignoring malformed update", msg);
+        return;
+      case "stale": // already applied (or older)
+        return;
+      case "gap": // ask for a full copy instead of guessing
+        requestResync();
+        return;
+      default: // "full" or "delta": applied
+        break;
     }
-    if (Object.prototype.hasOwnProperty.call(msg, "full")) {
-      applyVars(function (stateName, vars) {
-        store[stateName] = Object.assign({}, vars);
-      }, msg.full);
-      seq = msg.seq;
+    seq = result.seq;
+    if (result.outcome === "full") {
       resyncSentAt = 0;
       if (socket && socket.connected) {
         fullSinceConnect = true;
         setStatus(STATUS_LIVE);
       }
-      render(false);
-      return;
     }
-    if (!Object.prototype.hasOwnProperty.call(msg, "delta")) {
-      warnOnce("bad-update", "ignoring malformed update", msg);
-      return;
-    }
-    if (seq !== null && msg.seq <= seq) return; // already applied (or older)
-    if (seq === null || msg.seq !== seq + 1) {
-      requestResync(); // a gap: ask for a full copy instead of guessing
-      return;
-    }
-    applyVars(function (stateName, vars) {
-      store[stateName] = Object.assign(store[stateName] || {}, vars);
-    }, msg.delta);
-    seq = msg.seq;
     render(false);
   }
 
@@ -556,25 +430,14 @@
     }
   }
 
-  function buildArgs(el, specs) {
-    if (specs === undefined) return [];
-    if (!Array.isArray(specs)) throw new ExprError("action args must be a list");
-    return specs.map(function (spec) {
-      if (isPlainObject(spec) && Object.prototype.hasOwnProperty.call(spec, "lit")) return spec.lit;
-      if (isPlainObject(spec) && spec.from === "value") return String(el.value);
-      throw new ExprError("unknown action argument " + JSON.stringify(spec));
-    });
-  }
-
   function sendAction(el, attrName) {
     var action = parseAttr(el, attrName);
-    var box = el.closest("[data-rx-demo]");
     var args;
     try {
       if (!isPlainObject(action) || typeof action.event !== "string") {
         throw new ExprError("action needs an event name");
       }
-      args = buildArgs(el, action.args);
+      args = core.buildArgs(action.args, el.value);
     } catch (e) {
       warnOnce(attrName + el.getAttribute(attrName), "bad " + attrName + ": " + e.message, el);
       return false;
@@ -632,19 +495,6 @@
     return (label || "").trim() || "This field";
   }
 
-  // "Limit must be a whole number from 1 to 100."
-  function numberRule(el) {
-    var step = el.getAttribute("step");
-    var whole = !step || (step !== "any" && Number(step) % 1 === 0);
-    var min = el.getAttribute("min");
-    var max = el.getAttribute("max");
-    var range = "";
-    if (min !== null && max !== null) range = " from " + min + " to " + max;
-    else if (min !== null) range = " of at least " + min;
-    else if (max !== null) range = " of at most " + max;
-    return fieldName(el) + " must be " + (whole ? "a whole number" : "a number") + range + ".";
-  }
-
   // Is the field's text something the reader is still typing ("", "-", "1e")?
   function isUnfinished(el) {
     return el.value === "" || (el.validity && el.validity.badInput);
@@ -654,7 +504,7 @@
   function fieldProblem(el) {
     if (el.type !== "number" || !el.validity) return "";
     if (el.validity.valid && el.value !== "") return "";
-    return numberRule(el);
+    return core.numberRule(fieldName(el), el.getAttribute("step"), el.getAttribute("min"), el.getAttribute("max"));
   }
 
   function refuseField(el, message) {
@@ -814,7 +664,7 @@
     var wanted = (Array.isArray(list) ? list : states).filter(function (name) {
       return typeof name === "string";
     });
-    if (inspecting !== null && sameSet(inspecting, wanted)) return;
+    if (inspecting !== null && core.sameSet(inspecting, wanted)) return;
     inspecting = wanted;
     sendInspect();
   }
@@ -929,26 +779,11 @@
   // ---------------------------------------------------------------------
 
   function collectStates() {
-    var seen = new Set();
-    var out = [];
-    boxes().forEach(function (box) {
-      var list = parseAttr(box, "data-rx-states");
-      if (!Array.isArray(list)) return;
-      list.forEach(function (name) {
-        if (typeof name === "string" && !seen.has(name)) {
-          seen.add(name);
-          out.push(name);
-        }
-      });
-    });
-    return out;
-  }
-
-  function sameSet(a, b) {
-    if (!a || !b || a.length !== b.length) return false;
-    var s = new Set(a);
-    for (var i = 0; i < b.length; i++) if (!s.has(b[i])) return false;
-    return true;
+    return core.union(
+      boxes().map(function (box) {
+        return parseAttr(box, "data-rx-states");
+      })
+    );
   }
 
   function rescan() {
@@ -959,7 +794,7 @@
     pageBoxes.forEach(showStatus);
     if (!socket) {
       connect();
-    } else if (socket.connected && !sameSet(states, sentStates)) {
+    } else if (socket.connected && !core.sameSet(states, sentStates)) {
       resyncSentAt = 0;
       requestResync();
     }
@@ -1021,13 +856,5 @@
     send: send,
   };
 
-  if (window.document$ && typeof window.document$.subscribe === "function") {
-    // mkdocs-material: emits on load and after every instant navigation.
-    window.document$.subscribe(onPage);
-  }
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", onPage);
-  } else {
-    onPage();
-  }
+  core.onEveryPage(window, onPage);
 })();

@@ -282,6 +282,7 @@ DEMO_PAGE = """<!doctype html>
 <link rel="stylesheet" href="demo.css"></head>
 <body><article class="md-typeset">{boxes}</article>
 <script src="assets/engine/socket.io.min.js"></script>
+<script src="assets/engine/core.js"></script>
 <script src="assets/engine/engine.js"></script>
 </body></html>
 """

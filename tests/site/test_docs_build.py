@@ -36,7 +36,8 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_strict_build_has_no_warnings(built_site: Path) -> None:
     assert (built_site / "index.html").is_file()
-    assert (built_site / "assets" / "engine" / "engine.js").is_file()
+    for script in ("core.js", "engine.js", "lab.js", "mermaid-loader.js"):
+        assert (built_site / "assets" / "engine" / script).is_file(), script
     assert (built_site / "assets" / "engine" / "socket.io.min.js").is_file()
 
 

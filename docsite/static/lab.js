@@ -21,13 +21,19 @@
  * sends that code with the click's event; a click on `.lab-paired` in that
  * window sends the code from its address. No tab token is ever involved.
  *
- * Needs engine.js (loaded before this file). No build step, no eval: server
- * values reach the page only through textContent and attributes.
+ * Needs engine.js and its core.js (engine/static/, loaded before this file).
+ * No build step, no eval: server values reach the page only through
+ * textContent and attributes.
  */
 (function () {
   "use strict";
 
   if (window.engineLab && window.engineLab.loaded) return;
+  var core = window.engineCore;
+  if (!core) return; // engine.js says so, and without it the panels have nothing to show
+
+  var isPlainObject = core.isPlainObject;
+  var setText = core.setText;
 
   var SVG = "http://www.w3.org/2000/svg";
   var WINDOW_S = 60; // seconds of history a timeline keeps
@@ -76,18 +82,6 @@
   // Small helpers
   // ---------------------------------------------------------------------
 
-  function isPlainObject(v) {
-    return v !== null && typeof v === "object" && !Array.isArray(v);
-  }
-
-  function toText(v) {
-    if (v === null || v === undefined) return "null";
-    if (typeof v === "boolean") return v ? "true" : "false";
-    if (typeof v === "string") return JSON.stringify(v);
-    if (typeof v === "number") return String(v);
-    return JSON.stringify(v);
-  }
-
   function svg(tag, attrs, parent) {
     var el = document.createElementNS(SVG, tag);
     Object.keys(attrs).forEach(function (name) {
@@ -95,10 +89,6 @@
     });
     if (parent) parent.appendChild(el);
     return el;
-  }
-
-  function setText(el, text) {
-    if (el.textContent !== text) el.textContent = text;
   }
 
   function classOf(handler) {
@@ -404,13 +394,13 @@
       }
     }
     // Waits and holds: the ended spans, and the one still open (up to now), as bars on the lane.
-    function bars(spans, openFrom, mark, height, classOf) {
+    function bars(spans, openFrom, mark, height, classFor) {
       spans.concat(openFrom !== null ? [{ from: openFrom, to: now, open: true }] : []).forEach(function (span) {
         var from = x(span.from);
         var rect = svg(
           "rect",
           {
-            class: classOf(span),
+            class: classFor(span),
             x: from,
             y: mid - height / 2,
             width: Math.max(MIN_BAR, x(span.to) - from),
@@ -540,7 +530,7 @@
         code.textContent = varName.replace("@", ".");
         cell.appendChild(code);
         var td = document.createElement("td");
-        var text = toText(table[varName]);
+        var text = core.jsonText(table[varName]);
         td.textContent = text;
         var id = name + "." + varName;
         shown[id] = text;
@@ -803,12 +793,5 @@
     scan: scan,
   };
 
-  if (window.document$ && typeof window.document$.subscribe === "function") {
-    window.document$.subscribe(scan);
-  }
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", scan);
-  } else {
-    scan();
-  }
+  core.onEveryPage(window, scan);
 })();
