@@ -1,13 +1,13 @@
 """The runner: runs a tab's events and background tasks against its state. It knows no sockets.
 
 One click: `submit(token, spec)` queues the event in the tab's order
-(queues.py); its turn runs the handler in a `TabSession` (session.py), which
+(queues.py); its turn runs the handler in a `Session` (session.py), which
 takes the tab's lock through the state manager, commits at each checkpoint,
 sends the delta through the publisher, and releases the lock. Events the
 handler returns or yields run next, in the same turn; background handlers
 among them start as supervised tasks (tasks.py), whose `self` is a
-`TaskSelf` (bound.py) that takes the lock only inside `async with self`
-(blocks.py).
+`TaskSelf` (taskself.py) that takes the lock only inside `async with self`
+(a `Session` too).
 
 Collaborators are narrow (`Parts`: a state manager, a publisher, observers,
 settings); outcomes are values (`EventResult`).
@@ -27,15 +27,14 @@ from ..errors import EngineError, EventError, LimitExceededError, UnknownEventEr
 from ..event import EventHandler, EventSpec, as_specs
 from ..state import State
 from ..views import detach
-from .blocks import MODIFY_STATE, Block
-from .bound import TaskSelf
 from .control import Cluster, LocalCluster, TaskControl
 from .flow import current_lane, open_block
 from .observe import Kind
 from .outcome import EventResult, Outcome, failure_message
 from .queues import TabQueues
-from .session import Parts, TabSession
+from .session import ASYNC_WITH_SELF, MODIFY_STATE, Parts, Session
 from .tasks import TaskHandle, TaskRegistry
+from .taskself import TaskSelf
 
 __all__ = ["Runner"]
 
@@ -139,7 +138,7 @@ class Runner:
             observers.report(token, Kind.EVENT_STARTED, EVENTS_LANE, handler=handler.qualname)
         chained: list[EventSpec] = []
         result.outcome = Outcome.PENDING  # (an earlier event of the chain may have committed)
-        session = TabSession(self.parts, token, EVENTS_LANE)
+        session = Session(self.parts, token, lane=EVENTS_LANE)
         try:
             async with session as tx:
                 self.control.reconcile(tx.root)  # (a task that died with its server no longer counts as running)
@@ -217,7 +216,7 @@ class Runner:
             if seen is None:
                 outcome = "skipped"
                 return  # its policy says another copy is enough
-            blocks = lambda: Block(parts, token, "`async with self`")  # noqa: E731
+            blocks = lambda: Session(parts, token, ASYNC_WITH_SELF)  # noqa: E731
             me = TaskSelf.of(owner)(token, owner, seen, blocks, self._progress(handle, spec))
             out = handler.fn(me, *spec.args)
             if inspect.isasyncgen(out):
@@ -310,9 +309,9 @@ class Runner:
             logger.debug("could not report an error to tab %s", token[:8], exc_info=True)
 
     # -- the state from any coroutine ------------------------------------------------------
-    def modify_state(self, token: str) -> Block:
+    def modify_state(self, token: str) -> Session:
         """See `App.modify_state`: the block is its own context manager."""
-        return Block(self.parts, token, MODIFY_STATE)
+        return Session(self.parts, token, MODIFY_STATE)
 
     async def snapshot(self, token: str, names: list[str], send: Callable[[int, Delta], Awaitable[None]]) -> None:
         """Call `send(seq, values)` with the tab's public values of these states, under its lock.
@@ -321,7 +320,7 @@ class Runner:
         values and the seq they belong to. Unknown state names are skipped.
         """
         await self.parts.manager.socket_here(token)  # (with Redis: other workers' commits then publish)
-        session = TabSession(self.parts, token, "connect")
+        session = Session(self.parts, token, lane="connect")
         async with session as tx:
             if self.control.reconcile(tx.root):  # copies that died with their worker stop showing as running
                 await session.commit(final=True)
@@ -337,7 +336,7 @@ class Runner:
 
     async def read(self, token: str, reader: Callable[[State], Any], lane: str = "read") -> Any:
         """`reader(root)` under the tab's lock (it must not keep the root); returns what it returns."""
-        async with TabSession(self.parts, token, lane) as tx:
+        async with Session(self.parts, token, lane=lane) as tx:
             return reader(tx.root)
 
     # -- tabs coming and going -------------------------------------------------------------
