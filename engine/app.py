@@ -18,7 +18,7 @@ from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 from .directory import TabDirectory
-from .event import EventSpec
+from .handler import EventSpec
 from .managers import MemoryStateManager, StateManager
 from .runner import MODIFY_STATE, InOrder, Observers, Parts, Runner, Session, TaskHandle, TaskRegistry
 from .settings import Settings

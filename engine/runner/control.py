@@ -25,7 +25,8 @@ from typing import Any, Protocol
 
 from ..delta import note
 from ..errors import InvalidArgumentError, LimitExceededError
-from ..event import EventHandler, task_var
+from ..event import task_var
+from ..handler import EventHandler
 from ..state import State
 from .flow import current_lane, open_block
 from .session import Parts, Session

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..codec import SCALAR_TYPES
 from ..delta import note, note_all
-from ..event import EventHandler
+from ..handler import EventHandler
 from ..state import State, VarField
 from ..views import Guard, guarded, stored
 
