@@ -33,7 +33,8 @@ from .errors import (
     UnknownEventError,
     UnknownStateError,
 )
-from .event import EventHandler, EventSpec, background, event
+from .event import background, event
+from .handler import EventHandler, EventSpec
 from .lifecycle import TaskState
 from .managers import MemoryStateManager, StateManager
 from .runner import TaskHandle

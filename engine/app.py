@@ -18,9 +18,9 @@ from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 from .directory import TabDirectory
-from .event import EventSpec
+from .handler import EventSpec
 from .managers import MemoryStateManager, StateManager
-from .runner import MODIFY_STATE, Block, InOrder, Observers, Parts, Runner, TaskHandle, TaskRegistry
+from .runner import MODIFY_STATE, InOrder, Observers, Parts, Runner, Session, TaskHandle, TaskRegistry
 from .settings import Settings
 from .socket import (
     LOCAL_NAMES,
@@ -152,7 +152,7 @@ class App:
         """
         if not isinstance(token, str) or not token:
             raise TypeError(f"modify_state needs a tab token (a non-empty str), got {token!r}")
-        return Block(self.runner.parts, token, MODIFY_STATE)
+        return Session(self.runner.parts, token, MODIFY_STATE)
 
     def create_task(self, token: str, coro: Coroutine[Any, Any, Any], *, name: str | None = None) -> TaskHandle:
         """Run a coroutine as a supervised task of one tab: the safe `asyncio.create_task`.

@@ -18,7 +18,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from .event import EventHandler, EventSpec
+from .handler import EventHandler, EventSpec
 from .vars import Expr, Literal, Var, to_text
 
 __all__ = [

@@ -23,7 +23,8 @@ import uvicorn
 
 from . import protocol
 from .app import App
-from .event import TASK_VARS, EventHandler, EventSpec, task_var
+from .event import TASK_VARS, task_var
+from .handler import EventHandler, EventSpec
 from .protocol import NAMESPACE, Applied
 from .state import State
 

@@ -32,7 +32,7 @@ class Guard:
 
     `states` keeps the state views handed out under this guard, one per state
     instance, so the same state reached twice in a block is the same object.
-    A block is its own guard (runner/blocks.py); `FixedGuard` is one that
+    A block is its own guard (runner/session.py); `FixedGuard` is one that
     stands alone.
     """
 

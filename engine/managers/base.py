@@ -87,29 +87,26 @@ class Transaction:
         return delta, bool(delta) or backend_changed(self.root, snapshot)
 
     def commit_now(self, *, final: bool = False) -> Commit:
-        """`commit()` for a store that needs no waiting (`stores_at_once`): no await, few frames."""
-        writes = self._writes
-        # (For a write log, `_changes()` and `_next_baseline()` inline: this is every memory block's commit.)
-        delta, changed = written_delta(writes) if writes is not None else self._changes()
+        """`commit()` for a store that needs no waiting (`stores_at_once`): the same steps, no await."""
+        delta, changed = self._changes()
         if changed:
             seq = self.seq + 1 if delta else self.seq
             self._store_now(seq, delta)
             self.seq = seq
-        if writes is not None:
-            writes.clear()
-        else:
-            self._next_baseline(final)
-        commit = tuple.__new__(Commit, (self.seq, delta, self._replace, False, None))
-        self._replace = False
-        return commit
+        return self._committed(delta, final, False, None)
 
-    def _next_baseline(self, final: bool) -> None:
-        """After a commit landed, changes are found relative to what it stored."""
+    def _committed(
+        self, delta: Delta, final: bool, published: bool, confirmed: asyncio.Future[None] | None
+    ) -> Commit:
+        """After a commit landed: the next baseline, and what the tab must be sent."""
         writes = self._writes
         if writes is not None:
             writes.clear()  # (the same dict: the views hold it)
         else:
             self._snapshot = None if final else capture(self.root)
+        commit = tuple.__new__(Commit, (self.seq, delta, self._replace, published, confirmed))  # (one frame less)
+        self._replace = False
+        return commit
 
     def _store_now(self, seq: int, delta: Delta) -> None:
         raise NotImplementedError("only a Transaction with stores_at_once stores without waiting")
@@ -135,9 +132,7 @@ class Transaction:
             self.seq = seq
             published, confirmed = self.published, self.confirmed
             self.published, self.confirmed = False, None
-        self._next_baseline(final)
-        commit = tuple.__new__(Commit, (self.seq, delta, self._replace, published, confirmed))  # (one frame less)
-        self._replace = False
+        commit = self._committed(delta, final, published, confirmed)
         if self.take_pending_cancellation():
             self.landed_when_cancelled = commit
             raise asyncio.CancelledError

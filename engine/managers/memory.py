@@ -27,12 +27,17 @@ class _Entry:
 
 
 class _MemoryTransaction(Transaction):
-    """The `modify(token)` block and its transaction in one object: it is on every event's hot path."""
+    """The `modify(token)` block and its transaction in one object: it is on every event's hot path.
+
+    Entering takes the tab's lock at once when it is free (`take_now`, which
+    `modify_now` uses too), else waits for it; both end by loading the state
+    (`_load`). Leaving rolls back if asked and releases (`end_now`).
+    """
 
     __slots__ = ("_entry", "_held", "_lock", "_manager")
     stores_at_once = True
 
-    def __init__(self, manager: MemoryStateManager, token: str) -> None:  # (the Transaction part: on entering)
+    def __init__(self, manager: MemoryStateManager, token: str) -> None:  # (the Transaction part: on loading)
         self._manager = manager
         self.token = token
         self._held = False
@@ -43,19 +48,22 @@ class _MemoryTransaction(Transaction):
     async def _persist(self, seq: int, delta: Delta) -> None:
         self._store_now(seq, delta)
 
-    def take_free_lock(self) -> None:
-        """Take the tab's lock, known to be free (no lock object: nobody holds it or waits), and its state."""
-        self._lock = self._manager._locks[self.token] = TabLock(self.token[:8], taken=True)
+    def take_now(self) -> bool:
+        """Take the tab's lock if nobody holds it or waits for it, and load the state; False if taken."""
+        locks = self._manager._locks
+        token = self.token
+        if token in locks:  # (a lock is in the dict only while it is held or waited for)
+            return False
+        self._lock = locks[token] = TabLock(token[:8], taken=True)
         self._held = True
         self._load()
+        return True
 
     async def __aenter__(self) -> Transaction:
-        manager, token = self._manager, self.token
-        lock = manager._locks.get(token)
-        if lock is None:  # (a lock is in the dict only while it is held or waited for)
-            self.take_free_lock()
+        if self.take_now():
             return self
-        self._lock = lock
+        manager, token = self._manager, self.token
+        lock = self._lock = manager._locks[token]
         try:
             await lock.acquire(manager.settings.lock_timeout)
         except TimeoutError:
@@ -73,19 +81,19 @@ class _MemoryTransaction(Transaction):
 
     def _load(self) -> None:
         manager, token = self._manager, self.token
-        try:
-            entries = manager._entries
-            entry = entries.get(token)
-            if entry is None:
+        entries = manager._entries
+        entry = entries.get(token)
+        if entry is None:
+            try:
                 entry = manager._create(token)
-            else:
-                entries.move_to_end(token)  # most recently used last: eviction takes from the front
-            entry.used = time.monotonic()
-            self._entry = entry
-            Transaction.__init__(self, token, entry.root, entry.seq)
-        except BaseException:
-            self._release()
-            raise
+            except BaseException:
+                self._release()
+                raise
+        else:
+            entries.move_to_end(token)  # most recently used last: eviction takes from the front
+        entry.used = time.monotonic()
+        self._entry = entry
+        Transaction.__init__(self, token, entry.root, entry.seq)
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         self.end_now(exc_type)
@@ -95,12 +103,7 @@ class _MemoryTransaction(Transaction):
             if exc_type is not None:
                 self.rollback()
         finally:
-            if self._held:  # (_release(), inline: every memory block ends here)
-                self._held = False
-                if self._lock.release():
-                    self._manager._locks.pop(self.token, None)
-            else:
-                self._release()
+            self._release()
 
     def _release(self) -> None:
         lock = self._lock
@@ -128,26 +131,8 @@ class MemoryStateManager(StateManager):
         return _MemoryTransaction(self, token)
 
     def modify_now(self, token: str) -> Transaction | None:
-        locks = self._locks
-        if token in locks:  # (a lock is in the dict only while it is held or waited for)
-            return None
-        # What `_MemoryTransaction(self, token)`, `take_free_lock()` and `_load()` do, in this one
-        # frame for a tab that exists: this is every block of a live tab.
-        tx = _MemoryTransaction.__new__(_MemoryTransaction)
-        tx._manager = self
-        tx.token = token
-        tx._lock = locks[token] = TabLock(token[:8], taken=True)
-        tx._held = True
-        entries = self._entries
-        entry = entries.get(token)
-        if entry is None:
-            tx._load()  # a new tab: its state is made (or refused, and the lock let go) there
-            return tx
-        entries.move_to_end(token)  # most recently used last: eviction takes from the front
-        entry.used = time.monotonic()
-        tx._entry = entry
-        Transaction.__init__(tx, token, entry.root, entry.seq)
-        return tx
+        tx = _MemoryTransaction(self, token)
+        return tx if tx.take_now() else None
 
     def _create(self, token: str) -> _Entry:
         if len(self._entries) >= self.settings.max_tabs and not self._make_room():

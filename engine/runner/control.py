@@ -25,12 +25,13 @@ from typing import Any, Protocol
 
 from ..delta import note
 from ..errors import InvalidArgumentError, LimitExceededError
-from ..event import EventHandler, task_var
+from ..event import task_var
+from ..handler import EventHandler
 from ..state import State
-from .bound import Stale, stale_copies
 from .flow import current_lane, open_block
-from .session import Parts, TabSession
+from .session import Parts, Session
 from .tasks import TaskHandle, TaskRegistry
+from .taskself import Stale, stale_copies
 
 __all__ = ["Cluster", "LocalCluster", "TaskControl"]
 
@@ -107,7 +108,7 @@ class TaskControl:
             await self._a_copy_ends(handle, handler)
 
     async def _claim(self, handle: TaskHandle, handler: EventHandler, *, exclusive: bool) -> Stale | None:
-        session = TabSession(self.parts, handle.token, handle.id)
+        session = Session(self.parts, handle.token, lane=handle.id)
         async with session as tx:
             node = tx.root.get_substate(_path(handler))
             status = _Status(node, handler)
@@ -161,7 +162,7 @@ class TaskControl:
         """Give the copy's place back; the last copy to end sets the status (and the error, if it failed)."""
         try:
             if handle.admitted:
-                session = TabSession(self.parts, handle.token, handle.id)
+                session = Session(self.parts, handle.token, lane=handle.id)
                 async with session as tx:
                     status = _Status(tx.root.get_substate(_path(handler)), handler)
                     mine = f"{self.cluster.worker}/{handle.id}"
@@ -240,7 +241,7 @@ class TaskControl:
                 note(writes, node, task_var(handler.name, "progress"))
             _Status(node, handler)["progress"] = fraction
             return
-        session = TabSession(self.parts, token, current_lane.get() or "progress")
+        session = Session(self.parts, token, lane=current_lane.get() or "progress")
         async with session as tx:
             _Status(tx.root.get_substate(_path(handler)), handler)["progress"] = fraction
             await session.commit(final=True)

@@ -19,7 +19,7 @@ __all__ = ["OPEN_BLOCKS", "OpenBlock", "current_lane", "forget", "innermost", "l
 
 
 class OpenBlock(Protocol):
-    """What the flow knows of a block (blocks.Block is the one there is)."""
+    """What the flow knows of a block (a `session.Session` that hands out views)."""
 
     token: str
     root: State
@@ -35,7 +35,7 @@ class OpenBlock(Protocol):
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None: ...
 
 
-# The blocks this flow has open, innermost last. (Block reads and sets it itself when the flow has
+# The blocks this flow has open, innermost last. (Session reads and sets it itself when the flow has
 # none or only its own, the usual case, to spare two calls per block; the rest goes through here.)
 OPEN_BLOCKS: ContextVar[tuple[OpenBlock, ...]] = ContextVar("engine_open_blocks", default=())
 # The lane (see observe.py) of the engine-run task this flow belongs to, if any.

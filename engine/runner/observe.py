@@ -18,9 +18,11 @@ import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-__all__ = ["Kind", "Observation", "Observers"]
+__all__ = ["EVENTS_LANE", "Kind", "Observation", "Observers"]
 
 logger = logging.getLogger("engine.observe")
+
+EVENTS_LANE = "events"  # the lane of a tab's regular events
 
 
 class Kind:

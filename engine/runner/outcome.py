@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 
 from ..errors import EngineError
-from ..event import EventHandler
+from ..handler import EventHandler
 
 __all__ = ["EventResult", "Outcome", "failure_message"]
 

@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 
 from ..errors import LimitExceededError
-from ..event import EventSpec
+from ..handler import EventSpec
 from ..settings import Settings
 from .outcome import EventResult
 

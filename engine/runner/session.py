@@ -2,9 +2,21 @@
 
 Regular events, `async with self` blocks, `modify_state` blocks, the
 bookkeeping of background tasks and the full copy a connecting tab receives
-all go through a `TabSession`. A commit is persisted first, then sent to the
+all go through a `Session`. A commit is persisted first, then sent to the
 tab while the lock is still held, so a tab sees its updates in the order its
 state changed and is never shown a change that storage refused.
+
+A session that hands out views (a block: `async with self`,
+`modify_state`) is also their guard: open while the session is, closed for
+good once it ends, so a reference kept from inside the block can be read
+afterwards but a change through it raises `ImmutableStateError`. A block for
+a tab opened while the same flow already has one open for it is refused with
+`NestedBlockError`: it would wait for a lock its own flow holds.
+
+Taking the lock and committing have a path that never waits (a free lock
+in memory: `modify_now`, `commit_now`), tried first, and one that does
+(Redis, or a lock somebody holds), as `trio.Lock.acquire()` tries
+`acquire_nowait()` first. Both are written once, here.
 """
 
 from __future__ import annotations
@@ -15,13 +27,20 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, NamedTuple, Protocol
 
 from ..delta import Delta, every_public_value
+from ..errors import NestedBlockError
 from ..managers import Commit, StateManager, Transaction
 from ..settings import Settings
+from ..state import State
+from ..views import Guard
 from .confirmed import InOrder
-from .flow import lane_here
+from .flow import OPEN_BLOCKS, forget, lane_here, remember
 from .observe import Kind, Observers
+from .stateviews import BoundState, bind
 
-__all__ = ["Parts", "Publisher", "TabSession"]
+__all__ = ["ASYNC_WITH_SELF", "MODIFY_STATE", "Parts", "Publisher", "Session"]
+
+MODIFY_STATE = "`async with app.modify_state(token)`"
+ASYNC_WITH_SELF = "`async with self`"
 
 
 class Publisher(Protocol):
@@ -46,88 +65,162 @@ class Parts(NamedTuple):
     confirmed: InOrder  # updates of pipelined commits, sent once Redis holds them
 
 
-class TabSession:
-    """`async with TabSession(parts, token, lane) as tx`, then `commit()` at each checkpoint.
+_ENDED = "through a reference taken inside {where}, which has ended; take it again inside the block that changes it"
+_refusals: dict[str, str] = {}  # how a block is written -> what its guard says once it has ended
 
-    `lane` names the holder on the lab's timeline; None means "whoever runs
-    this" (found only when somebody watches the tab).
+
+def _refusal(what: str) -> str:
+    refusal = _refusals.get(what)
+    if refusal is None:
+        refusal = _refusals[what] = _ENDED.format(where=what)
+    return refusal
+
+
+class Session(Guard):
+    """`async with Session(parts, token, ...)`: the tab's lock and state; commit at each checkpoint.
+
+    `what` says how the block is written (`ASYNC_WITH_SELF`, `MODIFY_STATE`)
+    for a session that hands out views, or is None for one whose holder gets
+    the raw state (`async with` then gives the `Transaction`: a regular
+    event, the engine's own bookkeeping), whose changes are found by
+    comparing values. A block commits when it ends without an error; a
+    holder of the raw state calls `commit(final=True)` itself, and
+    `commit()` is a checkpoint (a handler's `yield`). `lane` names
+    the holder on the lab's timeline; None means "whoever runs this" (found
+    only when somebody watches the tab).
     """
 
-    __slots__ = ("_inner", "_watching", "committed", "lane", "parts", "pending", "token", "tx")
+    __slots__ = (
+        "_by_class", "_inner", "_watching", "committed", "lane", "open", "parts", "pending", "root", "states",
+        "token", "tx", "what", "writes",
+    )
 
-    def __init__(self, parts: Parts, token: str, lane: str | None = None) -> None:
+    def __init__(self, parts: Parts, token: str, what: str | None = None, lane: str | None = None) -> None:
         self.parts = parts
         self.token = token
+        self.what = what
         self.lane = lane
-        self.committed = False  # the final commit landed (the event's changes are stored)
+        self.committed = False  # the final commit landed (the holder's changes are stored)
         self.pending: asyncio.Future[None] | None = None  # the last commit still on its way (pipelined)
+        self.open = False  # (as a guard: views write through only while it is)
+        self.states = {}  # (as a guard: the state views handed out, one per state instance)
+        self.writes = None
+        self._watching = False
         # The manager's `modify()` block; None when it was entered without waiting (`modify_now`).
         self._inner: AbstractAsyncContextManager[Transaction] | None = None
+        self._by_class: dict[type[State], BoundState] | None = None
+
+    # -- as a guard ---------------------------------------------------------------------------
+    @property
+    def guard(self) -> Guard:
+        return self
+
+    @property
+    def refusal(self) -> str:  # type: ignore[override]
+        """What a change through one of its views is told once the block has ended."""
+        what = self.what or "an event handler"
+        return _refusals.get(what) or _refusal(what)
+
+    def view_of(self, state_cls: type[State]) -> BoundState:
+        """The tab's instance of `state_cls`, as a view bound to this block."""
+        by_class = self._by_class
+        if by_class is None:
+            by_class = self._by_class = {}
+        view = by_class.get(state_cls)
+        if view is None:
+            node = self.root.get_substate(state_cls._rx_path)
+            view = by_class[state_cls] = bind(node, self)
+        return view
 
     def _report(self, kind: str, **detail: Any) -> None:
         if self.lane is None:
             self.lane = lane_here()
         self.parts.observers.report(self.token, kind, self.lane, **detail)
 
-    async def __aenter__(self) -> Transaction:
-        """Take the tab's lock and load its state."""
-        parts, token = self.parts, self.token
-        observers = parts.observers
-        watching = self._watching = observers.active and observers.watching(token)
+    # -- taking the lock ----------------------------------------------------------------------
+    async def __aenter__(self) -> Any:
+        """Take the tab's lock and load its state: at once when it is free in memory, else waiting."""
+        views = self.what is not None
+        if views:
+            self._enter_flow()
+        observers = self.parts.observers
+        watching = self._watching = observers.active and observers.watching(self.token)
         if watching:
             self._report(Kind.LOCK_WAITING)
-        manager = parts.manager
-        tx = manager.modify_now(token)  # (a free lock in memory: no waiting, no coroutine)
+        tx = self.parts.manager.modify_now(self.token)  # (a free lock in memory: no waiting, no coroutine)
         if tx is None:
-            inner = self._inner = manager.modify(token)
-            tx = await inner.__aenter__()
+            tx = await self._enter_waiting(views)
         self.tx = tx
-        tx.compare_values()  # the holder gets the raw state: only comparing values finds every change
         if watching:
             self._report(Kind.LOCK_TAKEN)
-        return tx
+        if not views:
+            tx.compare_values()  # the holder gets the raw state: only comparing values finds every change
+            return tx
+        self.writes = tx.log_writes()  # every change goes through this block's views, which log it first
+        root = self.root = tx.root
+        self.open = True
+        return bind(root, self)
 
-    def _closed(self, exc_type: Any) -> None:
-        """Tell the watchers the lock is released (only called when somebody watches the tab)."""
-        self._report(Kind.LOCK_RELEASED, outcome="rolled_back" if exc_type is not None else "committed")
+    def _enter_flow(self) -> None:
+        """Note the block as open in this flow, or refuse it if the flow has one for the tab already."""
+        if not OPEN_BLOCKS.get():  # (no block open in this flow, the usual case: nothing to check)
+            OPEN_BLOCKS.set((self,))
+        elif not remember(self):
+            raise NestedBlockError(
+                f"{self.what} is already open for tab {self.token[:8]} in this task; blocks cannot be "
+                "nested (the inner one would wait for the outer forever). Take the lock in each helper "
+                "separately, outside the block"
+            )
 
+    async def _enter_waiting(self, views: bool) -> Transaction:
+        inner = self._inner = self.parts.manager.modify(self.token)
+        try:
+            return await inner.__aenter__()
+        except BaseException:
+            if views:
+                forget(self)
+            raise
+
+    # -- committing ---------------------------------------------------------------------------
     async def commit(self, *, final: bool = False) -> None:
         """Store what changed and send it to the tab (a cancellation waits until both are done)."""
         tx = self.tx
-        try:
-            # (A store that needs no waiting commits in this frame; nothing can cancel it halfway.)
-            commit = tx.commit_now(final=final) if tx.stores_at_once else await tx.commit(final=final)
-        except asyncio.CancelledError:
-            landed = tx.landed_when_cancelled
-            if landed is not None:
-                self.committed = self.committed or final
-                await asyncio.shield(self._send(landed, final))
-            raise
+        if tx.stores_at_once:  # (nothing to wait for, nothing can cancel it halfway)
+            sending = self._commit_now(final)
+        else:
+            try:
+                commit = await tx.commit(final=final)
+            except asyncio.CancelledError:
+                landed = tx.landed_when_cancelled
+                if landed is not None:
+                    self.committed = self.committed or final
+                    await asyncio.shield(self._deliver(landed, final))
+                raise
+            if final:
+                self.committed = True
+            sending = self._publish(commit, final)
+        if sending is not None:
+            await sending
+
+    def _commit_now(self, final: bool) -> Awaitable[None] | None:
+        commit = self.tx.commit_now(final=final)
         if final:
             self.committed = True
+        return self._publish(commit, final)
+
+    def _publish(self, commit: Commit, final: bool) -> Awaitable[None] | None:
+        """How the tab hears of a commit: the sending to await, or None (nothing to send, or sent later)."""
         if commit.confirmed is not None:  # pipelined: the tab is sent the change once Redis holds it
             self.pending = commit.confirmed
             full = every_public_value(self.tx.root) if commit.replace and not commit.published else None
-            self.parts.confirmed.after(commit.confirmed, lambda: self._send(commit, final, full))
-        elif commit.delta and not commit.replace and not self._watching and not commit.published:
-            sending = self.parts.publisher.update(self.token, commit.seq, commit.delta)  # the usual case
-            if sending is not None:
-                await sending
-        elif commit.delta or commit.replace or self._watching:
-            await self._send(commit, final)
+            self.parts.confirmed.after(commit.confirmed, lambda: self._deliver(commit, final, full))
+            return None
+        if not commit.replace and not commit.published and not self._watching:  # the usual case
+            return self.parts.publisher.update(self.token, commit.seq, commit.delta) if commit.delta else None
+        return self._deliver(commit, final)
 
-    async def confirmation(self) -> None:
-        """Wait until Redis holds this session's last commit and the tab was sent it (pipelined mode);
-        raise if Redis refused it. An event is acknowledged only after that."""
-        if self.pending is not None:
-            try:
-                await asyncio.shield(self.pending)
-            except Exception:
-                self.committed = False
-                raise
-            await self.parts.confirmed.drained()
-
-    async def _send(self, commit: Commit, final: bool, full: Delta | None = None) -> None:
+    async def _deliver(self, commit: Commit, final: bool, full: Delta | None = None) -> None:
+        """Send the commit's update (or the full state, when it replaces), and tell whoever watches."""
         publisher, token = self.parts.publisher, self.token
         sent = True
         if commit.published:  # the commit itself published it for the tab's worker (not this one)
@@ -144,6 +237,58 @@ class TabSession:
             kind = Kind.BLOCK_LEFT if final else Kind.CHECKPOINT
             self._report(kind, seq=commit.seq if sent else None, root=self.tx.root)
 
+    async def confirmation(self) -> None:
+        """Wait until Redis holds this session's last commit and the tab was sent it (pipelined mode);
+        raise if Redis refused it. An event is acknowledged only after that."""
+        if self.pending is not None:
+            try:
+                await asyncio.shield(self.pending)
+            except Exception:
+                self.committed = False
+                raise
+            await self.parts.confirmed.drained()
+
+    # -- leaving ------------------------------------------------------------------------------
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        """A block commits (unless its body raised) and sends; then the lock is released, rolling back
+        what was not committed. (A holder of the raw state commits itself, with `commit(final=True)`.)"""
+        views = self.what is not None
+        if views:
+            self._leave_flow()
+        tx = self.tx
+        if tx.stores_at_once and not self._watching:  # (every block in memory: nothing awaits but the send)
+            if exc_type is not None or not views:
+                tx.end_now(exc_type)
+                return
+            try:
+                sending = self._commit_now(final=True)
+                if sending is not None:
+                    await sending
+            except BaseException as error:
+                tx.end_now(type(error))
+                raise
+            tx.end_now(None)
+            return
+        if exc_type is None and views:
+            try:
+                await self.commit(final=True)
+            except BaseException as error:
+                await self.end(type(error), error, error.__traceback__)
+                raise
+        await self.end(exc_type, exc, tb)
+
+    def _leave_flow(self) -> None:
+        self.open = False  # before the commit: nothing may change the state past this point
+        blocks = OPEN_BLOCKS.get()
+        if len(blocks) == 1 and blocks[0] is self:  # (the flow's only block: what forget() does, inline)
+            OPEN_BLOCKS.set(())
+        else:
+            forget(self)
+        # Views point at their block (their guard); the block lets go of them, so no cycle is left
+        # for the garbage collector (a block is made for every change: its garbage must go at once).
+        self.states.clear()
+        self._by_class = None
+
     async def end(self, exc_type: Any, exc: Any, tb: Any) -> None:
         """Roll back what was not committed if `exc_type` is set; release the lock."""
         try:
@@ -154,6 +299,4 @@ class TabSession:
                 await inner.__aexit__(exc_type, exc, tb)
         finally:
             if self._watching:
-                self._closed(exc_type)
-
-    __aexit__ = end
+                self._report(Kind.LOCK_RELEASED, outcome="rolled_back" if exc_type is not None else "committed")

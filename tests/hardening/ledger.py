@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import engine as rx
-from engine.event import EventHandler
+from engine.handler import EventHandler
 from engine.testing import TabClient
 
 from .states import HardLedgerState

@@ -1,0 +1,222 @@
+"""A background task's `self`: the live state inside `async with self`, the values it saw last outside.
+
+Inside a block, `self` is the view of the tab's live state for the block
+this flow has open (stateviews.py); outside, it reads the values the task
+saw when its last block ended (possibly stale) and refuses every change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ..codec import SCALAR_TYPES
+from ..delta import detached
+from ..errors import ImmutableStateError
+from ..state import State, VarField
+from ..views import STALE, guarded
+from .flow import OpenBlock, innermost, open_block
+from .stateviews import BoundState, ViewVar, attribute, behaviour, is_slot, var_fields
+
+__all__ = ["Stale", "TaskSelf", "stale_copies"]
+
+Stale = dict[type[State], dict[str, Any]]
+
+
+def stale_copies(state: State) -> Stale:
+    """Detached values of a state and its ancestors, keyed by class (taken at the end of every block).
+
+    The engine's own lists (which copies of a handler run) are not copied:
+    a task has no use for them, and reads them as their defaults.
+    """
+    copies: Stale = {}
+    node: State | None = state
+    while node is not None:
+        values = copies[type(node)] = dict(node._rx_values)
+        for field in type(node)._rx_mutable_fields:
+            name = field.name
+            values[name] = field.default if field.internal else detached(values[name])
+        node = node._rx_parent
+    return copies
+
+
+_LIVE_PROPERTIES = frozenset({"parent_state", "substates"})
+
+
+def _outside(what: str) -> ImmutableStateError:
+    return ImmutableStateError(f"cannot {what} outside `async with self`; {STALE.refusal.split('; ', 1)[1]}")
+
+
+class TaskSelf:
+    """A background task's `self` (see the module docstring)."""
+
+    __slots__ = ("_rx_block", "_rx_cls", "_rx_in", "_rx_progress", "_rx_stale", "_rx_token")
+
+    def __init__(
+        self,
+        token: str,
+        state_cls: type[State],
+        stale: Stale,
+        block: Callable[[], OpenBlock],
+        progress: Callable[[float, float], Awaitable[None]],
+    ) -> None:
+        self._rx_token = token
+        self._rx_cls = state_cls
+        self._rx_stale = stale
+        self._rx_block = block
+        self._rx_progress = progress
+        self._rx_in: tuple[OpenBlock, BoundState] | None = None  # the last block found, and the view in it
+
+    @staticmethod
+    def of(state_cls: type[State]) -> type[TaskSelf]:
+        """The class of a task's `self` for this state: its vars are descriptors (reads and writes are fast)."""
+        task_class = _task_classes.get(state_cls)
+        if task_class is None:
+            namespace: dict[str, Any] = {"__slots__": ()}
+            namespace.update((name, _TaskVar(field)) for name, field in var_fields(state_cls).items())
+            task_class = _task_classes[state_cls] = type(f"{state_cls.__name__}Task", (TaskSelf,), namespace)
+        return task_class
+
+    async def set_progress(self, done: float, total: float) -> None:
+        """Report how far the task is (`done` of `total`), inside `async with self` or outside it.
+
+        Outside a block it takes the tab's lock only for the moment it needs.
+        The page reads it as `MyState.task.progress`, a fraction in [0, 1].
+        """
+        await self._rx_progress(done, total)
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:  # isinstance(self, MyState) holds inside a task too
+        return self._rx_cls
+
+    def _rx_live(self) -> BoundState | None:
+        """The view of the live state in the block this flow has open for the tab, or None outside one.
+
+        (Helpers gathered in separate tasks share this `self` but not their blocks,
+        so the last block found is used only when it is this flow's innermost one.)
+        """
+        last = self._rx_in
+        if last is not None and last[0] is innermost() and last[0].open:
+            return last[1]
+        block = open_block(self._rx_token)
+        if block is None:
+            return None
+        view: BoundState = block.view_of(self._rx_cls)
+        self._rx_in = (block, view)
+        return view
+
+    # -- what works anywhere --------------------------------------------------------------
+    def get_token(self) -> str:
+        return self._rx_token
+
+    def get_name(self) -> str:
+        return self._rx_cls.get_name()
+
+    def get_full_name(self) -> str:
+        return self._rx_cls.get_full_name()
+
+    # -- what needs the tab's live state ----------------------------------------------------
+    def _rx_inside(self, what: str) -> BoundState:
+        live = self._rx_live()
+        if live is None:
+            raise _outside(f"{what} of {self._rx_cls.__name__}")
+        return live
+
+    async def get_state(self, state_cls: type[State]) -> Any:
+        return await self._rx_inside(f"get {state_cls.__name__}, another state,").get_state(state_cls)
+
+    def get_substate(self, path: list[str] | tuple[str, ...]) -> Any:
+        return self._rx_inside(f"get substate {'.'.join(path)!r}").get_substate(path)
+
+    def get_root(self) -> Any:
+        return self._rx_inside("get the root state").get_root()
+
+    def existing_substate(self, state_cls: type[State]) -> Any:
+        return self._rx_inside(f"look up {state_cls.__name__}").existing_substate(state_cls)
+
+    def walk(self) -> list[Any]:
+        return self._rx_inside("walk the state tree").walk()
+
+    def public_values(self) -> dict[str, Any]:
+        return self._rx_inside("read the live values").public_values()
+
+    # -- the lock ---------------------------------------------------------------------------
+    async def __aenter__(self) -> TaskSelf:
+        block = self._rx_block()
+        await block.__aenter__()
+        self._rx_in = (block, block.view_of(self._rx_cls))
+        return self
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        view = self._rx_live()  # (finds the block, and keeps it in _rx_in)
+        assert view is not None and self._rx_in is not None, "`async with self` left a block it did not open"
+        block = self._rx_in[0]
+        if exc_type is None:  # what the task reads next, outside a block, is what it saw last
+            self._rx_stale = stale_copies(view._rx_state)
+        await block.__aexit__(exc_type, exc, tb)
+
+    # -- vars, handlers, methods ------------------------------------------------------------
+    def __getattr__(self, name: str) -> Any:
+        cls = self._rx_cls
+        live = self._rx_live()
+        if name in _LIVE_PROPERTIES:  # (a property here would hide the error: it is an AttributeError)
+            if live is None:
+                raise _outside(f"use {name} of {cls.__name__}")
+            return getattr(live, name)
+        attr = attribute(cls, name)
+        if isinstance(attr, VarField):
+            if live is not None:
+                return getattr(live, name)
+            values = self._rx_stale.get(attr.owner)
+            value = values[name] if values is not None else attr.default
+            return guarded(value, STALE, f"{attr.owner.__name__}.{name}")
+        if is_slot(attr):  # the engine's own slots: there is no state behind them outside a block
+            if live is None:
+                raise _outside(f"read {cls.__name__}.{name}")
+            return getattr(live, name)
+        # Methods and handlers are bound to the task's `self`, inside a block or not, so a helper
+        # called inside one can take its own block later, and one called outside sees stale values.
+        return behaviour(self, cls, name, attr)
+
+    def __repr__(self) -> str:
+        where = "inside" if self._rx_live() is not None else "outside"
+        return f"<background view of {self._rx_cls.__name__} ({where} async with self)>"
+
+
+_task_classes: dict[type[State], type[TaskSelf]] = {}
+
+
+class _TaskVar:
+    """A var on a task's `self`: the live value inside the flow's block, the stale one outside (read-only)."""
+
+    __slots__ = ("field", "live", "name", "where")
+
+    def __init__(self, field: VarField) -> None:
+        self.field = field
+        self.name = field.name
+        self.where = f"{field.owner.__name__}.{field.name}"
+        self.live = ViewVar(field)  # the same var on the view of the live state
+
+    def __get__(self, me: Any, objtype: Any = None) -> Any:
+        if me is None:
+            return self.field.var
+        view = me._rx_live()
+        if view is not None:
+            return self.live.__get__(view)
+        values = me._rx_stale.get(self.field.owner)
+        value = values[self.name] if values is not None else self.field.default
+        if type(value) in SCALAR_TYPES:
+            return value
+        return guarded(value, STALE, self.where)
+
+    def __set__(self, me: Any, value: Any) -> None:
+        view = me._rx_live()
+        if view is None:
+            raise _outside(f"set {self.where}")
+        self.live.__set__(view, value)
+
+    def __delete__(self, me: Any) -> None:
+        block = open_block(me._rx_token)
+        if block is None:
+            raise _outside(f"delete {self.where}")
+        delattr(block.view_of(me._rx_cls), self.name)
