@@ -24,6 +24,7 @@ from typing import Any
 
 from ..errors import LimitExceededError
 from ..settings import Settings
+from .bucket import TokenBucket
 
 __all__ = ["MAX_ADDRESSES", "ClientLimits", "client_address"]
 
@@ -57,13 +58,12 @@ def _address(text: str) -> str | None:
 
 
 class _Client:
-    __slots__ = ("allowance", "checked", "connections", "new_tabs")
+    __slots__ = ("allowance", "connections", "new_tabs")
 
-    def __init__(self, burst: float) -> None:
+    def __init__(self, rate: float) -> None:
         self.connections = 0
         self.new_tabs: deque[float] = deque()
-        self.allowance = burst
-        self.checked = time.monotonic()
+        self.allowance = TokenBucket(rate)
 
 
 class ClientLimits:
@@ -77,7 +77,7 @@ class ClientLimits:
         client = self._clients.get(address)
         if client is None:
             self._forget_some()  # (before adding it: a new address has no socket yet, and would go too)
-            client = self._clients[address] = _Client(self._settings.client_events_per_second * 2)
+            client = self._clients[address] = _Client(self._settings.client_events_per_second)
         else:
             self._clients.move_to_end(address)
         return client
@@ -124,16 +124,11 @@ class ClientLimits:
 
     def spend(self, address: str) -> None:
         """Take one event from the address's shared allowance, or refuse it."""
-        client = self._client(address)
-        rate = self._settings.client_events_per_second
-        now = time.monotonic()
-        client.allowance = min(rate * 2, client.allowance + (now - client.checked) * rate)
-        client.checked = now
-        if client.allowance < 1:
+        if not self._client(address).allowance.take():
+            rate = self._settings.client_events_per_second
             raise LimitExceededError(
                 f"too many events from this address (setting client_events_per_second={rate:g}); slow down"
             )
-        client.allowance -= 1
 
     def __len__(self) -> int:
         return len(self._clients)

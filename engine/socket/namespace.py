@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import Any
 
 import socketio
@@ -21,6 +20,7 @@ from ..directory import TabDirectory
 from ..errors import EngineError, EventError, LimitExceededError
 from ..runner import EventResult, Runner
 from ..settings import Settings
+from .bucket import TokenBucket
 from .inspector import Inspector, shown_values
 from .limits import ClientLimits, client_address
 from .tickets import TicketSigner, new_tab_id
@@ -33,15 +33,14 @@ logger = logging.getLogger("engine.socket")
 class _Connection:
     """What the server keeps per live socket."""
 
-    __slots__ = ("address", "allowance", "bad", "checked", "client_id", "inspector", "states", "token")
+    __slots__ = ("address", "allowance", "bad", "client_id", "inspector", "states", "token")
 
     def __init__(self, address: str, token: str, client_id: str | None, states: list[str], rate: float) -> None:
         self.address = address
         self.token = token
         self.client_id = client_id
         self.states = states
-        self.allowance = rate * 2
-        self.checked = time.monotonic()
+        self.allowance = TokenBucket(rate)
         self.bad = 0
         self.inspector: Inspector | None = None
 
@@ -299,13 +298,9 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     def _spend(self, connection: _Connection) -> None:
         """One event from the connection's allowance and from its address's, or LimitExceededError."""
         self.clients.spend(connection.address)
-        rate = self.settings.events_per_second
-        now = time.monotonic()
-        connection.allowance = min(rate * 2, connection.allowance + (now - connection.checked) * rate)
-        connection.checked = now
-        if connection.allowance < 1:
+        if not connection.allowance.take():
+            rate = connection.allowance.rate
             raise LimitExceededError(f"too many events from this tab (setting events_per_second={rate:g}); slow down")
-        connection.allowance -= 1
 
     async def _count_bad(self, sid: str, connection: _Connection) -> None:
         connection.bad += 1
