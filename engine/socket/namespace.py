@@ -200,8 +200,6 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             # The task running the handler was cancelled. python-socketio would swallow that and
             # acknowledge with nothing at all; say what happened instead (`result` knows).
             pass
-        finally:
-            await self._check_socket(sid, connection.token)
         return protocol.ack(result)
 
     async def on_resync(self, sid: str, *payload: Any) -> None:
@@ -217,7 +215,6 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if isinstance(data, dict) and "states" in data:
             connection.states = protocol.read_states(data.get("states"))
         await self.send_full(sid, connection.token, connection.states)
-        await self._check_socket(sid, connection.token)
 
     async def on_inspect(self, sid: str, *payload: Any) -> dict[str, Any]:
         """Turn this tab's inspector on (with the states its table shows) or off."""
@@ -237,7 +234,6 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
             async def send(message: dict[str, Any]) -> None:
                 await self.emit(protocol.TRACE, message, to=sid)
-                await self._check_socket(sid, connection.token)
 
             # The first table is read before subscribing, so the inspector's own read is not on its timeline.
             first = await self.runner.read(connection.token, lambda root: shown_values(root, request.states))
@@ -268,32 +264,6 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 await self.send_full(sid, connection.token, connection.states)
             except Exception:  # that tab asks again on its next gap; the others still get theirs
                 logger.warning("could not resend tab %s its state", connection.token[:8], exc_info=True)
-
-    async def check_backlog(self, token: str) -> None:
-        """Close this worker's socket of a tab that stopped reading its updates.
-
-        A stalled browser would otherwise make the server queue updates for
-        it without end. Closed, its runtime reconnects and gets one full
-        update instead of the backlog.
-        """
-        sid = self.token_to_sid.get(token)
-        if sid is not None:
-            await self._check_socket(sid, token)
-
-    async def _check_socket(self, sid: str, token: str) -> None:
-        if sid not in self._connections:
-            return
-        eio_sid = self.server.manager.eio_sid_from_sid(sid, self.namespace)
-        eio_socket = self.server.eio.sockets.get(eio_sid) if eio_sid else None
-        if eio_socket is None:
-            return
-        limit = self.settings.max_queued_updates
-        if eio_socket.queue.qsize() > limit:
-            logger.warning(
-                "tab %s has more than %d unsent updates (setting max_queued_updates); closing its socket so it resyncs",
-                token[:8], limit,
-            )
-            await eio_socket.close(wait=False, abort=True)
 
     def _spend(self, connection: _Connection) -> None:
         """One event from the connection's allowance and from its address's, or LimitExceededError."""
