@@ -91,7 +91,8 @@ class Settings:
     )
     trusted_proxies: tuple[str, ...] | None = _setting(
         None,
-        "Addresses of reverse proxies whose X-Forwarded-For names the real client; unset trusts none.",
+        "Addresses of reverse proxies whose X-Forwarded-For names the real client (a socket's own address is its "
+        "TCP peer's); unset trusts none.",
         minimum=None,
     )
     max_message_bytes: int = _setting(
