@@ -27,7 +27,6 @@ def _visitor(n: int) -> str:
     return f"127.0.{n // 250}.{n % 250 + 2}"
 
 
-@pytest.mark.load
 async def test_300_visitors_from_300_addresses_all_get_in_and_are_served(make_app):
     # With the defaults: 30 sockets, 120 new tabs a minute and 100 events a second per address. Counted
     # as one visitor, the 31st socket would be refused, and the events would share one allowance.
