@@ -137,6 +137,16 @@ class Settings:
     max_queued_updates: int = _setting(
         256, "Updates waiting to be sent to one slow tab before it is resynced.", minimum=1
     )
+    max_unsent_bytes: int = _setting(
+        256 * 1024,
+        "Bytes that may wait unsent for one socket that is not draining (queued, or in the web server's write "
+        "buffer); past them the socket is closed, and its tab resyncs when it reads again.",
+        minimum=1, unit="bytes",
+    )
+    drain_timeout: float = _setting(
+        20.0, "A socket whose write has waited this long to be sent is closed (a tab that stopped reading).",
+        minimum=0.05, unit="s",
+    )
     max_chain_length: int = _setting(
         100, "Events one event may chain (return or yield) before it is stopped.", minimum=1
     )

@@ -27,8 +27,8 @@ class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
     Here such a connection is closed with one warning, and a packet may
     announce at most a few attachments, so a hostile client costs little.
 
-    Its Engine.IO server closes a socket that leaves too much unsent
-    (backlog.py): `max_queued_packets` is passed on to it.
+    Its Engine.IO server cuts off a socket that leaves too much unsent
+    (backlog.py): the `unsent` keyword (an `UnsentLimits`) is passed on to it.
     """
 
     def _engineio_server_class(self) -> type[BoundedEngineServer]:
