@@ -28,7 +28,11 @@ from .event import TASK_VARS, EventHandler, EventSpec, task_var
 from .protocol import NAMESPACE, Applied
 from .state import State
 
-__all__ = ["TabClient", "serve"]
+__all__ = ["TabClient", "TabRefusedError", "serve"]
+
+
+class TabRefusedError(ConnectionRefusedError, socketio.exceptions.ConnectionError):  # type: ignore[misc]
+    """The server refused to open the tab; the message is its reason (a limit reached, an unknown host...)."""
 
 
 @asynccontextmanager
@@ -129,8 +133,8 @@ class TabClient:
         local_address: the local IP address the tab's socket connects from (`"127.0.0.2"`: any of
             127.0.0.0/8 is this machine), so that tests can be many visitors on one machine.
 
-    Entering (or `connect()`) raises `ConnectionRefusedError` with the server's reason
-    when the server refuses the tab (a limit, an unknown host...).
+    Entering (or `connect()`) raises `TabRefusedError` (a `ConnectionRefusedError`) with
+    the server's reason when the server refuses the tab (a limit, an unknown host...).
     """
 
     def __init__(
@@ -194,7 +198,7 @@ class TabClient:
     async def connect(self) -> None:
         """Open the socket (again) with this tab's ticket and wait for the full state.
 
-        Raises `ConnectionRefusedError` with the server's reason if it refuses the tab.
+        Raises `TabRefusedError` with the server's reason if it refuses the tab.
         """
         if not self.url:
             raise RuntimeError("this TabClient has no server yet: enter it (`async with`) or give it url=...")
@@ -222,12 +226,12 @@ class TabClient:
             )
         except socketio.exceptions.ConnectionError as exc:
             self._sio = None
-            raise ConnectionRefusedError(refusal.reason(exc)) from None
+            raise TabRefusedError(refusal.reason(exc)) from None
         await self.wait_for(lambda tab: tab.seq >= 0 or refusal.refused, timeout=10)
         if self.seq < 0:
             self._sio = None
             await sio.disconnect()
-            raise ConnectionRefusedError(refusal.reason(None))
+            raise TabRefusedError(refusal.reason(None))
 
     async def disconnect(self) -> None:
         """Close the socket, as closing the browser tab would."""
