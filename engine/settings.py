@@ -20,10 +20,12 @@ __all__ = ["Settings"]
 
 
 def _setting(
-    default: Any, help: str, *, minimum: float | None = 0, unit: str = "", choices: tuple[str, ...] = ()
+    default: Any, help: str, *, minimum: float | None = 0, maximum: float | None = None, unit: str = "",
+    choices: tuple[str, ...] = (),
 ) -> Any:
     return dataclasses.field(
-        default=default, metadata={"help": help, "minimum": minimum, "unit": unit, "choices": choices}
+        default=default,
+        metadata={"help": help, "minimum": minimum, "maximum": maximum, "unit": unit, "choices": choices},
     )
 
 
@@ -128,6 +130,12 @@ class Settings:
         "Tab states one process keeps in memory; when full, the least recently used idle one makes room.",
         minimum=1,
     )
+    max_tab_share_per_client: float = _setting(
+        0.1,
+        "Share of max_tabs one client address may hold (0 to 1); past it, a new tab of that address evicts its "
+        "own least recently used idle state, or is refused when all of them are in use.",
+        minimum=0.0001, maximum=1.0, unit="fraction",
+    )
     idle_state_ttl: float = _setting(
         3600.0, "An in-memory tab state unused this long is evicted (never while locked).", unit="s"
     )
@@ -181,6 +189,9 @@ class Settings:
                 raise SettingsError(
                     f"setting {field.name} must be at least {minimum}, got {value!r}"
                 )
+            maximum = field.metadata["maximum"]
+            if maximum is not None and value > maximum:
+                raise SettingsError(f"setting {field.name} must be at most {maximum}, got {value!r}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

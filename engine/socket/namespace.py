@@ -6,8 +6,9 @@ tab with `emit(..., room=token)` wherever it is connected. This layer turns
 messages into runner calls and runner outcomes into messages; it never runs
 a handler itself. What it keeps is in rooms of its own: the binding of
 sockets to tabs (binding.py), a tab's grace period (grace.py), refused events
-(abuse.py), the limits per address (limits.py), resending tabs their state
-(resend.py) and the bound on unsent updates (backlog.py).
+(abuse.py), the limits per address (limits.py) and its share of the tab
+table (shares.py), resending tabs their state (resend.py) and the bound on
+what waits unsent (backlog.py).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from .grace import GraceTimers
 from .inspector import Inspector, shown_values
 from .limits import ClientLimits, client_address
 from .resend import Resender
+from .shares import TabShares
 from .tickets import TicketSigner
 
 __all__ = ["EventNamespace"]
@@ -54,6 +56,7 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self.token_to_sid = directory  # tabs of every worker
         self.clients = ClientLimits(settings)
         self.bindings = Bindings(tickets, directory, self.clients, settings)
+        self.shares = TabShares(runner.parts.manager, settings)  # (a no-op on a store without a table: Redis)
         self._connections = self.bindings.connections
         self._grace = GraceTimers(runner, directory, settings.tab_grace)
         self._bad = BadEvents(settings.max_bad_events, self._tell, self.disconnect)
@@ -124,6 +127,7 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def _connect(self, sid: str, address: str, auth: protocol.Auth) -> None:
         token, replaces = self.bindings.claim(address, auth)
+        self.shares.admit(address, token)
         if replaces is not None:
             await self._unbind(replaces)
             await self.disconnect(replaces)
