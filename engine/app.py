@@ -30,6 +30,7 @@ from .socket import (
     SocketPublisher,
     SocketServer,
     TicketSigner,
+    UnsentLimits,
     origin_policy,
 )
 from .watchdog import LoopWatchdog
@@ -82,6 +83,7 @@ class App:
             cors_allowed_origins=origin_policy(settings.allowed_origins),
             client_manager=redis.relay if redis else None,
             max_http_buffer_size=settings.max_message_bytes,
+            unsent=UnsentLimits.of(settings),
             transports=["websocket"],
             always_connect=True,
         )

@@ -20,10 +20,12 @@ __all__ = ["Settings"]
 
 
 def _setting(
-    default: Any, help: str, *, minimum: float | None = 0, unit: str = "", choices: tuple[str, ...] = ()
+    default: Any, help: str, *, minimum: float | None = 0, maximum: float | None = None, unit: str = "",
+    choices: tuple[str, ...] = (),
 ) -> Any:
     return dataclasses.field(
-        default=default, metadata={"help": help, "minimum": minimum, "unit": unit, "choices": choices}
+        default=default,
+        metadata={"help": help, "minimum": minimum, "maximum": maximum, "unit": unit, "choices": choices},
     )
 
 
@@ -91,7 +93,8 @@ class Settings:
     )
     trusted_proxies: tuple[str, ...] | None = _setting(
         None,
-        "Addresses of reverse proxies whose X-Forwarded-For names the real client; unset trusts none.",
+        "Addresses of reverse proxies whose X-Forwarded-For names the real client (a socket's own address is its "
+        "TCP peer's); unset trusts none.",
         minimum=None,
     )
     max_message_bytes: int = _setting(
@@ -127,6 +130,12 @@ class Settings:
         "Tab states one process keeps in memory; when full, the least recently used idle one makes room.",
         minimum=1,
     )
+    max_tab_share_per_client: float = _setting(
+        0.1,
+        "Share of max_tabs one client address may hold (0 to 1); past it, a new tab of that address evicts its "
+        "own least recently used idle state, or is refused when all of them are in use.",
+        minimum=0.0001, maximum=1.0, unit="fraction",
+    )
     idle_state_ttl: float = _setting(
         3600.0, "An in-memory tab state unused this long is evicted (never while locked).", unit="s"
     )
@@ -135,6 +144,16 @@ class Settings:
     )
     max_queued_updates: int = _setting(
         256, "Updates waiting to be sent to one slow tab before it is resynced.", minimum=1
+    )
+    max_unsent_bytes: int = _setting(
+        256 * 1024,
+        "Bytes that may wait unsent for one socket that is not draining (queued, or in the web server's write "
+        "buffer); past them the socket is closed, and its tab resyncs when it reads again.",
+        minimum=1, unit="bytes",
+    )
+    drain_timeout: float = _setting(
+        20.0, "A socket whose write has waited this long to be sent is closed (a tab that stopped reading).",
+        minimum=0.05, unit="s",
     )
     max_chain_length: int = _setting(
         100, "Events one event may chain (return or yield) before it is stopped.", minimum=1
@@ -170,6 +189,9 @@ class Settings:
                 raise SettingsError(
                     f"setting {field.name} must be at least {minimum}, got {value!r}"
                 )
+            maximum = field.metadata["maximum"]
+            if maximum is not None and value > maximum:
+                raise SettingsError(f"setting {field.name} must be at most {maximum}, got {value!r}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import aiohttp
 import socketio
 import uvicorn
 
@@ -28,13 +29,23 @@ from .handler import EventHandler, EventSpec
 from .protocol import NAMESPACE, Applied
 from .state import State
 
-__all__ = ["TabClient", "serve"]
+__all__ = ["TabClient", "TabRefusedError", "serve"]
+
+
+class TabRefusedError(ConnectionRefusedError, socketio.exceptions.ConnectionError):  # type: ignore[misc]
+    """The server refused to open the tab; the message is its reason (a limit reached, an unknown host...)."""
 
 
 @asynccontextmanager
 async def serve(asgi_app: Any, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
-    """Run an ASGI app with uvicorn in this event loop; yields its base URL."""
-    config = uvicorn.Config(asgi_app, host=host, port=port, log_level="warning", lifespan="off")
+    """Run an ASGI app with uvicorn in this event loop; yields its base URL.
+
+    uvicorn's own proxy headers are off: it would otherwise take the client's
+    address from `X-Forwarded-For` for any connection from 127.0.0.1, and the
+    engine's `trusted_proxies` setting is what a test means to try.
+    """
+    config = uvicorn.Config(asgi_app, host=host, port=port, log_level="warning", lifespan="off",
+                            proxy_headers=False)
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]
     task = asyncio.create_task(server.serve(), name="engine:test-server")
@@ -76,6 +87,37 @@ class _SharedServer:
             _servers.pop(id(self.app), None)
 
 
+class _Refusal:
+    """What the server said while refusing one connection attempt of a tab (the first error it sent)."""
+
+    def __init__(self, tab: TabClient) -> None:
+        self._tab = tab
+        self._errors_before = len(tab.errors)
+        self._said: str | None = None
+        self.closed = False
+
+    def connect_error(self, data: Any = None) -> None:
+        message = data.get("message") if isinstance(data, dict) else data
+        self._said = self._said or (str(message) if message else None)
+
+    def disconnected(self, *reason: Any) -> None:
+        self.closed = True
+        self._tab._wake()
+
+    @property
+    def refused(self) -> bool:
+        """Closed before the tab was sent its state, or told an error before its greeting (hello).
+
+        (A refusing server sends an error, then closes the namespace; python-socketio's
+        client may drop that close when it comes before its connect() has returned.)
+        """
+        return self.closed or (not self._tab._greeted and len(self._tab.errors) > self._errors_before)
+
+    def reason(self, exc: Exception | None) -> str:
+        said = self._tab.errors[self._errors_before:] or [self._said or str(exc or "") or "no reason given"]
+        return f"the server refused this tab: {said[0]}"
+
+
 _servers: dict[int, _SharedServer] = {}
 _ids = itertools.count(1)
 
@@ -89,6 +131,11 @@ class TabClient:
         states: state classes (or full names) the tab shows; by default every state.
         ticket: a ticket from an earlier tab (`tab.ticket`), to come back as that tab.
         headers: extra HTTP headers of the connection (`X-Forwarded-For` behind a trusted proxy...).
+        local_address: the local IP address the tab's socket connects from (`"127.0.0.2"`: any of
+            127.0.0.0/8 is this machine), so that tests can be many visitors on one machine.
+
+    Entering (or `connect()`) raises `TabRefusedError` (a `ConnectionRefusedError`) with
+    the server's reason when the server refuses the tab (a limit, an unknown host...).
     """
 
     def __init__(
@@ -99,6 +146,7 @@ class TabClient:
         states: list[type[State] | str] | None = None,
         ticket: str | None = None,
         headers: dict[str, str] | None = None,
+        local_address: str | None = None,
     ) -> None:
         if app is None and url is None:
             raise TypeError("TabClient needs an App or the url of a running server")
@@ -106,6 +154,7 @@ class TabClient:
         self.url = url
         self.ticket = ticket
         self.headers = dict(headers or {})
+        self.local_address = local_address
         self.token: str = ""
         self.errors: list[str] = []
         self.traces: list[dict[str, Any]] = []  # `trace` messages, while the inspector is on
@@ -116,6 +165,7 @@ class TabClient:
         self._values: dict[str, dict[str, Any]] = {}
         self._waiters: set[asyncio.Future[None]] = set()
         self._sio: socketio.AsyncClient | None = None
+        self._greeted = False  # the server sent this connection its hello: the tab was not refused
         self._shared: _SharedServer | None = None
 
     # -- lifecycle -------------------------------------------------------------
@@ -147,20 +197,42 @@ class TabClient:
         return list(self._states)
 
     async def connect(self) -> None:
-        """Open the socket (again) with this tab's ticket and wait for the full state."""
-        sio = socketio.AsyncClient(reconnection=False)
+        """Open the socket (again) with this tab's ticket and wait for the full state.
+
+        Raises `TabRefusedError` with the server's reason if it refuses the tab.
+        """
+        if not self.url:
+            raise RuntimeError("this TabClient has no server yet: enter it (`async with`) or give it url=...")
+        options: dict[str, Any] = {}
+        if self.local_address is not None:
+            local = (self.local_address, 0)
+            # A factory: engineio makes the session when it connects and closes it when the socket ends.
+            options["http_session"] = lambda: aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=local))
+        sio = socketio.AsyncClient(reconnection=False, **options)
         sio.on(protocol.HELLO, self._on_hello, namespace=NAMESPACE)
         sio.on(protocol.UPDATE, self._on_update, namespace=NAMESPACE)
         sio.on(protocol.ERROR, self._on_error, namespace=NAMESPACE)
         sio.on(protocol.TRACE, self._on_trace, namespace=NAMESPACE)
+        refusal = _Refusal(self)
+        sio.on("connect_error", refusal.connect_error, namespace=NAMESPACE)
+        sio.on("disconnect", refusal.disconnected, namespace=NAMESPACE)
         self._sio = sio
         self.seq = -1
+        self._greeted = False
         auth = {"token": self.ticket, "states": self.state_names, "client": self._client_id}
-        await sio.connect(
-            self.url, namespaces=[NAMESPACE], transports=["websocket"], auth=auth, wait_timeout=10,
-            headers=self.headers,
-        )
-        await self.wait_for(lambda tab: tab.seq >= 0, timeout=10)
+        try:
+            await sio.connect(
+                self.url, namespaces=[NAMESPACE], transports=["websocket"], auth=auth, wait_timeout=10,
+                headers=self.headers,
+            )
+        except socketio.exceptions.ConnectionError as exc:
+            self._sio = None
+            raise TabRefusedError(refusal.reason(exc)) from None
+        await self.wait_for(lambda tab: tab.seq >= 0 or refusal.refused, timeout=10)
+        if self.seq < 0:
+            self._sio = None
+            await sio.disconnect()
+            raise TabRefusedError(refusal.reason(None))
 
     async def disconnect(self) -> None:
         """Close the socket, as closing the browser tab would."""
@@ -276,6 +348,7 @@ class TabClient:
 
     # -- messages from the server ---------------------------------------------------
     async def _on_hello(self, data: dict[str, Any]) -> None:
+        self._greeted = True
         self.ticket = data["token"]
         self.token = self.ticket.split(".")[0]
 

@@ -135,7 +135,7 @@ class MemoryStateManager(StateManager):
         return tx if tx.take_now() else None
 
     def _create(self, token: str) -> _Entry:
-        if len(self._entries) >= self.settings.max_tabs and not self._make_room():
+        if self.full() and not self._make_room():
             raise LimitExceededError(
                 f"this server already holds {len(self._entries)} tab states, all of them in use "
                 f"(setting max_tabs={self.settings.max_tabs}); try again later"
@@ -150,13 +150,27 @@ class MemoryStateManager(StateManager):
         client opening and dropping tabs in a loop evicts its own old states,
         never a connected or busy one.
         """
-        keep = self.protect
         for token in self._entries:
-            if not self.locked(token) and not (keep is not None and keep(token)):
-                del self._entries[token]
-                self.evicted += 1
+            if self.evict(token):
                 return True
         return False
+
+    def holds(self, token: str) -> bool:
+        """Whether this process holds the tab's state."""
+        return token in self._entries
+
+    def full(self) -> bool:
+        """Whether a new tab's state would need room (`max_tabs` are held)."""
+        return len(self._entries) >= self.settings.max_tabs
+
+    def evict(self, token: str) -> bool:
+        """Drop the tab's state to make room for another, unless it is locked or `protect`ed; whether it went."""
+        keep = self.protect
+        if token not in self._entries or self.locked(token) or (keep is not None and keep(token)):
+            return False
+        del self._entries[token]
+        self.evicted += 1
+        return True
 
     async def peek(self, token: str) -> State | None:
         entry = self._entries.get(token)

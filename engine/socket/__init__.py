@@ -1,5 +1,6 @@
 """The Socket.IO layer: sockets bound to tabs, messages to runner calls, outcomes to messages."""
 
+from .backlog import UnsentLimits
 from .hosts import LOCAL_NAMES, HostGuard
 from .inspector import show_backend_vars
 from .namespace import EventNamespace
@@ -11,5 +12,5 @@ from .tickets import TicketSigner, new_tab_id
 __all__ = [
     "LOCAL_NAMES", "HostGuard",
     "EventNamespace", "GuardedASGIApp", "SocketPublisher", "SocketServer", "TicketSigner", "new_tab_id",
-    "origin_policy", "show_backend_vars",
+    "UnsentLimits", "origin_policy", "show_backend_vars",
 ]

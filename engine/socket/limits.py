@@ -3,7 +3,7 @@
 Per-connection limits alone are easy to walk around: reconnecting resets
 them, and many sockets each within their limit add up. So a client address
 (the TCP peer, or the address a trusted reverse proxy reports in
-`X-Forwarded-For`) also has
+`X-Forwarded-For`: see `client_address`) also has
 
 - at most `max_connections_per_client` sockets open at once,
 - at most `new_tabs_per_client_per_minute` new tab states per minute,
@@ -24,22 +24,26 @@ from typing import Any
 
 from ..errors import LimitExceededError
 from ..settings import Settings
+from .bucket import TokenBucket
 
-__all__ = ["MAX_ADDRESSES", "ClientLimits", "client_address"]
+__all__ = ["MAX_ADDRESSES", "ClientLimits", "client_address", "peer_address"]
 
 MAX_ADDRESSES = 100_000
 _MINUTE = 60.0
 
 
 def client_address(environ: Mapping[str, Any], trusted: tuple[str, ...] | None) -> str:
-    """Who is connecting: the peer address, or what a trusted proxy says the client's is.
+    """Who is connecting: the TCP peer's address, or what a trusted proxy says the client's is.
 
+    The peer is read from the ASGI scope: python-engineio's ASGI driver
+    writes `REMOTE_ADDR = "127.0.0.1"` for every connection, which would make
+    every visitor one, and every peer trusted when 127.0.0.1 is a proxy.
     `X-Forwarded-For` is read from the right: each trusted proxy appends the
     address it received the request from, so the first address from the right
     that is not a trusted proxy is the client. A header from an untrusted peer
     is ignored (anyone can write one).
     """
-    peer = str(environ.get("REMOTE_ADDR") or "unknown")
+    peer = peer_address(environ)
     if not trusted or peer not in trusted:
         return peer
     forwarded = str(environ.get("HTTP_X_FORWARDED_FOR") or "")
@@ -47,6 +51,15 @@ def client_address(environ: Mapping[str, Any], trusted: tuple[str, ...] | None) 
         if hop not in trusted:
             return _address(hop) or peer
     return peer
+
+
+def peer_address(environ: Mapping[str, Any]) -> str:
+    """The address of the socket's TCP peer (the ASGI scope's `client`), or "unknown" when the server gives none."""
+    scope = environ.get("asgi.scope")
+    client = scope.get("client") if isinstance(scope, Mapping) else None
+    if client:
+        return _address(str(client[0])) or str(client[0])[:64]
+    return "unknown"  # (a unix socket: no address, so no per-address books to keep apart)
 
 
 def _address(text: str) -> str | None:
@@ -57,13 +70,12 @@ def _address(text: str) -> str | None:
 
 
 class _Client:
-    __slots__ = ("allowance", "checked", "connections", "new_tabs")
+    __slots__ = ("allowance", "connections", "new_tabs")
 
-    def __init__(self, burst: float) -> None:
+    def __init__(self, rate: float) -> None:
         self.connections = 0
         self.new_tabs: deque[float] = deque()
-        self.allowance = burst
-        self.checked = time.monotonic()
+        self.allowance = TokenBucket(rate)
 
 
 class ClientLimits:
@@ -77,7 +89,7 @@ class ClientLimits:
         client = self._clients.get(address)
         if client is None:
             self._forget_some()  # (before adding it: a new address has no socket yet, and would go too)
-            client = self._clients[address] = _Client(self._settings.client_events_per_second * 2)
+            client = self._clients[address] = _Client(self._settings.client_events_per_second)
         else:
             self._clients.move_to_end(address)
         return client
@@ -124,16 +136,11 @@ class ClientLimits:
 
     def spend(self, address: str) -> None:
         """Take one event from the address's shared allowance, or refuse it."""
-        client = self._client(address)
-        rate = self._settings.client_events_per_second
-        now = time.monotonic()
-        client.allowance = min(rate * 2, client.allowance + (now - client.checked) * rate)
-        client.checked = now
-        if client.allowance < 1:
+        if not self._client(address).allowance.take():
+            rate = self._settings.client_events_per_second
             raise LimitExceededError(
                 f"too many events from this address (setting client_events_per_second={rate:g}); slow down"
             )
-        client.allowance -= 1
 
     def __len__(self) -> int:
         return len(self._clients)

@@ -4,15 +4,18 @@ Every message's shape is in engine/protocol.py. Each tab joins a room named
 after its token, so any coroutine (or, with Redis, any worker) reaches the
 tab with `emit(..., room=token)` wherever it is connected. This layer turns
 messages into runner calls and runner outcomes into messages; it never runs
-a handler itself.
+a handler itself. What it keeps is in rooms of its own: the binding of
+sockets to tabs (binding.py), a tab's grace period (grace.py), refused events
+(abuse.py), the limits per address (limits.py) and its share of the tab
+table (shares.py), resending tabs their state (resend.py) and the bound on
+what waits unsent (backlog.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from typing import Any
+from typing import Any, NoReturn
 
 import socketio
 
@@ -21,29 +24,19 @@ from ..directory import TabDirectory
 from ..errors import EngineError, EventError, LimitExceededError
 from ..runner import EventResult, Runner
 from ..settings import Settings
+from .abuse import BadEvents
+from .binding import Bindings
+from .connection import Connection
+from .grace import GraceTimers
 from .inspector import Inspector, shown_values
 from .limits import ClientLimits, client_address
-from .tickets import TicketSigner, new_tab_id
+from .resend import Resender
+from .shares import TabShares
+from .tickets import TicketSigner
 
 __all__ = ["EventNamespace"]
 
 logger = logging.getLogger("engine.socket")
-
-
-class _Connection:
-    """What the server keeps per live socket."""
-
-    __slots__ = ("address", "allowance", "bad", "checked", "client_id", "inspector", "states", "token")
-
-    def __init__(self, address: str, token: str, client_id: str | None, states: list[str], rate: float) -> None:
-        self.address = address
-        self.token = token
-        self.client_id = client_id
-        self.states = states
-        self.allowance = rate * 2
-        self.checked = time.monotonic()
-        self.bad = 0
-        self.inspector: Inspector | None = None
 
 
 class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
@@ -59,18 +52,19 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     ) -> None:
         super().__init__(protocol.NAMESPACE)
         self.runner = runner
-        self.tickets = tickets
         self.settings = settings
         self.token_to_sid = directory  # tabs of every worker
-        self._connections: dict[str, _Connection] = {}
         self.clients = ClientLimits(settings)
-        self._expiry: dict[str, asyncio.TimerHandle] = {}
-        self._closing: set[asyncio.Future[None]] = set()
+        self.bindings = Bindings(tickets, directory, self.clients, settings)
+        self.shares = TabShares(runner.parts.manager, settings)  # (a no-op on a store without a table: Redis)
+        self._connections = self.bindings.connections
+        self._grace = GraceTimers(runner, directory, settings.tab_grace)
+        self._bad = BadEvents(settings.max_bad_events, self._tell, self.disconnect)
+        self._resender = Resender(self._connections, self.send_full)
 
     def connected_here(self, token: str) -> bool:
         """Whether a socket of this process serves the tab."""
-        binding = self.token_to_sid.entries.get(token)  # (a dict lookup, not a call: every commit asks)
-        return binding is not None and binding.sid in self._connections
+        return self.bindings.connected_here(token)
 
     # -- dispatch ----------------------------------------------------------------
     async def trigger_event(self, event: Any, *args: Any) -> Any:
@@ -98,7 +92,7 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             return await self.on_inspect(*args)
         connection = self._connections.get(sid) if isinstance(sid, str) else None
         if isinstance(sid, str) and connection is not None:
-            await self._count_bad(sid, connection)
+            await self._bad.count(sid, connection)
         shown = str(event)[:40]
         return protocol.ack(
             refused=f"unknown message {shown!r}; a tab may send only 'event', 'resync' and 'inspect'"
@@ -111,68 +105,48 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         try:
             self.clients.connect(address)
         except LimitExceededError as exc:
-            logger.warning("refused a tab: %s", exc)
-            await self.emit(protocol.ERROR, protocol.error(str(exc)), to=sid)
-            raise socketio.exceptions.ConnectionRefusedError(str(exc)) from None
+            await self._refuse(sid, exc)
         try:
             await self._connect(sid, address, protocol.read_auth(auth))
         except Exception as exc:
-            if sid not in self._connections:  # counted above but never bound (_unbind uncounts a bound one)
+            if sid not in self._connections:  # counted above but never bound (unbinding uncounts a bound one)
                 self.clients.disconnect(address)
-            message = str(exc) if isinstance(exc, EngineError) else "the server could not open this tab"
-            if isinstance(exc, EngineError):
-                logger.warning("refused a tab: %s", exc)
-            else:
-                logger.error("connecting a tab failed", exc_info=True)
             await self._unbind(sid)
-            await self.emit(protocol.ERROR, protocol.error(message), to=sid)
-            raise socketio.exceptions.ConnectionRefusedError(message) from None
+            await self._refuse(sid, exc)
+
+    async def _refuse(self, sid: str, exc: Exception) -> NoReturn:
+        """Tell the page why it gets no tab, and refuse its connection."""
+        if isinstance(exc, EngineError):
+            message = str(exc)
+            logger.warning("refused a tab: %s", exc)
+        else:
+            message = "the server could not open this tab"
+            logger.error("connecting a tab failed", exc_info=exc)
+        await self._tell(sid, message)
+        raise socketio.exceptions.ConnectionRefusedError(message) from None
 
     async def _connect(self, sid: str, address: str, auth: protocol.Auth) -> None:
-        token = self.tickets.verify(auth.ticket)
-        if token is not None and token in self.token_to_sid:
-            if auth.client is None or self.token_to_sid.client_of(token) != auth.client:
-                token = None  # a live tab's ticket from another page: a duplicated tab
-            elif self.token_to_sid[token] in self._connections:
-                # The same page, reconnecting before the server noticed its old socket go: close that one.
-                old = self.token_to_sid[token]
-                await self._unbind(old)
-                await self.disconnect(old)
-        if token is None:
-            self.clients.new_tab(address)
-            token = new_tab_id()
-        timer = self._expiry.pop(token, None)
-        if timer is not None:
-            timer.cancel()
-        self._connections[sid] = _Connection(address, token, auth.client, auth.states, self.settings.events_per_second)
-        self.token_to_sid.bind(token, sid, auth.client)
+        token, replaces = self.bindings.claim(address, auth)
+        self.shares.admit(address, token)
+        if replaces is not None:
+            await self._unbind(replaces)
+            await self.disconnect(replaces)
+        self._grace.back(token)
+        self.bindings.bind(sid, address, token, auth)
         await self.enter_room(sid, token)
-        await self.emit(protocol.HELLO, protocol.hello(self.tickets.issue(token)), to=sid)
+        await self.emit(protocol.HELLO, protocol.hello(self.bindings.ticket(token)), to=sid)
         await self.send_full(sid, token, auth.states)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         await self._unbind(sid)
 
     async def _unbind(self, sid: str) -> None:
-        connection = self._connections.pop(sid, None)
+        connection, away = self.bindings.unbind(sid)
         if connection is None:
             return
-        self.clients.disconnect(connection.address)
-        if connection.inspector is not None:
-            connection.inspector.close()
-        token = connection.token
-        if self.token_to_sid.unbind(token, sid):
-            loop = asyncio.get_running_loop()
-            self._expiry[token] = loop.call_later(self.settings.tab_grace, self._expire, token)
-        await self.leave_room(sid, token)
-
-    def _expire(self, token: str) -> None:
-        """The tab stayed away for the grace period: stop the background tasks that end with it."""
-        self._expiry.pop(token, None)
-        if token not in self.token_to_sid:
-            cancelled = self.runner.tab_gone(token)
-            if cancelled:
-                logger.info("tab %s gone for %.0fs: cancelled %d tasks", token[:8], self.settings.tab_grace, cancelled)
+        if away:
+            self._grace.away(connection.token)
+        await self.leave_room(sid, connection.token)
 
     async def send_full(self, sid: str, token: str, states: list[str]) -> None:
         """Send a tab the current values of the states it shows (under its lock, so in order)."""
@@ -182,17 +156,20 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
         await self.runner.snapshot(token, states, send)
 
+    async def _tell(self, sid: str, message: str) -> None:
+        """Send the page an error message (shown to its visitor)."""
+        await self.emit(protocol.ERROR, protocol.error(message), to=sid)
+
     # -- messages from the tab ---------------------------------------------------
     async def on_event(self, sid: str, *payload: Any) -> dict[str, Any]:
-        connection = self._connections.get(sid)
-        if connection is None:
-            return protocol.ack(refused="this connection has no tab; reconnect")
+        connection = await self._charge(sid)
+        if isinstance(connection, str):
+            return protocol.ack(refused=connection)
         try:
-            self._spend(connection)
             message = protocol.read_event(payload, self.settings.max_json_depth)
             spec = self.runner.prepare(message.name, message.args)
         except (EventError, LimitExceededError) as exc:
-            await self._count_bad(sid, connection)
+            await self._bad.count(sid, connection)
             return protocol.ack(refused=str(exc))
         result = EventResult(spec.handler, message.id)
         try:
@@ -201,35 +178,22 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             # The task running the handler was cancelled. python-socketio would swallow that and
             # acknowledge with nothing at all; say what happened instead (`result` knows).
             pass
-        finally:
-            await self._check_socket(sid, connection.token)
         return protocol.ack(result)
 
     async def on_resync(self, sid: str, *payload: Any) -> None:
-        connection = self._connections.get(sid)
-        if connection is None:
-            return
-        try:
-            self._spend(connection)
-        except LimitExceededError:
-            await self._count_bad(sid, connection)
+        connection = await self._charge(sid)
+        if isinstance(connection, str):
             return
         data = payload[0] if len(payload) == 1 else None
         if isinstance(data, dict) and "states" in data:
             connection.states = protocol.read_states(data.get("states"))
         await self.send_full(sid, connection.token, connection.states)
-        await self._check_socket(sid, connection.token)
 
     async def on_inspect(self, sid: str, *payload: Any) -> dict[str, Any]:
         """Turn this tab's inspector on (with the states its table shows) or off."""
-        connection = self._connections.get(sid)
-        if connection is None:
-            return protocol.ack(refused="this connection has no tab; reconnect")
-        try:
-            self._spend(connection)
-        except LimitExceededError as exc:
-            await self._count_bad(sid, connection)
-            return protocol.ack(refused=str(exc))
+        connection = await self._charge(sid)
+        if isinstance(connection, str):
+            return protocol.ack(refused=connection)
         request = protocol.read_inspect(payload)
         if connection.inspector is not None:
             connection.inspector.close()
@@ -238,7 +202,6 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
             async def send(message: dict[str, Any]) -> None:
                 await self.emit(protocol.TRACE, message, to=sid)
-                await self._check_socket(sid, connection.token)
 
             # The first table is read before subscribing, so the inspector's own read is not on its timeline.
             first = await self.runner.read(connection.token, lambda root: shown_values(root, request.states))
@@ -249,77 +212,29 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 inspector.show(first)
         return protocol.ack(ok=True)
 
+    async def _charge(self, sid: str) -> Connection | str:
+        """The socket's connection, one message spent from its and its address's allowances; or why not.
+
+        A message over an allowance is refused, and counted as a refused event.
+        """
+        connection = self._connections.get(sid)
+        if connection is None:
+            return "this connection has no tab; reconnect"
+        try:
+            self.clients.spend(connection.address)
+        except LimitExceededError as exc:
+            await self._bad.count(sid, connection)
+            return str(exc)
+        if not connection.allowance.take():
+            await self._bad.count(sid, connection)
+            return f"too many events from this tab (setting events_per_second={connection.allowance.rate:g}); slow down"
+        return connection
+
+    # -- sending tabs their state again -------------------------------------------
     def resend_all(self) -> None:
         """Send every tab of this worker a full copy of its state (after updates may have been lost)."""
-        task = asyncio.ensure_future(self._resend_all())
-        self._closing.add(task)
-        task.add_done_callback(self._closing.discard)
+        self._resender.soon(None)
 
     def resend(self, token: str) -> None:
         """Send one tab a full copy of its state, if its socket is on this worker."""
-        task = asyncio.ensure_future(self._resend_all(token))
-        self._closing.add(task)
-        task.add_done_callback(self._closing.discard)
-
-    async def _resend_all(self, token: str | None = None) -> None:
-        for sid, connection in list(self._connections.items()):
-            if token is not None and connection.token != token:
-                continue
-            try:
-                await self.send_full(sid, connection.token, connection.states)
-            except Exception:  # that tab asks again on its next gap; the others still get theirs
-                logger.warning("could not resend tab %s its state", connection.token[:8], exc_info=True)
-
-    async def check_backlog(self, token: str) -> None:
-        """Close this worker's socket of a tab that stopped reading its updates.
-
-        A stalled browser would otherwise make the server queue updates for
-        it without end. Closed, its runtime reconnects and gets one full
-        update instead of the backlog.
-        """
-        sid = self.token_to_sid.get(token)
-        if sid is not None:
-            await self._check_socket(sid, token)
-
-    async def _check_socket(self, sid: str, token: str) -> None:
-        if sid not in self._connections:
-            return
-        eio_sid = self.server.manager.eio_sid_from_sid(sid, self.namespace)
-        eio_socket = self.server.eio.sockets.get(eio_sid) if eio_sid else None
-        if eio_socket is None:
-            return
-        limit = self.settings.max_queued_updates
-        if eio_socket.queue.qsize() > limit:
-            logger.warning(
-                "tab %s has more than %d unsent updates (setting max_queued_updates); closing its socket so it resyncs",
-                token[:8], limit,
-            )
-            await eio_socket.close(wait=False, abort=True)
-
-    def _spend(self, connection: _Connection) -> None:
-        """One event from the connection's allowance and from its address's, or LimitExceededError."""
-        self.clients.spend(connection.address)
-        rate = self.settings.events_per_second
-        now = time.monotonic()
-        connection.allowance = min(rate * 2, connection.allowance + (now - connection.checked) * rate)
-        connection.checked = now
-        if connection.allowance < 1:
-            raise LimitExceededError(f"too many events from this tab (setting events_per_second={rate:g}); slow down")
-        connection.allowance -= 1
-
-    async def _count_bad(self, sid: str, connection: _Connection) -> None:
-        connection.bad += 1
-        limit = self.settings.max_bad_events
-        if connection.bad != limit:
-            return
-        logger.warning("closing socket of tab %s after %d refused events", connection.token[:8], connection.bad)
-        message = f"this page sent {limit} events the server refused (setting max_bad_events); it was disconnected"
-        await self.emit(protocol.ERROR, protocol.error(message), to=sid)
-        # Close once the refused event's acknowledgement has gone out, so the tab hears why.
-        closing = asyncio.ensure_future(self._close_soon(sid))
-        self._closing.add(closing)
-        closing.add_done_callback(self._closing.discard)
-
-    async def _close_soon(self, sid: str) -> None:
-        await asyncio.sleep(0)
-        await self.disconnect(sid)
+        self._resender.soon(token)

@@ -31,13 +31,11 @@ class SocketPublisher:
         here = namespace is not None and namespace.connected_here(token)
         if not here and not self._shared:
             return None  # one process and no socket for this tab
-        return self._send_update(token, seq, delta, namespace if here else None)
+        return self._send_update(token, seq, delta)
 
-    async def _send_update(self, token: str, seq: int, delta: Delta, here: EventNamespace | None) -> None:
+    async def _send_update(self, token: str, seq: int, delta: Delta) -> None:
         await self._sio.emit(protocol.UPDATE, protocol.update_delta(seq, delta), room=token,
                              namespace=protocol.NAMESPACE)
-        if here is not None:
-            await here.check_backlog(token)
 
     def remote_update(self, token: str, seq: int, delta: Delta, full: Delta | None, elsewhere: bool) -> str | None:
         """The update as the Redis relay publishes it, when the tab's socket may be on another worker.

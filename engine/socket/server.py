@@ -7,6 +7,8 @@ from typing import Any
 
 import socketio
 
+from .backlog import BoundedEngineServer
+
 __all__ = ["GuardedASGIApp", "SocketServer"]
 
 logger = logging.getLogger("engine.socket")
@@ -24,7 +26,13 @@ class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
     types. It also buffers as many binary attachments as a packet announces.
     Here such a connection is closed with one warning, and a packet may
     announce at most a few attachments, so a hostile client costs little.
+
+    Its Engine.IO server cuts off a socket that leaves too much unsent
+    (backlog.py): the `unsent` keyword (an `UnsentLimits`) is passed on to it.
     """
+
+    def _engineio_server_class(self) -> type[BoundedEngineServer]:
+        return BoundedEngineServer
 
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
         try:

@@ -31,11 +31,12 @@ NAMESPACE = "/engine"
 class RawSocket:
     """One websocket to `/socket.io/`; `recv()` returns whole frames, text or bytes."""
 
-    def __init__(self, url: str, *, rcvbuf: int | None = None) -> None:
+    def __init__(self, url: str, *, rcvbuf: int | None = None, local_address: str | None = None) -> None:
         parts = urlsplit(url)
         self.host = parts.hostname or "127.0.0.1"
         self.port = parts.port or 80
         self.rcvbuf = rcvbuf
+        self.local_address = local_address  # (any of 127.0.0.0/8: another visitor on this machine)
         self.conn = WSConnection(ConnectionType.CLIENT)
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
@@ -47,6 +48,8 @@ class RawSocket:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if self.rcvbuf is not None:  # set before connecting, so the TCP window stays small
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
+        if self.local_address is not None:
+            sock.bind((self.local_address, 0))
         sock.setblocking(False)
         await asyncio.get_running_loop().sock_connect(sock, (self.host, self.port))
         self.reader, self.writer = await asyncio.open_connection(sock=sock, limit=self.rcvbuf or 2**16)
