@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis_support import lock_key, raw_redis, redis_app, state_key, stored_tree
+from redis_support import lock_key, raw_redis, redis_app, stored_tree
 
 import engine as rx
 from engine.redis import relay as relay_module
