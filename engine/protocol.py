@@ -175,7 +175,7 @@ def _check_json(value: Any, limit: int) -> None:
 class Applied(enum.Enum):
     APPLIED = "applied"
     OLD = "old"  # already applied (or older): ignore it
-    GAP = "gap"  # an update is missing: ask for a full copy (`resync`) instead of guessing
+    GAP = "gap"  # an update is missing, or does not fit the copy: ask for a full copy (`resync`), never guess
 
 
 def apply_update(values: dict[str, dict[str, Any]], seq: int, message: dict[str, Any]) -> tuple[Applied, int]:
@@ -192,10 +192,13 @@ def apply_update(values: dict[str, dict[str, Any]], seq: int, message: dict[str,
         return Applied.OLD, seq
     if seq < 0 or new != seq + 1:
         return Applied.GAP, seq
-    for name, state_values in message["delta"].items():
-        values.setdefault(name, {}).update(state_values)
     for name, changed in message.get("ops", {}).items():
         state = values.setdefault(name, {})
         for var, ops in changed.items():
-            state[var] = apply_ops(state.get(var), ops)
+            try:  # (in place: a copy that does not fit is resynced whole, so a half-applied one does not stay)
+                state[var] = apply_ops(state.get(var), ops)
+            except (LookupError, TypeError, AttributeError, ValueError):
+                return Applied.GAP, seq
+    for name, state_values in message["delta"].items():
+        values.setdefault(name, {}).update(state_values)
     return Applied.APPLIED, new

@@ -117,12 +117,14 @@ class ViewVar:
             olds = log.olds.get(state)  # (log.before(), inlined for the usual case: this var seen already)
             if olds is None or name not in olds:
                 log.before(state, name)
+                olds = log.olds[state]
+            logged = log.logs is not None and (state, name) in log.logs
             text = text_appended(old, value)
-            if text is not None:  # `self.reply += token` on a long text: the tab is sent the token
-                values[name] = value
+            if text is not None and (logged or olds[name] is old):  # (its operations say all it went through)
+                values[name] = value  # `self.reply += token` on a long text: the tab is sent the token
                 log.op(state, name, ["text", [], text], len(text))
                 return
-            if type(value) not in SCALAR_TYPES or (log.logs is not None and (state, name) in log.logs):
+            if type(value) not in SCALAR_TYPES or logged:
                 log.log(state, name).whole = True
         values[name] = value
 
@@ -137,7 +139,11 @@ _view_classes: dict[type[State], type[BoundState]] = {}
 
 
 def _var_names(view_class: type) -> list[str]:
-    return [name for klass in view_class.__mro__ for name, value in vars(klass).items() if isinstance(value, ViewVar)]
+    """The vars a view of this class reads (not the engine's own status vars)."""
+    return [
+        name for klass in view_class.__mro__ for name, value in vars(klass).items()
+        if isinstance(value, ViewVar) and not value.field.internal
+    ]
 
 
 def _view_class(cls: type[State]) -> type[BoundState]:

@@ -8,6 +8,7 @@ saw when its last block ended (possibly stale) and refuses every change.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from types import MappingProxyType
 from typing import Any
 
 from ..codec import SCALAR_TYPES
@@ -124,6 +125,12 @@ class TaskSelf:
     @property  # type: ignore[misc]
     def __class__(self) -> type:  # isinstance(self, MyState) holds inside a task too
         return self._rx_cls
+
+    @property
+    def __dict__(self) -> MappingProxyType[str, Any]:  # type: ignore[override]
+        """The vars as the task reads them here (`vars(self)`): live inside a block, what it saw outside."""
+        fields = var_fields(self._rx_cls)
+        return MappingProxyType({name: getattr(self, name) for name, field in fields.items() if not field.internal})
 
     def _rx_live(self) -> BoundState | None:
         """The view of the live state in the block this flow has open for the tab, or None outside one.
