@@ -59,7 +59,7 @@ class AnyProgramState(rx.State):
             self.rows.sort(key=key)
         try:
             given[0].append(7)  # what the key was given, written to after the block
-        except BaseException as error:  # noqa: BLE001 - the test reads what was raised
+        except BaseException as error:
             _raised[self.get_token()] = error
         else:
             _raised[self.get_token()] = None
@@ -70,7 +70,7 @@ class AnyProgramState(rx.State):
             notes = self._notes
         try:
             notes["seen"].append(1)  # read in a block, changed after it
-        except BaseException as error:  # noqa: BLE001
+        except BaseException as error:
             _raised[self.get_token()] = error
         else:
             _raised[self.get_token()] = None
@@ -80,7 +80,7 @@ class AnyProgramState(rx.State):
         kept = _kept[self.get_token()]
         try:
             kept.count = 5  # the regular handler ended long ago
-        except BaseException as error:  # noqa: BLE001
+        except BaseException as error:
             _raised[self.get_token()] = error
         else:
             _raised[self.get_token()] = None
@@ -100,7 +100,7 @@ class AnyProgramState(rx.State):
             async with self:
                 self.count = 41  # in the same block: rolled back with it
                 setattr(self, var, value)
-        except BaseException as error:  # noqa: BLE001
+        except BaseException as error:
             _raised[self.get_token()] = error
         else:
             _raised[self.get_token()] = None
@@ -110,7 +110,7 @@ class AnyProgramState(rx.State):
         try:
             async with self:
                 self.rows[1].append("x")
-        except BaseException as error:  # noqa: BLE001
+        except BaseException as error:
             _raised[self.get_token()] = error
 
 
@@ -238,11 +238,11 @@ class Client:
 
 def test_an_annotation_no_var_can_hold_is_refused_when_the_class_is_made() -> None:
     with pytest.raises(rx.StateDefinitionError, match=r"Client is not a type a var can hold.*ClassVar"):
-        class KeepsAClient(rx.State):  # noqa: F841 - defining it is the test
+        class KeepsAClient(rx.State):
             _client: Client | None = None
 
     with pytest.raises(rx.StateDefinitionError, match="its default does not fit"):
-        class WrongDefault(rx.State):  # noqa: F841
+        class WrongDefault(rx.State):
             count: int = "zero"  # type: ignore[assignment]
 
 

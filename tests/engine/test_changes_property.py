@@ -163,7 +163,7 @@ async def _run(app: rx.App, program: list[tuple[list[tuple[Any, ...]], str]]) ->
             halfway = len(steps) // 2
 
             async def block() -> None:
-                async with app.modify_state(tab.token) as root:  # noqa: B023 - run at once, below
+                async with app.modify_state(tab.token) as root:
                     view = root.get_substate(path)
                     for index, step in enumerate(steps):  # noqa: B023
                         if index == halfway and ending == "raise":  # noqa: B023
