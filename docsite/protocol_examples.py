@@ -26,6 +26,7 @@ import demos.lab_duplicates  # noqa: F401
 import engine as rx
 from demos.background_tasks import MyTaskState
 from engine import protocol
+from engine.patch import Patch
 from engine.runner import observe
 from engine.socket import inspector as inspector_module
 
@@ -121,6 +122,11 @@ def _examples() -> dict[str, Any]:
         "event": {"id": "e17", "name": MyTaskState.set_max_counter.full_name, "args": [GOOD_LIMIT]},
         "ack": [accepted, refused],
         "delta": protocol.update_delta(8, {COUNTER: {"counter": 3}}),
+        "ops": protocol.update_delta(9, {LOG: {
+            "lines": Patch([["ins", [2500], "12:04:07 backup finished"]]),
+            "reply": Patch([["text", [], " the next words"]]),
+            "rows": Patch([["set", [17, "status"], "paid"], ["del", [3]]]),
+        }}),
         "resync": [protocol.RESYNC, {"states": [COUNTER]}],
         "error": protocol.error(refused["error"], "e17"),
         "inspect": [INSPECT_ON, protocol.ack(ok=True), INSPECT_OFF],
@@ -134,7 +140,8 @@ INSPECT_OFF = {"on": False}
 assert protocol.read_inspect((INSPECT_ON,)) == (True, [COUNTER])
 assert protocol.read_inspect((INSPECT_OFF,)) == (False, [])
 
-EXAMPLE_NAMES = ("auth", "hello", "full", "event", "ack", "delta", "resync", "error", "inspect", "trace")
+EXAMPLE_NAMES = ("auth", "hello", "full", "event", "ack", "delta", "ops", "resync", "error", "inspect", "trace")
+LOG = "state.support_desk_state"  # (a state with a long log, a streamed reply and a table: the shapes, not a demo)
 # Shown one message per line; the trace, one observation per line.
 _PER_LINE = ("ack", "inspect")
 

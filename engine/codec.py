@@ -17,7 +17,7 @@ from typing import Any
 
 from .errors import InvalidArgumentError
 
-__all__ = ["SCALAR_TYPES", "check_stored", "convert", "to_wire", "type_name"]
+__all__ = ["SCALAR_TYPES", "check_stored", "convert", "to_wire", "type_name", "wire_order"]
 
 _SCALARS = (str, int, float, bool, type(None))
 SCALAR_TYPES = frozenset(_SCALARS)  # for `type(value) in SCALAR_TYPES`: what to_wire() returns as it is
@@ -37,14 +37,30 @@ def to_wire(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [to_wire(item) for item in value]
     if isinstance(value, (set, frozenset)):
-        items = [to_wire(item) for item in value]
-        try:
-            return sorted(items)
-        except TypeError:
-            return items
+        return sorted((to_wire(item) for item in value), key=wire_order)
     if isinstance(value, dict):
         return {str(key): to_wire(item) for key, item in value.items()}
     raise TypeError(f"{type(value).__name__} value {value!r} cannot be sent to the browser or stored")
+
+
+def wire_order(value: Any) -> Any:
+    """A sort key that orders any JSON values, the order a set is sent in (the browser sorts the same way).
+
+    null < booleans < numbers < text < arrays < objects; numbers by value,
+    text by code point, arrays item by item.
+    """
+    if value is None:
+        return (0,)
+    kind = type(value)
+    if kind is bool:
+        return (1, value)
+    if kind is int or kind is float:
+        return (2, value)
+    if kind is str:
+        return (3, value)
+    if kind is list:
+        return (4, tuple(wire_order(item) for item in value))
+    return (5, tuple(sorted((key, wire_order(item)) for key, item in value.items())))
 
 
 def convert(value: Any, type_: Any) -> Any:

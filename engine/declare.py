@@ -13,11 +13,12 @@ import re
 import typing
 from typing import Any, ClassVar
 
-from .codec import to_wire
+from .checks import Misfit, check_for
 from .errors import StateDefinitionError
 from .event import TASK_VARS, event_options, task_var
 from .fields import VarField, implicit_default, is_classvar, make_setter, resolve_hints
 from .handler import EventHandler
+from .views import detach, invalid
 
 __all__ = ["RESERVED", "StateMeta"]
 
@@ -168,11 +169,15 @@ def add_task_control(cls: Any, handler: EventHandler) -> None:
 def add_field(cls: Any, name: str, type_: Any, default: Any, *, internal: bool = False) -> None:
     if name in RESERVED:
         raise StateDefinitionError(f"var {cls.__name__}.{name} shadows a State method; rename it")
-    if not name.startswith("_"):
-        try:
-            to_wire(default)
-        except TypeError as exc:
-            raise StateDefinitionError(f"var {cls.__name__}.{name}: {exc}") from None
-    field = VarField(name, cls, type_, default, internal=internal)
+    try:
+        check = check_for(type_)
+    except TypeError as exc:
+        raise StateDefinitionError(f"var {cls.__name__}.{name}: {exc}") from None
+    try:
+        default = check(detach(default))
+    except Misfit as misfit:
+        problem = invalid(misfit, f"{cls.__name__}.{name}")
+        raise StateDefinitionError(f"var {cls.__name__}.{name}: its default does not fit: {problem}") from None
+    field = VarField(name, cls, type_, default, check, internal=internal)
     cls._rx_fields[name] = field
     setattr(cls, name, field)

@@ -4,6 +4,7 @@
     ├── StateDefinitionError (TypeError)      a State class is declared wrongly
     ├── ImmutableStateError (AttributeError)  a background task changed state outside `async with self`
     ├── UnknownStateError (LookupError)       no state class has that name or path
+    ├── InvalidValueError (TypeError)         a value written to a var does not fit its type, or is not JSON
     ├── StateLockError (RuntimeError)         the tab lock was misused (re-entered, not owned) or timed out
     │   ├── LockExpiredError                  a lease ran out before the commit; changes discarded
     │   └── NestedBlockError (+ImmutableStateError)  a block opened inside another block of the same tab
@@ -26,6 +27,7 @@ __all__ = [
     "EventError",
     "ImmutableStateError",
     "InvalidArgumentError",
+    "InvalidValueError",
     "LimitExceededError",
     "LockExpiredError",
     "NestedBlockError",
@@ -54,6 +56,13 @@ class ImmutableStateError(EngineError, AttributeError):
 
 class UnknownStateError(EngineError, LookupError):
     """No state class is registered under that name or path."""
+
+
+class InvalidValueError(EngineError, TypeError):
+    """A value written to a var does not fit the var's annotation, or is not plain finite JSON.
+
+    Raised where it is written, so nothing was stored; a block it escapes is rolled back.
+    """
 
 
 class StateLockError(EngineError, RuntimeError):

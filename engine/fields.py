@@ -7,6 +7,7 @@ import types
 import typing
 from typing import Any, ClassVar
 
+from .checks import ANY, Check
 from .codec import convert, type_name
 from .errors import InvalidArgumentError, StateDefinitionError
 from .vars import Var
@@ -20,10 +21,13 @@ _SCALAR_TYPES = (int, float, str, bool, type(None), None)
 class VarField:
     """Descriptor for one declared var: a `Var` on the class, the tab's value on an instance."""
 
-    __slots__ = ("backend", "default", "internal", "mutable", "name", "owner", "type_", "var")
+    __slots__ = ("backend", "check", "default", "internal", "mutable", "name", "owner", "type_", "var")
 
-    def __init__(self, name: str, owner: Any, type_: Any, default: Any, *, internal: bool = False) -> None:
+    def __init__(
+        self, name: str, owner: Any, type_: Any, default: Any, check: Check = ANY, *, internal: bool = False
+    ) -> None:
         self.name = name
+        self.check = check  # what a value written to it must be (checks.py)
         self.owner = owner
         self.type_ = type_
         self.default = default

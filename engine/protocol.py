@@ -13,6 +13,7 @@ import enum
 from typing import Any, NamedTuple
 
 from .errors import EventError
+from .patch import Patch, apply_ops
 from .runner.outcome import EventResult
 
 __all__ = [
@@ -54,8 +55,26 @@ def update_full(seq: int, full: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def update_delta(seq: int, delta: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The public vars that changed, by state; `seq` is one more than the tab's last."""
-    return {"seq": seq, "delta": delta}
+    """The public vars that changed, by state; `seq` is one more than the tab's last.
+
+    A var given as operations on its value (engine/patch.py: a long list that
+    got one item, a text that got a few words) goes under `ops` instead of
+    `delta`: `{"seq": 8, "delta": {}, "ops": {"state.chat": {"reply": [["text", [], " world"]]}}}`.
+    """
+    ops: dict[str, dict[str, Any]] | None = None
+    for name, values in delta.items():
+        for var, value in values.items():
+            if type(value) is Patch:
+                if ops is None:
+                    ops = {}
+                ops.setdefault(name, {})[var] = value
+    if ops is None:
+        return {"seq": seq, "delta": delta}
+    plain = {
+        name: {var: value for var, value in values.items() if type(value) is not Patch}
+        for name, values in delta.items()
+    }
+    return {"seq": seq, "delta": {name: values for name, values in plain.items() if values}, "ops": ops}
 
 
 def error(message: str, event: str | None = None) -> dict[str, Any]:
@@ -156,7 +175,7 @@ def _check_json(value: Any, limit: int) -> None:
 class Applied(enum.Enum):
     APPLIED = "applied"
     OLD = "old"  # already applied (or older): ignore it
-    GAP = "gap"  # an update is missing: ask for a full copy (`resync`) instead of guessing
+    GAP = "gap"  # an update is missing, or does not fit the copy: ask for a full copy (`resync`), never guess
 
 
 def apply_update(values: dict[str, dict[str, Any]], seq: int, message: dict[str, Any]) -> tuple[Applied, int]:
@@ -173,6 +192,13 @@ def apply_update(values: dict[str, dict[str, Any]], seq: int, message: dict[str,
         return Applied.OLD, seq
     if seq < 0 or new != seq + 1:
         return Applied.GAP, seq
+    for name, changed in message.get("ops", {}).items():
+        state = values.setdefault(name, {})
+        for var, ops in changed.items():
+            try:  # (in place: a copy that does not fit is resynced whole, so a half-applied one does not stay)
+                state[var] = apply_ops(state.get(var), ops)
+            except (LookupError, TypeError, AttributeError, ValueError):
+                return Applied.GAP, seq
     for name, state_values in message["delta"].items():
         values.setdefault(name, {}).update(state_values)
     return Applied.APPLIED, new

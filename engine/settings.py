@@ -136,6 +136,12 @@ class Settings:
         "own least recently used idle state, or is refused when all of them are in use.",
         minimum=0.0001, maximum=1.0, unit="fraction",
     )
+    max_state_bytes: int = _setting(
+        1 << 20,
+        "What one tab's state (all its states, backend vars too) may hold, as JSON; a block that would store "
+        "more fails and is rolled back, naming the var that grew.",
+        minimum=1, unit="bytes",
+    )
     idle_state_ttl: float = _setting(
         3600.0, "An in-memory tab state unused this long is evicted (never while locked).", unit="s"
     )

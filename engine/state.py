@@ -28,7 +28,7 @@ class State(metaclass=StateMeta):
     `count`, a setter event `set_count`, and `Counter.count` for components.
     """
 
-    __slots__ = ("_rx_values", "_rx_parent", "_rx_subs", "_rx_token")
+    __slots__ = ("_rx_parent", "_rx_pins", "_rx_sizes", "_rx_subs", "_rx_token", "_rx_total", "_rx_values")
 
     _rx_name: ClassVar[str] = "state"
     _rx_full_name: ClassVar[str] = "state"
@@ -45,6 +45,11 @@ class State(metaclass=StateMeta):
     _rx_parent: State | None
     _rx_subs: dict[str, State] | None
     _rx_token: str
+    # Values of this state that background tasks saw at their last block's end and may read between
+    # blocks: a container in one is shared with the live state until it is about to change (changes.py).
+    _rx_pins: list[dict[str, Any]] | None
+    _rx_sizes: dict[str, int] | None  # JSON size of each text and container var whose size is known
+    _rx_total: int  # on a tab's root: the sum of every state's known sizes (max_state_bytes)
 
     # -- class side -------------------------------------------------------
     @classmethod
@@ -98,6 +103,9 @@ class State(metaclass=StateMeta):
         obj._rx_parent = parent
         obj._rx_subs = None
         obj._rx_token = token
+        obj._rx_pins = None
+        obj._rx_sizes = None
+        obj._rx_total = 0
         return obj
 
     def __init__(self) -> None:

@@ -2,11 +2,12 @@
 
 `modify(token)` is an async context manager: it takes the tab's lock, loads
 the tab's state (a fresh default one for a new token) and yields a
-`Transaction`. The holder first says how its changes are found
-(`compare_values()` or `log_writes()`, see delta.py), then commits (possibly several times: each `yield` of a
-handler is a checkpoint); if the body raises, everything since the last
-commit is rolled back. The lock is released when the block ends, even when
-the holder is cancelled.
+`Transaction`. Every change the holder makes is reported to the
+transaction's change log (`log`, changes.py) by the views it goes through;
+the holder commits (possibly several times: each `yield` of a handler is a
+checkpoint), and if the body raises, everything since the last commit is
+rolled back from the log. The lock is released when the block ends, even
+when the holder is cancelled.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import asyncio
 from contextlib import AbstractAsyncContextManager
 from typing import Any, NamedTuple
 
-from ..delta import Delta, Snapshot, Writes, backend_changed, capture, diff, restore, undo_writes, written_delta
+from ..changes import Changes, Commitment
+from ..delta import Delta
+from ..errors import LimitExceededError
 from ..state import State
 
 __all__ = ["Commit", "StateManager", "Transaction"]
@@ -39,76 +42,64 @@ class Transaction:
     before (expired, flushed, rejected) opens the transaction with
     `replaces=True`: the tab can be showing values this state no longer has,
     so its first commit asks for a full update instead of a delta.
-
-    Before changing anything the holder picks how changes are found:
-    `compare_values()` (a snapshot of the tree, compared at each commit) or
-    `log_writes()` (the holder's views report each var before they change it).
+    `max_bytes` is what the tab's state may hold (setting max_state_bytes).
     """
 
     __slots__ = (
-        "_cancel_after_commit", "_chosen", "_replace", "_snapshot", "_writes", "confirmed", "landed_when_cancelled",
-        "published", "root", "seq", "token",
+        "_cancel_after_commit", "_replace", "confirmed", "landed_when_cancelled", "log", "max_bytes", "published",
+        "root", "seq", "token",
     )
     stores_at_once = False  # `_store_now` stores a commit without waiting (the memory manager)
 
-    def __init__(self, token: str, root: State, seq: int, *, replaces: bool = False) -> None:
+    def __init__(self, token: str, root: State, seq: int, max_bytes: int, *, replaces: bool = False) -> None:
         self.token = token
         self.root = root
         self.seq = seq
+        self.max_bytes = max_bytes
         self._replace = replaces
-        self._snapshot: Snapshot | None = None
-        self._writes: Writes | None = None
-        self._chosen = False  # compare_values() or log_writes() was called
+        self.log = Changes()
         self._cancel_after_commit = False
         self.landed_when_cancelled: Commit | None = None
         self.published = False  # set by `_persist`: the write also published the update
         self.confirmed: asyncio.Future[None] | None = None  # set by `_persist`: the write is still under way
 
-    def compare_values(self) -> None:
-        """Find changes by comparing the whole tree with a copy taken now (for holders of the raw state)."""
-        self._snapshot = capture(self.root)
-        self._chosen = True
+    def _changes(self) -> Commitment:
+        """What changed since the last commit; `LimitExceededError` if the state would grow past max_bytes."""
+        changes = self.log.delta()
+        if changes.grew > 0 and self.root._rx_total + changes.grew > self.max_bytes:
+            raise self._too_big(changes)
+        return changes
 
-    def log_writes(self) -> Writes:
-        """Find changes from a log that the holder's views fill before each change (see delta.note)."""
-        writes: Writes = {}
-        self._writes = writes
-        self._chosen = True
-        return writes
-
-    def _changes(self) -> tuple[Delta, bool]:
-        writes = self._writes
-        if writes is not None:
-            return written_delta(writes)
-        if not self._chosen:
-            raise RuntimeError("a Transaction commits only after compare_values() or log_writes()")
-        snapshot = self._snapshot if self._snapshot is not None else capture(self.root)  # (after a final commit)
-        delta = diff(self.root, snapshot)
-        return delta, bool(delta) or backend_changed(self.root, snapshot)
+    def _too_big(self, changes: Commitment) -> LimitExceededError:
+        grown = changes.biggest()
+        what = f"{type(grown[0]).__name__}.{grown[1]}" if grown is not None else "it"
+        total = self.root._rx_total + changes.grew
+        return LimitExceededError(
+            f"{what} grew tab {self.token[:8]}'s state to {total:,} bytes, more than it may hold "
+            f"(setting max_state_bytes={self.max_bytes:,}); the change was rolled back. Keep long lists "
+            "and texts bounded: drop the oldest items as new ones come"
+        )
 
     def commit_now(self, *, final: bool = False) -> Commit:
         """`commit()` for a store that needs no waiting (`stores_at_once`): the same steps, no await."""
-        delta, changed = self._changes()
-        if changed:
+        changes = self._changes()
+        delta = changes.delta
+        if changes.stored:
             seq = self.seq + 1 if delta else self.seq
-            self._store_now(seq, delta)
+            self._store_now(seq, changes)
             self.seq = seq
-        return self._committed(delta, final, False, None)
+        return self._committed(changes, False, None)
 
-    def _committed(
-        self, delta: Delta, final: bool, published: bool, confirmed: asyncio.Future[None] | None
-    ) -> Commit:
-        """After a commit landed: the next baseline, and what the tab must be sent."""
-        writes = self._writes
-        if writes is not None:
-            writes.clear()  # (the same dict: the views hold it)
-        else:
-            self._snapshot = None if final else capture(self.root)
-        commit = tuple.__new__(Commit, (self.seq, delta, self._replace, published, confirmed))  # (one frame less)
+    def _committed(self, changes: Commitment, published: bool, confirmed: asyncio.Future[None] | None) -> Commit:
+        """After a commit landed: its sizes count, the next changes are logged afresh; what the tab is sent."""
+        if changes.sizes:
+            changes.settle(self.root)
+        self.log.clear()
+        commit = tuple.__new__(Commit, (self.seq, changes.delta, self._replace, published, confirmed))
         self._replace = False
         return commit
 
-    def _store_now(self, seq: int, delta: Delta) -> None:
+    def _store_now(self, seq: int, changes: Commitment) -> None:
         raise NotImplementedError("only a Transaction with stores_at_once stores without waiting")
 
     def end_now(self, exc_type: Any) -> None:
@@ -118,21 +109,20 @@ class Transaction:
     async def commit(self, *, final: bool = False) -> Commit:
         """Persist what changed since the last commit; return what to send the tab.
 
-        `seq` grows by one when the public delta is not empty. With
-        `final=True` no new baseline is taken (the block is ending). A
-        cancellation that arrives while the change is being stored does not
-        cut it short: the commit lands, `landed_when_cancelled` says so, and
-        then `CancelledError` is raised.
+        `seq` grows by one when the public delta is not empty. A cancellation
+        that arrives while the change is being stored does not cut it short:
+        the commit lands, `landed_when_cancelled` says so, and then
+        `CancelledError` is raised.
         """
-        delta, changed = self._changes()
+        changes = self._changes()
         published, confirmed = False, None
-        if changed:
-            seq = self.seq + 1 if delta else self.seq
-            await self._persist(seq, delta)
+        if changes.stored:
+            seq = self.seq + 1 if changes.delta else self.seq
+            await self._persist(seq, changes)
             self.seq = seq
             published, confirmed = self.published, self.confirmed
             self.published, self.confirmed = False, None
-        commit = self._committed(delta, final, published, confirmed)
+        commit = self._committed(changes, published, confirmed)
         if self.take_pending_cancellation():
             self.landed_when_cancelled = commit
             raise asyncio.CancelledError
@@ -140,11 +130,7 @@ class Transaction:
 
     def rollback(self) -> None:
         """Undo every change since the last commit."""
-        if self._writes is not None:
-            undo_writes(self._writes)
-            self._writes.clear()
-        elif self._snapshot is not None:
-            restore(self.root, self._snapshot)
+        self.log.rollback()
 
     def cancel_after_commit(self) -> None:
         """For `_persist`: a cancellation arrived while storing; honour it once the commit is done."""
@@ -155,13 +141,13 @@ class Transaction:
         pending, self._cancel_after_commit = self._cancel_after_commit, False
         return pending
 
-    async def _persist(self, seq: int, delta: Delta) -> None:
-        """Write the state and its new seq to storage (nothing to do in memory).
+    async def _persist(self, seq: int, changes: Commitment) -> None:
+        """Write the changes and the new seq to storage (nothing to do in memory).
 
-        A store may also publish the update (`delta`) to the other workers in
-        the same write (then it sets `published`), or return before the write
-        is confirmed (then it sets `confirmed`, a future that fails if the
-        write is refused).
+        A store may also publish the update (`changes.delta`) to the other
+        workers in the same write (then it sets `published`), or return before
+        the write is confirmed (then it sets `confirmed`, a future that fails
+        if the write is refused).
         """
 
     async def settled(self) -> None:

@@ -7,7 +7,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from ..delta import Delta
+from ..changes import Commitment
 from ..errors import LimitExceededError, StateLockError
 from ..locks import TabLock
 from ..settings import Settings
@@ -42,11 +42,11 @@ class _MemoryTransaction(Transaction):
         self.token = token
         self._held = False
 
-    def _store_now(self, seq: int, delta: Delta) -> None:
+    def _store_now(self, seq: int, changes: Commitment) -> None:
         self._entry.seq = seq
 
-    async def _persist(self, seq: int, delta: Delta) -> None:
-        self._store_now(seq, delta)
+    async def _persist(self, seq: int, changes: Commitment) -> None:
+        self._store_now(seq, changes)
 
     def take_now(self) -> bool:
         """Take the tab's lock if nobody holds it or waits for it, and load the state; False if taken."""
@@ -93,7 +93,7 @@ class _MemoryTransaction(Transaction):
             entries.move_to_end(token)  # most recently used last: eviction takes from the front
         entry.used = time.monotonic()
         self._entry = entry
-        Transaction.__init__(self, token, entry.root, entry.seq)
+        Transaction.__init__(self, token, entry.root, entry.seq, manager.settings.max_state_bytes)
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         self.end_now(exc_type)

@@ -15,12 +15,13 @@ __all__ = ["CachedTree", "TreeCache"]
 
 
 class CachedTree:
-    __slots__ = ("root", "seq", "version")
+    __slots__ = ("log_bytes", "root", "seq", "version")
 
-    def __init__(self, version: str, root: State, seq: int) -> None:
+    def __init__(self, version: str, root: State, seq: int, log_bytes: int) -> None:
         self.version = version
         self.root = root
         self.seq = seq
+        self.log_bytes = log_bytes  # what the tab's operation log in Redis holds after that version
 
 
 class TreeCache:
@@ -39,9 +40,9 @@ class TreeCache:
         self.hits += 1
         self._trees.move_to_end(token)
 
-    def remember(self, token: str, version: str, root: State, seq: int) -> None:
+    def remember(self, token: str, version: str, root: State, seq: int, log_bytes: int) -> None:
         trees = self._trees
-        trees[token] = CachedTree(version, root, seq)
+        trees[token] = CachedTree(version, root, seq, log_bytes)
         trees.move_to_end(token)
         while len(trees) > self._limit:
             trees.popitem(last=False)

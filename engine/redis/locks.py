@@ -140,7 +140,7 @@ class RedisTabLocks:
         if pending is not None:  # this worker's own release of the tab must land first
             await asyncio.shield(pending)
         loop = asyncio.get_running_loop()
-        keys = tab_keys(token, "lock", "state", "waiting", "turn", "socket")
+        keys = tab_keys(token, "lock", "state", "waiting", "turn", "socket", "log")
         full_args = (self.worker, self._lease_ms, *args, token, self._wanted_prefix)
         ours = token in self.holds
         while True:

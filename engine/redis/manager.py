@@ -32,6 +32,7 @@ from ..errors import StateStoreError
 from ..managers import StateManager
 from ..settings import Settings
 from ..state import State
+from . import scripts
 from .cache import TreeCache
 from .client import Pool, StoreCall, connect, describe, new_worker_id
 from .commits import CommitBook, OnRefused
@@ -91,7 +92,8 @@ class RedisStateManager(StateManager):
         self.cache = TreeCache(settings.max_tabs)
         self.writer = CommitWriter(self.stream, self.locks, settings, self.worker, announce=announce, channel=channel)
         self.book = CommitBook(self.locks, self.cache, self._call, on_refused)
-        self.loader = TabLoader(self.cache, self.writer, self.book)
+        self.loader = TabLoader(self.cache, self.writer, self.book, settings.max_state_bytes)
+        self._read = self.stream.script(scripts.READ, "reading a state")
         self._store = Store(
             settings, self.locks, self.cache, self.writer, self.book, self.loader,
             HeldWatch(settings.lock_warn_after, self._warn_held),
@@ -127,9 +129,12 @@ class RedisStateManager(StateManager):
 
         Read on the command stream, so it sees every commit this worker sent before.
         """
-        read = self.stream.send(("HGET", self.state_key(token), "data"), "reading a state")
-        data = await self.locks.reply(read, "reading the state of tab", token)
-        return None if data is None else self.loader.load(token, data)
+        read = self._read(keys=tab_keys(token, "state", "log"), args=())
+        reply = await self.locks.reply(read, "reading the state of tab", token)
+        if not reply:
+            return None
+        loaded = self.loader.load(token, reply[0], reply[1])
+        return loaded.root if loaded is not None else None
 
     def locked(self, token: str) -> bool:
         """Whether a task of this process holds the tab's lock (for any worker: `is_locked`)."""
@@ -150,6 +155,7 @@ class RedisStateManager(StateManager):
             "commits_on_their_way": self.book.on_their_way,
             "stream_reconnects": self.stream.reconnects,
             "cache_hits": self.cache.hits,
+            "bytes_written": self.writer.bytes_written,
             **self.locks.counts,
             **self.book.counts,
             **self.loader.counts,

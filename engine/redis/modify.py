@@ -71,14 +71,14 @@ class Modify:
                 store.cache.forget(token)
             elif not tx.stored:
                 if await tx.store_first():
-                    store.cache.remember(token, tx.version, tx.root, tx.seq)
+                    store.cache.remember(token, tx.version, tx.root, tx.seq, tx.log_bytes)
                     if tx.take_pending_cancellation():
                         raise asyncio.CancelledError
                 else:
                     store.cache.forget(token)
             else:
                 await store.locks.check_lease(token)
-                store.cache.remember(token, tx.version, tx.root, tx.seq)
+                store.cache.remember(token, tx.version, tx.root, tx.seq, tx.log_bytes)
         finally:
             store.held_watch.closed(self)
             release = self._finish(ok=exc_type is None)

@@ -6,7 +6,9 @@ the `{token}` hash tag, so they live on one cluster node):
 
 - lock:    the holding worker's id, with a lease (PX lock_lease);
 - state:   a hash with `version` (an opaque id of the last commit), `seq`
-           (the tab's update counter) and `data` (JSON, see stored.py);
+           (the tab's update counter) and one field per var (stored.py);
+- log:     the tab's operation log: changes made in place since the fields
+           were last written whole (stored.py);
 - waiting: set by a worker that found the lock taken and now waits for it;
 - turn:    set by a release that had waiters, holding the releaser's id for
            a moment, so that a waiter on another worker gets the lock next
@@ -20,16 +22,17 @@ reports success.
 
 from __future__ import annotations
 
-__all__ = ["ACQUIRE", "COMMIT", "RELEASE"]
+__all__ = ["ACQUIRE", "COMMIT", "READ", "RELEASE"]
 
-# KEYS: lock, state, waiting, turn, socket. ARGV: worker id, lease ms, state TTL ms, cached version
+# KEYS: lock, state, waiting, turn, socket, log. ARGV: worker id, lease ms, state TTL ms, cached version
 # ('' if none), token, prefix of the holders' "wanted" channels.
 # Returns {0, ms} when the caller must wait (at most ms: the lease or the turn left), after
 # telling the holder that its lease is wanted (it lets go at the end of its block, or at once
 # when the tab is idle there);
 # otherwise the lock is the caller's, with a fresh lease, and the reply is {1} when no
 # state is stored, {1, version, seq} when the caller's cached copy is current, else
-# {1, version, seq, data}; the first element is 3 instead of 1 when the tab's socket was last
+# {1, version, seq, every field and value of the state, the log}; the first element is 3 instead of 1
+# when the tab's socket was last
 # registered by another worker (its commits must then publish their updates, see COMMIT). Taking
 # the lock refreshes the state's TTL, and the socket record's.
 ACQUIRE = """
@@ -57,16 +60,19 @@ if not head[1] then
   return {ours}
 end
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
+redis.call('PEXPIRE', KEYS[6], ARGV[3])
 local seq = head[2] or ''
 if head[1] == ARGV[4] then
   return {ours, head[1], seq}
 end
-return {ours, head[1], seq, redis.call('HGET', KEYS[2], 'data') or ''}
+return {ours, head[1], seq, redis.call('HGETALL', KEYS[2]), redis.call('LRANGE', KEYS[6], 0, -1)}
 """
 
-# KEYS: lock, state, waiting, socket. ARGV: worker id, version read under the lock ('' for none),
-# new version, seq, data, state TTL ms, lease ms, the new version's number, Socket.IO
-# channel, update for the tab ('' for none). Returns 1 when written (or already written
+# KEYS: lock, state, waiting, socket, log. ARGV: worker id, version read under the lock ('' for none),
+# new version, seq, how ('whole': the fields replace the stored state and the log is emptied;
+# 'changes': the fields are written and the log entries appended), state TTL ms, lease ms, the new
+# version's number, Socket.IO channel, update for the tab ('' for none), the number of fields N,
+# then N field and value pairs, then the log entries. Returns 1 when written (or already written
 # by this very call, or by a later commit of this worker sent after it), 2 when written
 # and a worker is waiting for the lock, 0 when the caller no longer holds the lock (its
 # lease ran out), -2 when it does not and the state is gone as well (flushed, or Redis
@@ -86,8 +92,17 @@ redis.call('PEXPIRE', KEYS[1], ARGV[7])
 local version = redis.call('HGET', KEYS[2], 'version') or ''
 if version ~= ARGV[3] then
   if version == ARGV[2] then
-    redis.call('HSET', KEYS[2], 'version', ARGV[3], 'seq', ARGV[4], 'data', ARGV[5])
+    local fields = tonumber(ARGV[11])
+    if ARGV[5] == 'whole' then
+      redis.call('DEL', KEYS[2], KEYS[5])
+    end
+    redis.call('HSET', KEYS[2], 'version', ARGV[3], 'seq', ARGV[4], 'format', '2', unpack(ARGV, 12, 11 + 2 * fields))
+    local first = 12 + 2 * fields
+    if #ARGV >= first then
+      redis.call('RPUSH', KEYS[5], unpack(ARGV, first))
+    end
     redis.call('PEXPIRE', KEYS[2], ARGV[6])
+    redis.call('PEXPIRE', KEYS[5], ARGV[6])
     redis.call('PEXPIRE', KEYS[4], ARGV[6])
     if ARGV[10] ~= '' then
       redis.call('PUBLISH', ARGV[9], ARGV[10])
@@ -120,4 +135,13 @@ if redis.call('DEL', KEYS[2]) == 1 then
   return 2
 end
 return 1
+"""
+
+# KEYS: state, log. Returns {every field and value of the state, the log} ({} when nothing is stored):
+# what a tab holds, read without its lock, in one step so no commit falls between the two.
+READ = """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return {}
+end
+return {redis.call('HGETALL', KEYS[1]), redis.call('LRANGE', KEYS[2], 0, -1)}
 """

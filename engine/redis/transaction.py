@@ -11,15 +11,18 @@ import asyncio
 import logging
 from typing import Any
 
-from ..delta import Delta
+from ..changes import Commitment
 from ..errors import StateLockError, StateStoreError
 from ..managers import Transaction
 from ..state import State
 from .commits import CommitBook
+from .stored import COMPACT_AFTER
 from .stream import uncancelled
 from .writer import CommitWriter
 
 __all__ = ["RedisTransaction"]
+
+NOTHING = Commitment({}, {}, [], 0)  # what a tab's first store writes besides its defaults
 
 logger = logging.getLogger("engine.redis")
 
@@ -27,21 +30,25 @@ logger = logging.getLogger("engine.redis")
 class RedisTransaction(Transaction):
     """A Transaction whose commits go through the COMMIT script."""
 
-    __slots__ = ("_book", "_writer", "stored", "version")
+    __slots__ = ("_book", "_writer", "log_bytes", "stored", "version")
 
     def __init__(
-        self, token: str, root: State, seq: int, version: str, *, stored: bool, writer: CommitWriter, book: CommitBook,
+        self, token: str, root: State, seq: int, version: str, max_bytes: int,
+        *, stored: bool, writer: CommitWriter, book: CommitBook, log_bytes: int = 0, replaces: bool = False,
     ) -> None:
-        super().__init__(token, root, seq, replaces=not stored)
+        super().__init__(token, root, seq, max_bytes, replaces=replaces or not stored)
         self._writer = writer
         self._book = book
         self.version = version  # of the stored state this holder read ('' when none)
         self.stored = stored  # False until a usable state for this tab is in Redis
+        self.log_bytes = log_bytes  # what the tab's operation log in Redis holds (stored.py)
 
-    async def _persist(self, seq: int, delta: Delta) -> None:
+    async def _persist(self, seq: int, changes: Commitment) -> None:
         token, book = self.token, self._book
-        sent = self._writer.send(token, self.version, seq, self.root, delta, self._replace)
+        whole = not self.stored or self._replace or self.log_bytes > max(COMPACT_AFTER, self.root._rx_total // 2)
+        sent = self._writer.send(token, self.version, seq, self.root, changes, self._replace, whole)
         built_on, self.version = self.version, sent.version
+        self.log_bytes = sent.logged if whole else self.log_bytes + sent.logged
         self.stored = True
         self.published = sent.published
         if self._writer.may_pipeline():
@@ -66,7 +73,7 @@ class RedisTransaction(Transaction):
         defaults and is stored at its next commit.
         """
         try:
-            await self._persist(self.seq, {})
+            await self._persist(self.seq, NOTHING)
         except (StateStoreError, StateLockError) as exc:
             logger.warning("could not store the new state of tab %s: %s", self.token[:8], exc)
             return False

@@ -15,12 +15,13 @@ import itertools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from ..changes import Commitment
 from ..delta import Delta, every_public_value
 from ..settings import Settings
 from ..state import State
 from . import scripts
 from .locks import RedisTabLocks, tab_keys
-from .stored import dump_tree
+from .stored import changed_fields, every_field
 from .stream import CommandStream
 
 __all__ = ["Announce", "CommitWriter", "Sent"]
@@ -39,6 +40,7 @@ class Sent(NamedTuple):
     hold: object
     sent_at: float  # loop time: a lease renewed by this commit lasts from here
     published: bool  # the script also publishes the tab's update for the worker that has its socket
+    logged: int  # bytes it appends to the tab's operation log (0: it writes the state whole, emptying the log)
 
 
 class CommitWriter:
@@ -59,13 +61,17 @@ class CommitWriter:
         self.pipelined = settings.redis_commit_mode == "pipelined"
         self._announce = announce
         self.channel = channel  # where the updates it publishes go (the Socket.IO relay's channel)
+        self.bytes_written = 0  # what the commits sent to Redis (keys and arguments), for the benchmarks
 
     def may_pipeline(self) -> bool:
         """Whether a block may go on before Redis answers its commit (pipelined mode, within the depth)."""
         return self.pipelined and self._stream.pending <= self._depth
 
-    def send(self, token: str, built_on: str, seq: int, root: State, delta: Delta, replace: bool) -> Sent:
-        """Send the COMMIT of `root` as seq `seq`, built on the stored version `built_on`."""
+    def send(
+        self, token: str, built_on: str, seq: int, root: State, changes: Commitment, replace: bool, whole: bool,
+    ) -> Sent:
+        """Send the COMMIT of `changes` (of the whole `root` if `whole`) as seq `seq`, built on `built_on`."""
+        delta = changes.delta
         number = next(self._versions)
         version = f"{self.worker}.{number}"
         hold = self._locks.hold_of(token)
@@ -79,9 +85,15 @@ class CommitWriter:
             message = announce(token, seq, delta, full, elsewhere)
             if message is not None:  # the tab's socket is not here: this commit is all it gets
                 update, published = message, True
-        args = (self.worker, built_on, version, seq, dump_tree(root), self.ttl_ms, self._lease_ms,
-                number, self.channel, update)
+        log: list[str]
+        if whole:
+            fields, log = every_field(root), []
+        else:
+            fields, log = changed_fields(changes.stored)
+        args = (self.worker, built_on, version, seq, "whole" if whole else "changes", self.ttl_ms, self._lease_ms,
+                number, self.channel, update, len(fields) // 2, *fields, *log)
         sent_at = asyncio.get_running_loop().time()
-        keys = tab_keys(token, "lock", "state", "waiting", "socket")
+        keys = tab_keys(token, "lock", "state", "waiting", "socket", "log")
+        self.bytes_written += sum(map(len, fields)) + sum(map(len, log)) + len(update)
         write = asyncio.ensure_future(self.script(keys=keys, args=args))
-        return Sent(write, version, hold, sent_at, published)
+        return Sent(write, version, hold, sent_at, published, sum(map(len, log)))

@@ -88,6 +88,7 @@ class Background:
         if parts.observers.watching(token):
             parts.observers.report(token, Kind.TASK_STARTED, lane, handler=handler.qualname)
         outcome, message = "cancelled", ""
+        me: TaskSelf | None = None
         try:
             seen = await self.control.admit(handle, handler)
             if seen is None:
@@ -110,6 +111,8 @@ class Background:
             await self.report(token, message, handle.event)
             raise
         finally:
+            if me is not None:
+                me._rx_done()
             if outcome != "skipped":
                 await _finish(self.control.release(handle, handler, outcome, message))
 

@@ -23,7 +23,7 @@ import math
 from collections import deque
 from typing import Any, Protocol
 
-from ..delta import note
+from ..changes import Changes
 from ..errors import InvalidArgumentError, LimitExceededError
 from ..event import task_var
 from ..handler import EventHandler
@@ -31,7 +31,7 @@ from ..state import State
 from .flow import current_lane, open_block
 from .session import Parts, Session
 from .tasks import TaskHandle, TaskRegistry
-from .taskself import Stale, stale_copies
+from .taskself import Seen
 
 __all__ = ["Cluster", "LocalCluster", "TaskControl"]
 
@@ -61,19 +61,22 @@ class LocalCluster:
 
 
 class _Status:
-    """One background handler's status vars on one state instance (written by the engine directly)."""
+    """One background handler's status vars on one state instance (written by the engine, into the block's log)."""
 
-    __slots__ = ("_name", "values")
+    __slots__ = ("_log", "_name", "_node")
 
-    def __init__(self, node: State, handler: EventHandler) -> None:
-        self.values = node._rx_values
+    def __init__(self, node: State, handler: EventHandler, log: Changes) -> None:
+        self._node = node
         self._name = handler.name
+        self._log = log
 
     def __getitem__(self, what: str) -> Any:
-        return self.values[task_var(self._name, what)]
+        return self._node._rx_values[task_var(self._name, what)]
 
     def __setitem__(self, what: str, value: Any) -> None:
-        self.values[task_var(self._name, what)] = value
+        name = task_var(self._name, what)
+        if self._node._rx_values[name] != value or type(self._node._rx_values[name]) is not type(value):
+            self._log.assign(self._node, name, value)
 
 
 class TaskControl:
@@ -86,7 +89,7 @@ class TaskControl:
         self._turns: dict[tuple[str, str], deque[asyncio.Future[None]]] = {}  # "queue": local order
 
     # -- admission -------------------------------------------------------------------------
-    async def admit(self, handle: TaskHandle, handler: EventHandler) -> Stale | None:
+    async def admit(self, handle: TaskHandle, handler: EventHandler) -> Seen | None:
         """Wait as the policy says, then claim a place; the values the task starts with, or None (skipped)."""
         policy = handler.concurrency
         if policy == "queue":
@@ -107,11 +110,11 @@ class TaskControl:
                 )
             await self._a_copy_ends(handle, handler)
 
-    async def _claim(self, handle: TaskHandle, handler: EventHandler, *, exclusive: bool) -> Stale | None:
+    async def _claim(self, handle: TaskHandle, handler: EventHandler, *, exclusive: bool) -> Seen | None:
         session = Session(self.parts, handle.token, lane=handle.id)
         async with session as tx:
             node = tx.root.get_substate(_path(handler))
-            status = _Status(node, handler)
+            status = _Status(node, handler, tx.log)
             copies = self._alive(handle.token, status["copies"])
             if exclusive and copies:
                 self._store_copies(status, copies, outcome="cancelled")
@@ -120,8 +123,12 @@ class TaskControl:
             status["copies"] = [*copies, f"{self.cluster.worker}/{handle.id}"]
             status["status"], status["running"], status["progress"], status["error"] = "running", True, None, ""
             handle.admitted = True
-            seen = stale_copies(node)
-            await session.commit(final=True)
+            seen = Seen(node)
+            try:
+                await session.commit(final=True)
+            except BaseException:
+                seen.unpin()
+                raise
             return seen
 
     async def _my_turn(self, handle: TaskHandle) -> None:
@@ -164,7 +171,7 @@ class TaskControl:
             if handle.admitted:
                 session = Session(self.parts, handle.token, lane=handle.id)
                 async with session as tx:
-                    status = _Status(tx.root.get_substate(_path(handler)), handler)
+                    status = _Status(tx.root.get_substate(_path(handler)), handler, tx.log)
                     mine = f"{self.cluster.worker}/{handle.id}"
                     copies = [copy for copy in self._alive(handle.token, status["copies"]) if copy != mine]
                     if outcome == "failed":
@@ -196,7 +203,7 @@ class TaskControl:
                 kept.append(copy)
         return kept
 
-    def reconcile(self, root: State) -> bool:
+    def reconcile(self, root: State, log: Changes) -> bool:
         """Drop copies that died with their worker from every status the tab has (under its lock).
 
         Returns whether anything changed (the caller then commits). Cheap when
@@ -207,7 +214,7 @@ class TaskControl:
             for handler, copies_var in _copies_vars(type(node)):
                 if not node._rx_values[copies_var]:  # (every event passes here: no object unless copies run)
                     continue
-                status = _Status(node, handler)
+                status = _Status(node, handler, log)
                 if status["copies"]:
                     alive = self._alive(root.get_token(), status["copies"])
                     changed |= self._store_copies(status, alive, outcome="cancelled")
@@ -234,16 +241,14 @@ class TaskControl:
         """Store done/total as the handler's progress, inside the task's open block or in a short one."""
         fraction = _fraction(handler, done, total)
         block = open_block(token)
-        if block is not None:  # written under the task's own block, which must hear of it (delta.note)
-            node = block.root.get_substate(_path(handler))
-            writes = block.guard.writes
-            if writes is not None:
-                note(writes, node, task_var(handler.name, "progress"))
-            _Status(node, handler)["progress"] = fraction
+        if block is not None:  # written under the task's own block, into its log
+            log = block.guard.log
+            assert log is not None
+            _Status(block.root.get_substate(_path(handler)), handler, log)["progress"] = fraction
             return
         session = Session(self.parts, token, lane=current_lane.get() or "progress")
         async with session as tx:
-            _Status(tx.root.get_substate(_path(handler)), handler)["progress"] = fraction
+            _Status(tx.root.get_substate(_path(handler)), handler, tx.log)["progress"] = fraction
             await session.commit(final=True)
 
 

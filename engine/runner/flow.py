@@ -9,6 +9,7 @@ not inherit it.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any, Protocol
 
@@ -24,6 +25,7 @@ class OpenBlock(Protocol):
     token: str
     root: State
     open: bool  # until the block starts to end
+    after_commit: Callable[[], None] | None  # called once its last commit landed, before the lock goes
 
     @property
     def guard(self) -> Guard: ...

@@ -30,7 +30,7 @@ from .control import Cluster, LocalCluster, TaskControl
 from .observe import EVENTS_LANE, Kind
 from .outcome import EventResult, Outcome
 from .queues import TabQueues
-from .session import MODIFY_STATE, Parts, Session
+from .session import EVENT_HANDLER, MODIFY_STATE, Parts, Session
 from .tasks import TaskHandle, TaskRegistry
 
 __all__ = ["Runner"]
@@ -123,21 +123,23 @@ class Runner:
         result.outcome = Outcome.STARTED if spec.handler.background else Outcome.COMMITTED
 
     async def _run_regular(self, token: str, spec: EventSpec, result: EventResult) -> list[EventSpec]:
-        """Run one regular handler under the tab's lock; return the regular events it chains."""
+        """Run one regular handler under the tab's lock; return the regular events it chains.
+
+        The handler's `self` is a view of its state (stateviews.py), as a task's is inside a block: every
+        change is checked and logged as it is made, and a reference it keeps cannot change the state later.
+        """
         handler = spec.handler
         assert handler.state_cls is not None
-        path = handler.state_cls._rx_path
         observers = self.parts.observers
         if observers.active and observers.watching(token):
             observers.report(token, Kind.EVENT_STARTED, EVENTS_LANE, handler=handler.qualname)
         follow: list[EventSpec] = []
         result.outcome = Outcome.PENDING  # (an earlier event of the chain may have committed)
-        session = Session(self.parts, token, lane=EVENTS_LANE)
+        session = Session(self.parts, token, EVENT_HANDLER, lane=EVENTS_LANE)
         try:
-            async with session as tx:
-                self.control.reconcile(tx.root)  # (a task that died with its server no longer counts as running)
-                state = tx.root.get_substate(path)
-                out = handler.fn(state, *spec.args)
+            async with session:
+                self.control.reconcile(session.root, session.tx.log)  # (a task that died with its server stops)
+                out = handler.fn(session.view_of(handler.state_cls), *spec.args)
                 if out is None:  # (most handlers: nothing to chain)
                     pass
                 elif inspect.isasyncgen(out):
@@ -152,7 +154,6 @@ class Runner:
                     if inspect.isawaitable(out):
                         out = await out
                     follow += self._start_now(token, chained(out, handler.qualname), result.event)
-                await session.commit(final=True)
             if session.pending is not None:  # (pipelined: acknowledged only once Redis holds it)
                 await session.confirmation()
         finally:
@@ -198,7 +199,7 @@ class Runner:
         await self.parts.manager.socket_here(token)  # (with Redis: other workers' commits then publish)
         session = Session(self.parts, token, lane="connect")
         async with session as tx:
-            if self.control.reconcile(tx.root):  # copies that died with their worker stop showing as running
+            if self.control.reconcile(tx.root, tx.log):  # copies that died with their worker stop running
                 await session.commit(final=True)
             await tx.settled()  # (pipelined: show only what Redis holds)
             full: Delta = {}

@@ -37,10 +37,11 @@ from .flow import OPEN_BLOCKS, forget, lane_here, remember
 from .observe import Kind, Observers
 from .stateviews import BoundState, bind
 
-__all__ = ["ASYNC_WITH_SELF", "MODIFY_STATE", "Parts", "Publisher", "Session"]
+__all__ = ["ASYNC_WITH_SELF", "EVENT_HANDLER", "MODIFY_STATE", "Parts", "Publisher", "Session"]
 
 MODIFY_STATE = "`async with app.modify_state(token)`"
 ASYNC_WITH_SELF = "`async with self`"
+EVENT_HANDLER = "an event handler"
 
 
 class Publisher(Protocol):
@@ -79,20 +80,20 @@ def _refusal(what: str) -> str:
 class Session(Guard):
     """`async with Session(parts, token, ...)`: the tab's lock and state; commit at each checkpoint.
 
-    `what` says how the block is written (`ASYNC_WITH_SELF`, `MODIFY_STATE`)
-    for a session that hands out views, or is None for one whose holder gets
-    the raw state (`async with` then gives the `Transaction`: a regular
-    event, the engine's own bookkeeping), whose changes are found by
-    comparing values. A block commits when it ends without an error; a
-    holder of the raw state calls `commit(final=True)` itself, and
-    `commit()` is a checkpoint (a handler's `yield`). `lane` names
+    `what` says how the block is written (`ASYNC_WITH_SELF`, `MODIFY_STATE`,
+    `EVENT_HANDLER`) for a session that hands out views (`async with` gives
+    the root's view), or is None for the engine's own bookkeeping, which gets
+    the `Transaction` and writes through its log (`tx.log.assign`). A block
+    commits when it ends without an error; the engine's own sessions call
+    `commit(final=True)` themselves, and `commit()` is a checkpoint (a
+    handler's `yield`). `lane` names
     the holder on the lab's timeline; None means "whoever runs this" (found
     only when somebody watches the tab).
     """
 
     __slots__ = (
-        "_by_class", "_inner", "_watching", "committed", "lane", "open", "parts", "pending", "root", "states",
-        "token", "tx", "what", "writes",
+        "_by_class", "_inner", "_watching", "after_commit", "committed", "lane", "log", "open", "parts", "pending",
+        "root", "states", "token", "tx", "what",
     )
 
     def __init__(self, parts: Parts, token: str, what: str | None = None, lane: str | None = None) -> None:
@@ -104,11 +105,14 @@ class Session(Guard):
         self.pending: asyncio.Future[None] | None = None  # the last commit still on its way (pipelined)
         self.open = False  # (as a guard: views write through only while it is)
         self.states = {}  # (as a guard: the state views handed out, one per state instance)
-        self.writes = None
+        self.log = None  # (as a guard: where the views report changes: the transaction's change log)
         self._watching = False
         # The manager's `modify()` block; None when it was entered without waiting (`modify_now`).
         self._inner: AbstractAsyncContextManager[Transaction] | None = None
         self._by_class: dict[type[State], BoundState] | None = None
+        # Called once the block's last commit has landed, before the lock is released (a task's `self`
+        # keeps what it saw then, to read between its blocks).
+        self.after_commit: Callable[[], None] | None = None
 
     # -- as a guard ---------------------------------------------------------------------------
     @property
@@ -118,7 +122,7 @@ class Session(Guard):
     @property
     def refusal(self) -> str:  # type: ignore[override]
         """What a change through one of its views is told once the block has ended."""
-        what = self.what or "an event handler"
+        what = self.what or EVENT_HANDLER
         return _refusals.get(what) or _refusal(what)
 
     def view_of(self, state_cls: type[State]) -> BoundState:
@@ -153,11 +157,10 @@ class Session(Guard):
         self.tx = tx
         if watching:
             self._report(Kind.LOCK_TAKEN)
-        if not views:
-            tx.compare_values()  # the holder gets the raw state: only comparing values finds every change
-            return tx
-        self.writes = tx.log_writes()  # every change goes through this block's views, which log it first
+        self.log = tx.log  # every change goes through this session's views (or the engine's `assign`), logged first
         root = self.root = tx.root
+        if not views:
+            return tx
         self.open = True
         return bind(root, self)
 
@@ -267,6 +270,8 @@ class Session(Guard):
             except BaseException as error:
                 tx.end_now(type(error))
                 raise
+            if self.after_commit is not None:
+                self.after_commit()
             tx.end_now(None)
             return
         if exc_type is None and views:
@@ -275,6 +280,8 @@ class Session(Guard):
             except BaseException as error:
                 await self.end(type(error), error, error.__traceback__)
                 raise
+            if self.after_commit is not None:
+                self.after_commit()
         await self.end(exc_type, exc, tb)
 
     def _leave_flow(self) -> None:

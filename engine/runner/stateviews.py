@@ -11,14 +11,14 @@ detached from anything the holder still holds.
 from __future__ import annotations
 
 import inspect
-from types import MethodType
+from types import MappingProxyType, MethodType
 from typing import Any
 
+from ..checks import Misfit
 from ..codec import SCALAR_TYPES
-from ..delta import note, note_all
 from ..handler import EventHandler
 from ..state import State, VarField
-from ..views import Guard, guarded, stored
+from ..views import Guard, guarded, invalid, stored, text_appended
 
 __all__ = ["BoundState", "attribute", "behaviour", "bind", "is_slot", "var_fields", "ViewVar"]
 
@@ -70,14 +70,17 @@ class ViewVar:
 
     A data descriptor on a class made per State class (`_view_class`), so
     reading `view.counter` is an attribute lookup, not a failed one followed
-    by `__getattr__`: a view is on the path of every change a task makes.
+    by `__getattr__`: a view is on the path of every change a handler makes.
+    A value written is checked against the var's annotation (checks.py) and
+    the change reported to the block's log (changes.py) before it is made.
     """
 
-    __slots__ = ("field", "name", "where")
+    __slots__ = ("check", "field", "name", "where")
 
     def __init__(self, field: VarField) -> None:
         self.field = field
         self.name = field.name
+        self.check = field.check
         self.where = f"{field.owner.__name__}.{field.name}"
 
     def __get__(self, view: Any, objtype: Any = None) -> Any:
@@ -89,10 +92,7 @@ class ViewVar:
         value = state._rx_values[self.name]
         if type(value) in SCALAR_TYPES:
             return value
-        guard = view._rx_guard
-        if guard.open and guard.writes is not None:  # a container may be changed in place through its view
-            note(guard.writes, state, self.name)
-        return guarded(value, guard, self.where)
+        return guarded(value, view._rx_guard, state, self.name, (), self.check)
 
     def __set__(self, view: Any, value: Any) -> None:
         guard = view._rx_guard
@@ -103,19 +103,29 @@ class ViewVar:
             state = state._rx_ancestor(self.field.owner)
         values = state._rx_values
         name = self.name
-        writes = guard.writes
-        if writes is not None:  # (note(), inlined for scalars: every change a task makes passes here)
-            before = writes.get(state)
-            if before is None or name not in before:
-                old = values[name]
-                if type(old) not in SCALAR_TYPES:
-                    note(writes, state, name)
-                elif before is None:
-                    writes[state] = {name: old}
-                else:
-                    before[name] = old
+        old = values[name]
         if type(value) not in SCALAR_TYPES:
-            value = stored(value, values[name])
+            value = stored(value, old)
+            if value is old:  # (`self.rows += [...]`: changed in place through its view, and logged there)
+                return
+        try:
+            value = self.check(value)
+        except Misfit as misfit:
+            raise invalid(misfit, self.where) from None
+        log = guard.log
+        if log is not None:
+            olds = log.olds.get(state)  # (log.before(), inlined for the usual case: this var seen already)
+            if olds is None or name not in olds:
+                log.before(state, name)
+                olds = log.olds[state]
+            logged = log.logs is not None and (state, name) in log.logs
+            text = text_appended(old, value)
+            if text is not None and (logged or olds[name] is old):  # (its operations say all it went through)
+                values[name] = value  # `self.reply += token` on a long text: the tab is sent the token
+                log.op(state, name, ["text", [], text], len(text))
+                return
+            if type(value) not in SCALAR_TYPES or logged:
+                log.log(state, name).whole = True
         values[name] = value
 
     def __delete__(self, view: Any) -> None:
@@ -126,6 +136,14 @@ class ViewVar:
 
 
 _view_classes: dict[type[State], type[BoundState]] = {}
+
+
+def _var_names(view_class: type) -> list[str]:
+    """The vars a view of this class reads (not the engine's own status vars)."""
+    return [
+        name for klass in view_class.__mro__ for name, value in vars(klass).items()
+        if isinstance(value, ViewVar) and not value.field.internal
+    ]
 
 
 def _view_class(cls: type[State]) -> type[BoundState]:
@@ -217,14 +235,22 @@ class BoundState:
 
     def _rx_slot(self, name: str) -> Any:
         """The engine's own slots of the state, read through the view: states come back as views."""
-        state, guard = self._rx_state, self._rx_guard
+        state = self._rx_state
         if name == "_rx_parent":
             return self._rx_bind(state._rx_parent)
         if name == "_rx_subs":
             return None if state._rx_subs is None else self.substates
-        if name == "_rx_values" and guard.open and guard.writes is not None:
-            note_all(guard.writes, state)  # every var may be changed through it
-        return guarded(getattr(state, name), guard, f"{type(state).__name__}.{name}")
+        if name == "_rx_values":  # read-only: a var is changed by setting it, where it is checked
+            return self.__dict__
+        if name == "_rx_token":
+            return state._rx_token
+        raise AttributeError(f"{type(state).__name__}.{name} is the engine's own; it is not read through a view")
+
+    @property
+    def __dict__(self) -> MappingProxyType[str, Any]:  # type: ignore[override]
+        """The vars as this view reads them (`vars(self)`), read-only."""
+        view_class = type(self)
+        return MappingProxyType({name: getattr(self, name) for name in _var_names(view_class)})
 
     def __repr__(self) -> str:
         where = "open" if self._rx_guard.open else "ended"

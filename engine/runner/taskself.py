@@ -8,36 +8,73 @@ saw when its last block ended (possibly stale) and refuses every change.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from types import MappingProxyType
 from typing import Any
 
 from ..codec import SCALAR_TYPES
-from ..delta import detached
 from ..errors import ImmutableStateError
 from ..state import State, VarField
 from ..views import STALE, guarded
 from .flow import OpenBlock, innermost, open_block
 from .stateviews import BoundState, ViewVar, attribute, behaviour, is_slot, var_fields
 
-__all__ = ["Stale", "TaskSelf", "stale_copies"]
+__all__ = ["Seen", "TaskSelf"]
 
-Stale = dict[type[State], dict[str, Any]]
+class Seen:
+    """What a task saw when its last block ended: the values of its state and its ancestors, by class.
 
-
-def stale_copies(state: State) -> Stale:
-    """Detached values of a state and its ancestors, keyed by class (taken at the end of every block).
-
-    The engine's own lists (which copies of a handler run) are not copied:
-    a task has no use for them, and reads them as their defaults.
+    Nothing is copied: the values share the live containers, and the states
+    keep them as pins (`State._rx_pins`), so whoever is about to change one
+    of those containers first gives the task a copy of it (changes.py). The
+    engine's own lists (which copies of a handler run) read as their defaults.
     """
-    copies: Stale = {}
-    node: State | None = state
-    while node is not None:
-        values = copies[type(node)] = dict(node._rx_values)
-        for field in type(node)._rx_mutable_fields:
-            name = field.name
-            values[name] = field.default if field.internal else detached(values[name])
-        node = node._rx_parent
-    return copies
+
+    __slots__ = ("_nodes", "pinned", "values")
+
+    def __init__(self, state: State) -> None:
+        self.values: dict[type[State], dict[str, Any]] = {}
+        self._nodes: list[tuple[State, dict[str, Any]]] = []
+        node: State | None = state
+        while node is not None:
+            values = self.values[type(node)] = dict(node._rx_values)
+            for field in type(node)._rx_mutable_fields:
+                if field.internal:
+                    values[field.name] = field.default
+            self._nodes.append((node, values))
+            node = node._rx_parent
+        self.pinned = False
+        self.pin()
+
+    def get(self, state_cls: type[State]) -> dict[str, Any] | None:
+        return self.values.get(state_cls)
+
+    def pin(self) -> None:
+        """Keep these values safe from the changes to come (until `unpin`)."""
+        if self.pinned:
+            return
+        for node, values in self._nodes:
+            pins = node._rx_pins
+            if pins is None:
+                node._rx_pins = [values]
+            else:
+                pins.append(values)
+        self.pinned = True
+
+    def unpin(self) -> None:
+        """The task holds the lock (its block reads the live state) or has ended: nobody needs them kept."""
+        if not self.pinned:
+            return
+        for node, values in self._nodes:
+            pins = node._rx_pins
+            if pins is None:
+                continue
+            for index, pinned in enumerate(pins):
+                if pinned is values:
+                    del pins[index]
+                    break
+            if not pins:
+                node._rx_pins = None
+        self.pinned = False
 
 
 _LIVE_PROPERTIES = frozenset({"parent_state", "substates"})
@@ -56,7 +93,7 @@ class TaskSelf:
         self,
         token: str,
         state_cls: type[State],
-        stale: Stale,
+        stale: Seen,
         block: Callable[[], OpenBlock],
         progress: Callable[[float, float], Awaitable[None]],
     ) -> None:
@@ -88,6 +125,12 @@ class TaskSelf:
     @property  # type: ignore[misc]
     def __class__(self) -> type:  # isinstance(self, MyState) holds inside a task too
         return self._rx_cls
+
+    @property
+    def __dict__(self) -> MappingProxyType[str, Any]:  # type: ignore[override]
+        """The vars as the task reads them here (`vars(self)`): live inside a block, what it saw outside."""
+        fields = var_fields(self._rx_cls)
+        return MappingProxyType({name: getattr(self, name) for name, field in fields.items() if not field.internal})
 
     def _rx_live(self) -> BoundState | None:
         """The view of the live state in the block this flow has open for the tab, or None outside one.
@@ -144,6 +187,7 @@ class TaskSelf:
     async def __aenter__(self) -> TaskSelf:
         block = self._rx_block()
         await block.__aenter__()
+        self._rx_stale.unpin()  # the lock is held: the block reads the live state, and its own changes copy nothing
         self._rx_in = (block, block.view_of(self._rx_cls))
         return self
 
@@ -151,9 +195,20 @@ class TaskSelf:
         view = self._rx_live()  # (finds the block, and keeps it in _rx_in)
         assert view is not None and self._rx_in is not None, "`async with self` left a block it did not open"
         block = self._rx_in[0]
-        if exc_type is None:  # what the task reads next, outside a block, is what it saw last
-            self._rx_stale = stale_copies(view._rx_state)
-        await block.__aexit__(exc_type, exc, tb)
+        if exc_type is None:  # what the task reads next, outside a block, is what it saw when this one committed
+            state = view._rx_state
+            block.after_commit = lambda: self._rx_saw(Seen(state))
+        try:
+            await block.__aexit__(exc_type, exc, tb)
+        finally:
+            self._rx_stale.pin()  # (the new values when the commit landed; else the old ones, still true)
+
+    def _rx_saw(self, seen: Seen) -> None:
+        self._rx_stale = seen
+
+    def _rx_done(self) -> None:
+        """The task has ended: what it saw need not be kept any more."""
+        self._rx_stale.unpin()
 
     # -- vars, handlers, methods ------------------------------------------------------------
     def __getattr__(self, name: str) -> Any:

@@ -236,13 +236,121 @@
     });
   }
 
+  // The order a set is sent in (engine/codec.py wire_order): null < booleans
+  // < numbers < text < arrays < objects; numbers by value, text by code
+  // point (not by UTF-16 unit, as JavaScript's own comparison does), arrays
+  // item by item.
+  function rank(v) {
+    if (v === null) return 0;
+    if (typeof v === "boolean") return 1;
+    if (typeof v === "number") return 2;
+    if (typeof v === "string") return 3;
+    return Array.isArray(v) ? 4 : 5;
+  }
+
+  function compareText(a, b) {
+    var i = 0;
+    var j = 0;
+    while (i < a.length && j < b.length) {
+      var x = a.codePointAt(i);
+      var y = b.codePointAt(j);
+      if (x !== y) return x < y ? -1 : 1;
+      i += x > 0xffff ? 2 : 1;
+      j += y > 0xffff ? 2 : 1;
+    }
+    if (i < a.length) return 1;
+    return j < b.length ? -1 : 0;
+  }
+
+  function wireCompare(a, b) {
+    var ra = rank(a);
+    var rb = rank(b);
+    if (ra !== rb) return ra < rb ? -1 : 1;
+    if (ra === 1 || ra === 2) return a === b ? 0 : (a < b ? -1 : 1);
+    if (ra === 3) return compareText(a, b);
+    if (ra === 4) {
+      for (var i = 0; i < a.length && i < b.length; i++) {
+        var c = wireCompare(a[i], b[i]);
+        if (c !== 0) return c;
+      }
+      return a.length === b.length ? 0 : (a.length < b.length ? -1 : 1);
+    }
+    return 0;
+  }
+
+  function walk(value, path, upTo) {
+    var node = value;
+    for (var i = 0; i < upTo; i++) {
+      if (node === null || typeof node !== "object" || !has(node, path[i])) throw new Error("no " + path[i]);
+      node = node[path[i]];
+    }
+    return node;
+  }
+
+  // Apply operations (engine/patch.py: [op, path, arg]) to one var's value;
+  // returns the new value. Throws when the value does not have the shape the
+  // operations expect (the copy has drifted: ask for a full one).
+  function applyOps(value, ops) {
+    for (var n = 0; n < ops.length; n++) {
+      var op = ops[n];
+      var kind = op[0];
+      var path = op[1];
+      if (!Array.isArray(path)) throw new Error("bad path");
+      var last = path.length - 1;
+      var parent;
+      var key;
+      if (kind === "set" || kind === "text") {
+        if (last < 0) {
+          value = kind === "set" ? op[2] : value + op[2];
+          continue;
+        }
+        parent = walk(value, path, last);
+        key = path[last];
+        if (Array.isArray(parent) && (typeof key !== "number" || key > parent.length)) throw new Error("bad index");
+        parent[key] = kind === "set" ? op[2] : parent[key] + op[2];
+      } else if (kind === "ins") {
+        parent = walk(value, path, last);
+        if (!Array.isArray(parent) || path[last] > parent.length) throw new Error("bad insert");
+        parent.splice(path[last], 0, op[2]);
+      } else if (kind === "del") {
+        parent = walk(value, path, last);
+        key = path[last];
+        if (Array.isArray(parent)) {
+          if (key >= parent.length) throw new Error("bad index");
+          parent.splice(key, 1);
+        } else if (isPlainObject(parent) && has(parent, key)) {
+          delete parent[key];
+        } else {
+          throw new Error("bad delete");
+        }
+      } else if (kind === "add" || kind === "rem") {
+        var target = walk(value, path, path.length);
+        if (!Array.isArray(target)) throw new Error("not a set");
+        var lo = 0;
+        var hi = target.length;
+        while (lo < hi) { // the first item not below op[2]
+          var mid = (lo + hi) >> 1;
+          if (wireCompare(target[mid], op[2]) < 0) lo = mid + 1; else hi = mid;
+        }
+        var present = lo < target.length && wireCompare(target[lo], op[2]) === 0;
+        if (kind === "add" && !present) target.splice(lo, 0, op[2]);
+        if (kind === "rem" && present) target.splice(lo, 1);
+      } else {
+        throw new Error("unknown operation " + kind);
+      }
+    }
+    return value;
+  }
+
   // Apply an update to `store`, the client's copy of the states, whose last
   // applied update is `seq` (null before the first full one). Returns
   // {outcome, seq}, seq being the last one applied now:
   //   "full"       each state it names replaced
-  //   "delta"      the next seq: its vars written over the copy's
+  //   "delta"      the next seq: its vars written over the copy's, its
+  //                operations (`ops`) applied to them
   //   "stale"      already applied (or older): nothing changes
-  //   "gap"        a seq is missing, or no full one came yet: ask for a full copy
+  //   "gap"        a seq is missing, no full one came yet, or the operations
+  //                do not fit the copy: ask for a full copy
   //   "malformed"  not an update: nothing changes
   function applyUpdate(store, seq, msg) {
     if (!isPlainObject(msg) || typeof msg.seq !== "number") return { outcome: "malformed", seq: seq };
@@ -255,8 +363,27 @@
     if (!has(msg, "delta")) return { outcome: "malformed", seq: seq };
     if (seq !== null && msg.seq <= seq) return { outcome: "stale", seq: seq };
     if (seq === null || msg.seq !== seq + 1) return { outcome: "gap", seq: seq };
+    var changed = {};
+    var failed = false;
+    eachState(msg.ops, function (stateName, vars) {
+      var current = store[stateName] || {};
+      var next = {};
+      Object.keys(vars).forEach(function (name) {
+        if (failed) return;
+        try { // (in place: a copy that does not fit is resynced whole, so a half-applied one does not stay)
+          next[name] = applyOps(has(current, name) ? current[name] : null, vars[name]);
+        } catch (e) {
+          failed = true;
+        }
+      });
+      changed[stateName] = next;
+    });
+    if (failed) return { outcome: "gap", seq: seq };
     eachState(msg.delta, function (stateName, vars) {
       store[stateName] = Object.assign(store[stateName] || {}, vars);
+    });
+    Object.keys(changed).forEach(function (stateName) {
+      store[stateName] = Object.assign(store[stateName] || {}, changed[stateName]);
     });
     return { outcome: "delta", seq: msg.seq };
   }
@@ -348,6 +475,8 @@
     ExprError: ExprError,
     evaluate: evaluate,
     applyUpdate: applyUpdate,
+    applyOps: applyOps,
+    wireCompare: wireCompare,
     buildArgs: buildArgs,
     numberRule: numberRule,
     sameSet: sameSet,

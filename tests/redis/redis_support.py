@@ -19,6 +19,7 @@ from typing import Any
 import redis.asyncio
 
 import engine as rx
+from engine.patch import apply_ops
 from engine.testing import TabClient
 
 HERE = Path(__file__).resolve().parent
@@ -77,9 +78,26 @@ class RecordingTab(TabClient):
         return values
 
 
+def log_key(token: str) -> str:
+    return f"engine:{{{token}}}:log"
+
+
+async def stored_tree(raw: redis.asyncio.Redis, token: str) -> dict[str, dict[str, Any]]:
+    """A tab's state as Redis holds it: each var's field, with the tab's operation log applied."""
+    values: dict[str, dict[str, Any]] = {}
+    for key, value in (await raw.hgetall(state_key(token))).items():
+        if key.startswith(b"v:"):
+            state, _, var = key[2:].decode().rpartition(":")
+            values.setdefault(state, {})[var] = json.loads(value)
+    for entry in await raw.lrange(log_key(token), 0, -1):
+        state, var, ops = json.loads(entry)
+        values.setdefault(state, {})[var] = apply_ops(values[state].get(var), ops)
+    return values
+
+
 async def stored_var(raw: redis.asyncio.Redis, token: str, state: str, var: str) -> Any:
     """One var of a tab's state as Redis holds it."""
-    return json.loads(await raw.hget(state_key(token), "data"))["states"][state][var]
+    return (await stored_tree(raw, token))[state][var]
 
 
 async def until(predicate: Any, timeout: float, what: str, step: float = 0.02) -> None:

@@ -14,7 +14,7 @@ import logging
 from typing import Any
 
 import pytest
-from redis_support import RecordingTab, lock_key, raw_redis, redis_app, state_key, until
+from redis_support import RecordingTab, lock_key, log_key, raw_redis, redis_app, state_key, stored_tree, until
 
 import engine as rx
 from engine.redis import RedisStateManager
@@ -93,13 +93,14 @@ async def test_a_tab_is_stored_as_json_with_its_backend_vars_and_a_ttl(redis_ser
             await tab.send(RedisSpecState.remember, "x")
             stored = await r.hgetall(state_key(tab.token))
             ttl = await r.pttl(state_key(tab.token))
-        document = json.loads(stored[b"data"])
-        assert document["format"] == 1
-        values = document["states"][NAME]
+            log_ttl = await r.pttl(log_key(tab.token))
+            values = (await stored_tree(r, tab.token))[NAME]
+        assert stored[b"format"] == b"2"
+        assert json.loads(stored[f"v:{NAME}:count".encode()]) == 2  # one field per var, its JSON
         assert values["count"] == 2 and values["_hits"] == 1 and values["_secret"] == "x"
-        assert values["tags"] == ["x"] and values["pair"] == [1, "x"]
+        assert values["tags"] == ["x"] and values["pair"] == [1, "x"] and values["items"] == ["x"]
         assert int(stored[b"seq"]) == tab.seq
-        assert 50_000 < ttl <= 60_000
+        assert 50_000 < ttl <= 60_000 and (log_ttl == -2 or 50_000 < log_ttl <= 60_000)
 
         other = RedisStateManager(app.settings)  # a second worker reads it back with the declared types
         try:
@@ -146,7 +147,7 @@ async def test_a_value_that_cannot_be_stored_fails_clearly_and_stores_nothing(re
             await tab.send(RedisSpecState.add, 1)
             ack = await tab.send(getattr(RedisSpecState, handler))
             assert not ack["ok"]
-            assert "RedisSpecState cannot be stored in Redis" in ack["error"] and "JSON" in ack["error"]
+            assert ack["error"].startswith("RedisSpecState._") and "nothing was stored" in ack["error"]
             root = await app.state_manager.peek(tab.token)
             assert root is not None and spec(root)._thing is None and spec(root)._hits == 1 and spec(root).count == 1
 
@@ -155,38 +156,60 @@ async def test_a_value_that_cannot_be_stored_fails_clearly_and_stores_nothing(re
 
 
 @pytest.mark.parametrize(
-    "data",
+    "field,value",
     [
-        pytest.param(b"\x80\x04\x95 not json, maybe a pickle", id="unreadable"),
-        pytest.param(json.dumps({"format": 1, "states": {NAME: {"count": "lots"}}}), id="wrong-type"),
-        pytest.param(json.dumps({"format": 1, "states": {NAME: {"items": [1, {"__class__": "os.system"}]}}}),
-                     id="smuggled-object"),
-        pytest.param(json.dumps({"states": {NAME: {"count": 3}}}), id="no-format"),
+        pytest.param("count", b"\x80\x04\x95 not json, maybe a pickle", id="unreadable"),
+        pytest.param("count", json.dumps("lots"), id="wrong-type"),
+        pytest.param("items", json.dumps([1, {"__class__": "os.system"}]), id="smuggled-object"),
     ],
 )
-async def test_a_tampered_state_is_rejected_logged_and_the_tab_starts_over(redis_server, caplog, data):
+async def test_a_tampered_var_is_dropped_and_logged_the_others_are_kept_and_the_tab_sent_whole(
+    redis_server, caplog, field, value
+):
     async with redis_app(redis_server.url) as app, raw_redis(redis_server.url) as r:
         async with RecordingTab(app, states=[RedisSpecState]) as tab:
             await tab.send(RedisSpecState.add, 7)
             await tab.send(RedisSpecState.remember, "kept")
             await until(lambda: not len(app.state_manager.locks.holds), 2, "the worker letting go of the tab")
-            await r.hset(state_key(tab.token), mapping={"data": data, "version": "tampered"})
+            await r.hset(state_key(tab.token), mapping={f"v:{NAME}:{field}": value, "version": "tampered"})
             with caplog.at_level(logging.ERROR, logger="engine.redis"):
                 ack = await tab.send(RedisSpecState.add, 1)
             assert ack["ok"], ack
-            assert "rejected the stored state of tab" in caplog.text
-            await tab.wait_for(lambda t: t.state(RedisSpecState)["count"] == 1)
+            assert f"the stored value of {NAME}.{field} was dropped" in caplog.text
             last = tab.updates[-1]
             assert "full" in last, "the tab must be replaced wholesale, not patched"
-            assert last["full"][NAME]["items"] == [] and last["full"][NAME]["count"] == 1
-            stored = json.loads(await r.hget(state_key(tab.token), "data"))
-            assert stored["states"][NAME]["count"] == 1  # the bad value was overwritten
+            shown = last["full"][NAME]
+            assert shown["tags"] == ["kept"]  # the vars that fit are kept
+            if field == "count":
+                assert shown["count"] == 1 and shown["items"] == ["kept"]  # dropped to 0, then +1
+            else:
+                assert shown["count"] == 8 and shown["items"] == []
+            stored = await stored_tree(r, tab.token)
+            assert stored[NAME]["count"] == shown["count"]  # the bad value was overwritten
+
+
+async def test_a_state_another_version_wrote_is_rejected_whole_and_the_tab_starts_over(redis_server, caplog):
+    async with redis_app(redis_server.url) as app, raw_redis(redis_server.url) as r:
+        async with RecordingTab(app, states=[RedisSpecState]) as tab:
+            await tab.send(RedisSpecState.add, 7)
+            await until(lambda: not len(app.state_manager.locks.holds), 2, "the worker letting go of the tab")
+            await r.delete(state_key(tab.token))
+            document = {"format": 1, "states": {NAME: {"count": 3}}}
+            await r.hset(state_key(tab.token), mapping={"data": json.dumps(document), "version": "v1", "seq": 3})
+            with caplog.at_level(logging.ERROR, logger="engine.redis"):
+                ack = await tab.send(RedisSpecState.add, 1)
+            assert ack["ok"], ack
+            assert "rejected the stored state of tab" in caplog.text and "format-2" in caplog.text
+            last = tab.updates[-1]
+            assert "full" in last and last["full"][NAME]["count"] == 1
 
 
 async def test_states_and_vars_the_app_no_longer_declares_are_skipped(redis_server, caplog):
     async with redis_app(redis_server.url) as app, raw_redis(redis_server.url) as r:
-        document = {"format": 1, "states": {NAME: {"count": 4, "gone": 1}, "state.no_such_state": {"x": 1}}}
-        await r.hset(state_key("evolved"), mapping={"data": json.dumps(document), "version": "v1", "seq": 3})
+        await r.hset(state_key("evolved"), mapping={
+            f"v:{NAME}:count": "4", f"v:{NAME}:gone": "1", "v:state.no_such_state:x": "1",
+            "version": "v1", "seq": 3, "format": "2",
+        })
         with caplog.at_level(logging.INFO, logger="engine.redis"):
             root = await app.state_manager.peek("evolved")
         assert root is not None and spec(root).count == 4
@@ -201,8 +224,8 @@ async def test_a_state_replaced_under_a_held_lock_is_not_overwritten(redis_serve
         with pytest.raises(rx.StateStoreError, match="replaced or removed while this handler held its lock"):
             async with app.modify_state("replaced") as root:
                 spec(root).count = 2
-                await r.hset(state_key("replaced"), mapping={"version": "someone-else", "data": "{}"})
-        assert json.loads(await r.hget(state_key("replaced"), "data")) == {}  # theirs, not ours
+                await r.hset(state_key("replaced"), mapping={"version": "someone-else", f"v:{NAME}:count": "7"})
+        assert (await stored_tree(r, "replaced"))[NAME]["count"] == 7  # theirs, not ours
 
 
 # -- a state that vanished ----------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import time
 
 import pytest
 from redis_scale_states import ScaleState
-from redis_support import ROOT, RecordingTab, Worker, lock_key, raw_redis, state_key, until
+from redis_support import ROOT, RecordingTab, Worker, lock_key, raw_redis, state_key, stored_tree, until
 
 from engine.redis import RedisStateManager
 from engine.settings import Settings
@@ -128,28 +128,28 @@ async def test_a_killed_lock_holder_frees_the_tab_after_its_lease_nothing_reruns
         await tab.wait_for(lambda t: count(t) == 6)
 
         await asyncio.sleep(1.5)  # the killed worker's task is gone for good: nothing changes any more
-        stored = json.loads(await r.hget(state_key(tab.token), "data"))
-        assert stored["states"][NAME]["count"] == 6 and stored["states"][NAME]["held"] is False
+        stored = await stored_tree(r, tab.token)
+        assert stored[NAME]["count"] == 6 and stored[NAME]["held"] is False
         assert count(tab) == 6
         await tab.disconnect()
 
 
-async def test_a_tampered_key_is_rejected_by_the_worker_that_reads_it(redis_server, start_worker):
+async def test_a_tampered_var_is_dropped_by_the_worker_that_reads_it(redis_server, start_worker):
     redis_server.flush()
     a, b = start_worker(redis_server.url), start_worker(redis_server.url)
     async with raw_redis(redis_server.url) as r, \
             RecordingTab(url=a.url, states=STATES) as tab, TabClient(url=b.url, states=STATES) as other:
         await tab.send(ScaleState.add, 5)
         await asyncio.sleep(0.2)  # worker A has let go of the tab
-        bad = {"format": 1, "states": {NAME: {"count": {"__reduce__": ["os.system", ["true"]]}}}}
-        await r.hset(state_key(tab.token), mapping={"data": json.dumps(bad), "version": "tampered"})
+        bad = {"__reduce__": ["os.system", ["true"]]}
+        await r.hset(state_key(tab.token), mapping={f"v:{NAME}:count": json.dumps(bad), "version": "tampered"})
 
         await other.send(ScaleState.drive, tab.token, 1, 0)  # worker B reads it first
         await tab.wait_for(lambda t: count(t) == 1, timeout=10)
         assert any("full" in update and update["full"][NAME]["count"] == 1 for update in tab.updates)
-        await until(lambda: "rejected the stored state of tab" in b.log_text(), 5, "worker B logging it")
-        stored = json.loads(await r.hget(state_key(tab.token), "data"))
-        assert stored["states"][NAME]["count"] == 1
+        await until(lambda: f"{NAME}.count was dropped" in b.log_text(), 5, "worker B logging it")
+        stored = await stored_tree(r, tab.token)
+        assert stored[NAME]["count"] == 1
 
 
 async def test_workers_survive_a_redis_restart_and_recover_by_themselves(redis_server, start_worker):
@@ -186,7 +186,7 @@ async def test_workers_survive_a_redis_restart_and_recover_by_themselves(redis_s
                 with contextlib.suppress(TimeoutError):
                     await tab.wait_for(lambda t: count(t) > 1, timeout=1)
             async with raw_redis(own.url) as r:
-                stored = json.loads(await r.hget(state_key(tab.token), "data"))["states"][NAME]["count"]
+                stored = (await stored_tree(r, tab.token))[NAME]["count"]
             assert stored == 1 + drives
             await tab.wait_for(lambda t: count(t) == stored, timeout=10)
     finally:
