@@ -1,9 +1,13 @@
 """Lab: a background task yields regular events, then chains a second task."""
 
+from demos import pace
+
 # --8<-- [start:state]
 import asyncio
 
 import engine as rx
+
+ROW_SECONDS = 0.6  # how long making one row takes
 
 
 class LabChainState(rx.State):
@@ -13,7 +17,7 @@ class LabChainState(rx.State):
     @rx.event(background=True)
     async def build(self):
         for n in range(1, 4):
-            await asyncio.sleep(0.6)  # the slow part, with no lock held
+            await asyncio.sleep(ROW_SECONDS)  # the slow part, with no lock held
             # A regular event: it joins the tab's queue and runs under the lock
             yield LabChainState.add_row(n)
         # Chaining: yielding a background handler starts another task
@@ -44,3 +48,7 @@ def chain_example():
         rx.text(LabChainState.log, aria_live="polite"),
     )
 # --8<-- [end:ui]
+
+
+# The tests run these pauses faster (DEMO_PACE, demos/pace.py); the site runs them as written.
+ROW_SECONDS = pace.scaled(ROW_SECONDS)

@@ -1,9 +1,13 @@
 """Lab: the counter without its `_n_tasks` guard, so a quick Stop and Start leaves two copies counting."""
 
+from demos import pace
+
 # --8<-- [start:state]
 import asyncio
 
 import engine as rx
+
+TICK = 0.5  # seconds between two counts
 
 
 class LabUnguardedState(rx.State):
@@ -18,7 +22,7 @@ class LabUnguardedState(rx.State):
                 if not self.running:
                     return
                 self.counter += 1
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(TICK)
 
     def toggle_running(self):
         self.running = not self.running
@@ -51,3 +55,7 @@ def _show_the_guard() -> None:
 
 
 _show_the_guard()
+
+
+# The tests run these pauses faster (DEMO_PACE, demos/pace.py); the site runs them as written.
+TICK = pace.scaled(TICK)

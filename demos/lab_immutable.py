@@ -1,9 +1,13 @@
 """Lab: changing state outside `async with self` raises ImmutableStateError, and nothing is sent."""
 
+from demos import pace
+
 # --8<-- [start:state]
 import asyncio
 
 import engine as rx
+
+WORK_SECONDS = 0.5  # how long each task works before it changes the state
 
 
 class LabImmutableState(rx.State):
@@ -12,7 +16,7 @@ class LabImmutableState(rx.State):
 
     @rx.event(background=True)
     async def add_outside(self):
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(WORK_SECONDS)
         # Wrong: no `async with self` around the change
         self.count += 1
 
@@ -20,7 +24,7 @@ class LabImmutableState(rx.State):
     async def append_later(self):
         async with self:
             names = self.names
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(WORK_SECONDS)
         # Wrong: `names` belongs to the block that ended
         names.append(f"name {len(names) + 1}")
 
@@ -33,7 +37,7 @@ class LabImmutableState(rx.State):
 
     @rx.event(background=True)
     async def add_inside(self):
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(WORK_SECONDS)
         async with self:
             self.count += 1
             self.names.append(f"name {len(self.names) + 1}")
@@ -52,3 +56,7 @@ def immutable_example():
         rx.button("Do it right", on_click=LabImmutableState.add_inside),
     )
 # --8<-- [end:ui]
+
+
+# The tests run these pauses faster (DEMO_PACE, demos/pace.py); the site runs them as written.
+WORK_SECONDS = pace.scaled(WORK_SECONDS)

@@ -1,9 +1,13 @@
 """Lab: what a background task reads outside `async with self` is a snapshot that can go stale."""
 
+from demos import pace
+
 # --8<-- [start:state]
 import asyncio
 
 import engine as rx
+
+PAUSE_SECONDS = 3  # how long the task goes without the lock
 
 
 class LabStaleState(rx.State):
@@ -19,7 +23,7 @@ class LabStaleState(rx.State):
         async with self:
             self.read_outside = self.read_inside = None
         # Three seconds without the lock: the tab's events run meanwhile
-        await asyncio.sleep(3)
+        await asyncio.sleep(PAUSE_SECONDS)
         # Outside a block: the copy the task kept when its last block ended
         stale = self.value
         async with self:
@@ -41,3 +45,7 @@ def stale_read_example():
         rx.text("Read inside the next block: ", LabStaleState.read_inside),
     )
 # --8<-- [end:ui]
+
+
+# The tests run these pauses faster (DEMO_PACE, demos/pace.py); the site runs them as written.
+PAUSE_SECONDS = pace.scaled(PAUSE_SECONDS)

@@ -1,9 +1,13 @@
 """Lab: a task that sleeps inside its block keeps the tab's other events waiting."""
 
+from demos import pace
+
 # --8<-- [start:state]
 import asyncio
 
 import engine as rx
+
+PAUSE_SECONDS = 1  # how long each round waits
 
 
 class LabWaitingState(rx.State):
@@ -16,7 +20,7 @@ class LabWaitingState(rx.State):
             async with self:
                 self.ticks += 1
                 # Wrong: the lock is held while nothing happens
-                await asyncio.sleep(1)
+                await asyncio.sleep(PAUSE_SECONDS)
 
     @rx.event(background=True)
     async def sleep_outside(self):
@@ -24,7 +28,7 @@ class LabWaitingState(rx.State):
             async with self:
                 self.ticks += 1
             # Right: wait with the lock given back
-            await asyncio.sleep(1)
+            await asyncio.sleep(PAUSE_SECONDS)
 
     def click(self):
         self.clicks += 1
@@ -45,3 +49,7 @@ def waiting_example():
         ),
     )
 # --8<-- [end:ui]
+
+
+# The tests run these pauses faster (DEMO_PACE, demos/pace.py); the site runs them as written.
+PAUSE_SECONDS = pace.scaled(PAUSE_SECONDS)

@@ -1,5 +1,7 @@
 """The Controlling tasks demos: progress and cancel, search, skip, a failure."""
 
+from demos import pace
+
 # --8<-- [start:report]
 import asyncio
 
@@ -106,6 +108,9 @@ def search_example():
 
 
 # --8<-- [start:skip_counter]
+TICK = 0.5  # seconds between two counts
+
+
 class SkipCounterState(rx.State):
     counter: int = 0
     max_counter: int = 10
@@ -122,7 +127,7 @@ class SkipCounterState(rx.State):
                 if not self.running:
                     return
                 self.counter += 1
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(TICK)
 
     def toggle_running(self):
         self.running = not self.running
@@ -162,11 +167,13 @@ def skip_counter_example():
 
 # --8<-- [start:rates]
 TRIES = 3
+SERVICE_SECONDS = 0.4  # how long the service takes to refuse
+RETRY_SECONDS = 0.3  # the pause before the next try
 
 
 async def ask_rates_service():
     """A stand-in for a call to a rates service that is down today."""
-    await asyncio.sleep(0.4)
+    await asyncio.sleep(SERVICE_SECONDS)
     raise ConnectionRefusedError("the rates service refused the connection")
 
 
@@ -185,7 +192,7 @@ class RatesState(rx.State):
                 if attempt == TRIES:
                     # Out of tries: let it fail; the task's error var says why
                     raise
-                await asyncio.sleep(0.3)  # a short pause before the next try
+                await asyncio.sleep(RETRY_SECONDS)  # a short pause before the next try
             else:
                 async with self:
                     self.rates = answer
@@ -208,3 +215,11 @@ def rates_example():
         rx.text(fetch.error, class_name="rx-failure"),
     )
 # --8<-- [end:rates_ui]
+
+
+# The tests run these pauses faster (DEMO_PACE, demos/pace.py); the site runs them as written.
+SECONDS_PER_PAGE = pace.scaled(SECONDS_PER_PAGE)
+LOOKUP_SECONDS = pace.scaled(LOOKUP_SECONDS)
+TICK = pace.scaled(TICK)
+SERVICE_SECONDS = pace.scaled(SERVICE_SECONDS)
+RETRY_SECONDS = pace.scaled(RETRY_SECONDS)

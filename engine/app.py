@@ -24,6 +24,8 @@ from .runner import MODIFY_STATE, InOrder, Observers, Parts, Runner, Session, Ta
 from .settings import Settings
 from .socket import (
     LOCAL_NAMES,
+    Bindings,
+    ClientLimits,
     EventNamespace,
     GuardedASGIApp,
     HostGuard,
@@ -76,39 +78,38 @@ class App:
         self.settings = settings = _settings(settings, redis_url, overrides)
         shared = bool(settings.redis_url)
         redis = _RedisParts(settings) if shared else None
-        # Built in dependency order, each part given what it needs.
+        # Built in dependency order, each part given what it needs (nothing is set on a part afterwards).
         self.observers = Observers()
+        self.tickets = TicketSigner(settings.token_secret, settings.token_max_age)
+        directory = redis.directory if redis else TabDirectory()
+        bindings = Bindings(self.tickets, directory, ClientLimits(settings), settings)
+        relay = redis.relay(bindings.connected_here) if redis else None
         self.sio = SocketServer(
             async_mode="asgi",
             cors_allowed_origins=origin_policy(settings.allowed_origins),
-            client_manager=redis.relay if redis else None,
+            client_manager=relay,
             max_http_buffer_size=settings.max_message_bytes,
             unsent=UnsentLimits.of(settings),
             transports=["websocket"],
             always_connect=True,
         )
-        publisher = SocketPublisher(self.sio, shared=shared)
+        publisher = SocketPublisher(self.sio, bindings.connected_here, shared=shared)
         confirmed = InOrder()
         tasks = TaskRegistry(settings, self.observers)
         if state_manager is None:
-            state_manager = (
-                redis.manager(publisher, confirmed, busy=tasks.has_tasks, on_refused=self._commit_refused)
-                if redis else MemoryStateManager(settings)
-            )
+            if redis is not None and relay is not None:
+                state_manager = redis.manager(
+                    publisher, relay, confirmed, busy=tasks.has_tasks, on_refused=self._commit_refused
+                )
+            else:
+                state_manager = MemoryStateManager(settings, protect=self._in_use)
+        elif isinstance(state_manager, MemoryStateManager) and state_manager.protect is None:
+            state_manager.protect = self._in_use  # (a manager made by the caller: the App adopts it)
         self.state_manager = state_manager
         parts = Parts(state_manager, publisher, self.observers, settings, self._enter, confirmed)
         self.runner = Runner(parts, redis.cluster if redis else None, tasks=tasks)
-        self.tickets = TicketSigner(settings.token_secret, settings.token_max_age)
-        directory = redis.directory if redis else TabDirectory()
-        self.event_namespace = EventNamespace(self.runner, self.tickets, settings, directory)
-        publisher.namespace = self.event_namespace
+        self.event_namespace = EventNamespace(self.runner, settings, bindings, relay=relay)
         self.sio.register_namespace(self.event_namespace)
-        if redis is not None:  # updates published while the relay was away are lost: send every tab its state
-            redis.relay.on_resubscribed = self.event_namespace.resend_all
-            redis.relay.is_local = self.event_namespace.connected_here
-            redis.directory.on_cancel = self._cancel_asked
-        if isinstance(self.state_manager, MemoryStateManager):
-            self.state_manager.protect = self._in_use
         self._watchdog: LoopWatchdog | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._stopping: asyncio.Future[dict[str, int]] | None = None
@@ -121,12 +122,6 @@ class App:
     def _enter(self) -> None:
         """Run at the start of each handler and task: what `rx.get_app()` returns there."""
         _current_app.set(self)
-
-    def _cancel_asked(self, token: str, handler: str | None) -> None:
-        """Another worker asks to cancel a tab's tasks here: one handler's copies, or (None) the tab's,
-        which it does once the tab has been gone its grace period (unless it came back meanwhile)."""
-        if handler is not None or token not in self.event_namespace.token_to_sid:
-            self.runner.control.cancel_here(token, handler)
 
     def _in_use(self, token: str) -> bool:
         """Whether a tab's state must stay in memory: its tab is connected or it runs tasks."""
@@ -252,16 +247,19 @@ class _RedisParts:
         url = str(settings.redis_url)
         self.worker = redis.new_worker_id()
         pool = redis.Pool.of(settings)
+        self._url, self._pool = url, pool
         self.directory = redis.RedisTabDirectory(url, worker=self.worker, pool=pool, beat=settings.worker_heartbeat)
-        self.relay = redis.RedisRelay(url, pool)
         self.cluster = redis.RedisCluster(self.directory)
 
+    def relay(self, is_local: Callable[[str], bool]) -> Any:
+        """The Socket.IO relay between workers; `is_local(token)`: the tab's socket is on this worker."""
+        return self._redis.RedisRelay(self._url, self._pool, is_local=is_local)
+
     def manager(
-        self, publisher: SocketPublisher, confirmed: InOrder, *, busy: Callable[[str], bool],
+        self, publisher: SocketPublisher, relay: Any, confirmed: InOrder, *, busy: Callable[[str], bool],
         on_refused: Callable[[str, Exception], None],
     ) -> StateManager:
         """The worker's state manager, connected to the sockets: what its commits publish, when it lets go."""
-        relay = self.relay
 
         async def before_release() -> None:  # this worker's updates of the tab go out before another's can
             await confirmed.drained()

@@ -152,9 +152,9 @@ class Changes:
         old = state._rx_values[name]
         state._rx_values[name] = value
         if type(value) not in SCALAR_TYPES and value is not old:
-            self.log(state, name).whole = True
+            self.var_log(state, name).whole = True
 
-    def log(self, state: State, name: str) -> VarLog:
+    def var_log(self, state: State, name: str) -> VarLog:
         logs = self.logs
         if logs is None:
             logs = self.logs = {}
@@ -165,7 +165,7 @@ class Changes:
 
     def op(self, state: State, name: str, op: list[Any], grew: int) -> None:
         """An operation on the var's value, as the tab will apply it; `grew`: bytes it added (or removed)."""
-        log = self.log(state, name)
+        log = self.var_log(state, name)
         if log.whole:
             return  # the var goes out whole anyway
         ops = log.ops
@@ -194,8 +194,8 @@ class Changes:
             values = state._rx_values
             fields = cls._rx_fields
             known = state._rx_sizes or _NO_SIZES
-            shown: dict[str, Any] | None = None
             kept: dict[str, Any] | None = None
+            backend = False
             for name, old in olds.items():
                 now = values[name]
                 log = logs.get((state, name)) if logs is not None else None
@@ -220,17 +220,24 @@ class Changes:
                 if kept is None:
                     kept = stored[cls._rx_full_name] = {}
                 kept[name] = entry
-                if not fields[name].backend:
-                    if shown is None:
-                        shown = delta[cls._rx_full_name] = {}
-                    shown[name] = entry
-        return Commitment(delta, stored, sizes, grew)
+                if fields[name].backend:
+                    backend = True
+            if kept is None:
+                continue
+            if not backend:  # (the tab's part is the same dict, unless a backend var changed too)
+                delta[cls._rx_full_name] = kept
+            else:
+                shown = {name: entry for name, entry in kept.items() if not fields[name].backend}
+                if shown:
+                    delta[cls._rx_full_name] = shown
+        return tuple.__new__(Commitment, (delta, stored, sizes, grew))  # (no NamedTuple __new__ frame)
 
     def clear(self) -> None:
         """After a commit: the next changes are counted from here."""
         self.olds.clear()
         self.logs = None
-        self.undo.clear()
+        if self.undo:
+            self.undo.clear()
 
     def rollback(self) -> None:
         """Undo every change since the last commit (the views that made them are closed by now)."""

@@ -61,11 +61,11 @@ class Check:
     container holds, so a view of a nested list checks what is appended to it.
     """
 
-    __slots__ = ("_fn", "fields", "items", "key", "kind", "members", "name")
+    __slots__ = ("fields", "fn", "items", "key", "kind", "members", "name")
 
     def __init__(self, name: str, fn: Callable[[Any], Any], kind: str = "") -> None:
         self.name = name
-        self._fn = fn
+        self.fn = fn  # (what __call__ calls: a caller on a hot path calls it directly)
         self.kind = kind
         self.items: Check = self  # list/set/tuple[T, ...]: the items' check; dict: the values'
         self.key: Callable[[Any], Any] | None = None  # dict: the keys' check
@@ -73,7 +73,7 @@ class Check:
         self.members: tuple[Check, ...] = ()  # a union: its options
 
     def __call__(self, value: Any) -> Any:
-        return self._fn(value)
+        return self.fn(value)
 
     def at(self, key: Any) -> Check:
         """The check of what the container holds at `key` (a fixed tuple differs by position)."""

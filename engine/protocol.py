@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from .errors import EventError
 from .patch import Patch, apply_ops
-from .runner.outcome import EventResult
+from .runner.outcome import EventResult, Outcome
 
 __all__ = [
     "CLIENT_EVENTS", "ERROR", "EVENT", "HELLO", "INSPECT", "MAX_CLIENT_ID", "MAX_EVENT_ID", "MAX_STATES",
@@ -83,12 +83,17 @@ def error(message: str, event: str | None = None) -> dict[str, Any]:
 
 
 def ack(result: EventResult | None = None, *, refused: str | None = None, ok: bool = False) -> dict[str, Any]:
-    """The acknowledgement of a message: how its event ended, why it was refused, or just ok."""
+    """The acknowledgement of a message: how its event ended, why it was refused, or just ok.
+
+    A trigger its task's policy skipped is ok too, and says so: `skipped` and a `message`.
+    """
     if refused is not None:
         return {"ok": False, "error": refused}
     if ok:
         return {"ok": True}
     assert result is not None
+    if result.outcome is Outcome.SKIPPED:
+        return {"ok": True, "skipped": True, "message": result.message}
     return {"ok": True} if result.ok else {"ok": False, "error": result.message}
 
 

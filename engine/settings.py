@@ -120,7 +120,8 @@ class Settings:
         20, "Refused events after which a connection is closed.", minimum=1
     )
     max_tasks_per_tab: int = _setting(
-        16, "Background tasks one tab may have running at once.", minimum=1
+        16, "Background tasks one tab may have running at once; one more waits for a slot (at most "
+        "max_queued_events wait; `App.create_task` is refused instead).", minimum=1
     )
     max_tasks_total: int = _setting(
         10_000, "Background tasks the whole process may have running at once.", minimum=1
@@ -146,7 +147,8 @@ class Settings:
         3600.0, "An in-memory tab state unused this long is evicted (never while locked).", unit="s"
     )
     max_queued_events: int = _setting(
-        100, "Events waiting to run for one tab before new ones are refused.", minimum=1
+        100, "Events waiting to run for one tab before new ones are refused; also bounds the tab's background "
+        "tasks waiting for a slot, and the waiting triggers of each \"queue\" handler.", minimum=1
     )
     max_queued_updates: int = _setting(
         256, "Updates waiting to be sent to one slow tab before it is resynced.", minimum=1
@@ -162,7 +164,8 @@ class Settings:
         minimum=0.05, unit="s",
     )
     max_chain_length: int = _setting(
-        100, "Events one event may chain (return or yield) before it is stopped.", minimum=1
+        100, "Events one event may chain (return or yield) before it is stopped; also the generations of "
+        "background tasks started by tasks from one event (a task that starts itself again).", minimum=1
     )
     tab_grace: float = _setting(
         60.0, "After a tab disconnects, its background tasks are cancelled after this long.", unit="s"

@@ -14,13 +14,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import secrets
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
 import socketio
-import uvicorn
 
 from . import protocol
 from .app import App
@@ -28,63 +26,13 @@ from .event import TASK_VARS, task_var
 from .handler import EventHandler, EventSpec
 from .protocol import NAMESPACE, Applied
 from .state import State
+from .testserver import SERVERS, SharedServer, serve
 
 __all__ = ["TabClient", "TabRefusedError", "serve"]
 
 
 class TabRefusedError(ConnectionRefusedError, socketio.exceptions.ConnectionError):  # type: ignore[misc]
     """The server refused to open the tab; the message is its reason (a limit reached, an unknown host...)."""
-
-
-@asynccontextmanager
-async def serve(asgi_app: Any, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
-    """Run an ASGI app with uvicorn in this event loop; yields its base URL.
-
-    uvicorn's own proxy headers are off: it would otherwise take the client's
-    address from `X-Forwarded-For` for any connection from 127.0.0.1, and the
-    engine's `trusted_proxies` setting is what a test means to try.
-    """
-    config = uvicorn.Config(asgi_app, host=host, port=port, log_level="warning", lifespan="off",
-                            proxy_headers=False)
-    server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]
-    task = asyncio.create_task(server.serve(), name="engine:test-server")
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-                raise RuntimeError("test server stopped before it started")
-            await asyncio.sleep(0.005)
-        sock = server.servers[0].sockets[0]
-        bound_port = sock.getsockname()[1]
-        yield f"http://{host}:{bound_port}"
-    finally:
-        server.should_exit = True
-        await task
-
-
-class _SharedServer:
-    """One loopback server per App, shared by every TabClient of that App."""
-
-    def __init__(self, app: App) -> None:
-        self.app = app
-        self.users = 0
-        self.url = ""
-        self._cm: Any = None
-
-    async def acquire(self) -> str:
-        self.users += 1
-        if self.users == 1:
-            self._cm = serve(self.app.asgi())
-            self.url = await self._cm.__aenter__()
-        return self.url
-
-    async def release(self) -> None:
-        self.users -= 1
-        if self.users == 0:
-            cm, self._cm = self._cm, None
-            await cm.__aexit__(None, None, None)
-            _servers.pop(id(self.app), None)
 
 
 class _Refusal:
@@ -118,7 +66,6 @@ class _Refusal:
         return f"the server refused this tab: {said[0]}"
 
 
-_servers: dict[int, _SharedServer] = {}
 _ids = itertools.count(1)
 
 
@@ -166,13 +113,15 @@ class TabClient:
         self._waiters: set[asyncio.Future[None]] = set()
         self._sio: socketio.AsyncClient | None = None
         self._greeted = False  # the server sent this connection its hello: the tab was not refused
-        self._shared: _SharedServer | None = None
+        self.lost: str | None = None  # why the server's side of the connection went away, until connect()
+        self._answers: set[asyncio.Future[Any]] = set()  # acknowledgements still awaited
+        self._shared: SharedServer | None = None
 
     # -- lifecycle -------------------------------------------------------------
     async def __aenter__(self) -> TabClient:
         if self.url is None:
             assert self.app is not None
-            self._shared = _servers.setdefault(id(self.app), _SharedServer(self.app))
+            self._shared = SERVERS.setdefault(id(self.app), SharedServer(self.app))
             self.url = await self._shared.acquire()
         try:
             await self.connect()
@@ -203,7 +152,9 @@ class TabClient:
         """
         if not self.url:
             raise RuntimeError("this TabClient has no server yet: enter it (`async with`) or give it url=...")
-        options: dict[str, Any] = {}
+        # The server puts no cap on what it sends (an update is as big as what changed), so neither does
+        # the tab: aiohttp's own 4 MiB cap would drop the connection on a big update, with no word why.
+        options: dict[str, Any] = {"websocket_extra_options": {"max_msg_size": 0}}
         if self.local_address is not None:
             local = (self.local_address, 0)
             # A factory: engineio makes the session when it connects and closes it when the socket ends.
@@ -214,11 +165,18 @@ class TabClient:
         sio.on(protocol.ERROR, self._on_error, namespace=NAMESPACE)
         sio.on(protocol.TRACE, self._on_trace, namespace=NAMESPACE)
         refusal = _Refusal(self)
+        lost = self._on_lost(sio)
+
+        async def disconnected(*reason: Any) -> None:
+            refusal.disconnected(*reason)
+            await lost(*reason)
+
         sio.on("connect_error", refusal.connect_error, namespace=NAMESPACE)
-        sio.on("disconnect", refusal.disconnected, namespace=NAMESPACE)
+        sio.on("disconnect", disconnected, namespace=NAMESPACE)
         self._sio = sio
         self.seq = -1
         self._greeted = False
+        self.lost = None
         auth = {"token": self.ticket, "states": self.state_names, "client": self._client_id}
         try:
             await sio.connect(
@@ -263,7 +221,21 @@ class TabClient:
         """Send any payload as an `event` message (for tests of hostile input)."""
         if self._sio is None:
             raise RuntimeError("this tab is not connected")
-        ack = await self._sio.call(protocol.EVENT, payload, namespace=NAMESPACE, timeout=timeout)
+        self._check_connection("before sending an event")
+        answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        def answered(*data: Any) -> None:
+            if not answer.done():
+                answer.set_result(data[0] if len(data) == 1 else list(data))
+
+        self._answers.add(answer)  # (a lost connection fails it at once: see _on_lost)
+        try:
+            await self._sio.emit(protocol.EVENT, payload, namespace=NAMESPACE, callback=answered)
+            ack = await asyncio.wait_for(answer, timeout)
+        except TimeoutError:
+            raise TimeoutError(f"the server did not answer within {timeout}s") from None
+        finally:
+            self._answers.discard(answer)
         if not isinstance(ack, dict):
             raise RuntimeError(f"server answered an event with {ack!r}")
         if not ack.get("ok"):
@@ -322,11 +294,34 @@ class TabClient:
         except TimeoutError:
             raise TimeoutError(f"still running after {timeout}s: {', '.join(self.running_tasks())}") from None
 
+    def _check_connection(self, when: str) -> None:
+        if self.lost is not None:
+            raise ConnectionError(f"the server's side of this tab's connection went away {when}: {self.lost}")
+
+    def _on_lost(self, sio: socketio.AsyncClient) -> Callable[..., Any]:
+        async def lost(reason: Any = None) -> None:
+            if sio is not self._sio:  # this tab closed it itself (disconnect, reconnect)
+                return
+            self.lost = f"{reason or 'the connection dropped'}; call reconnect() to open it again"
+            self.errors.append(f"lost the connection to the server ({self.lost})")
+            for answer in self._answers:  # events sent on it will never be answered
+                if not answer.done():
+                    answer.set_exception(ConnectionError(
+                        f"the server's side of this tab's connection went away before it answered: {self.lost}"
+                    ))
+            self._wake()
+
+        return lost
+
     async def wait_for(self, predicate: Callable[[TabClient], bool], timeout: float = 5) -> None:
-        """Wait until `predicate(tab)` is true; `TimeoutError` shows what the tab saw."""
+        """Wait until `predicate(tab)` is true; `TimeoutError` shows what the tab saw.
+
+        `ConnectionError` at once if the connection is lost meanwhile: nothing more can arrive.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while not predicate(self):
+            self._check_connection("while waiting")
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise TimeoutError(

@@ -35,8 +35,8 @@ class Commit(NamedTuple):
     confirmed: asyncio.Future[None] | None = None  # pending write (pipelined): send the update once it is done
 
 
-class Transaction:
-    """One holder's view of a tab's state under its lock.
+class Transaction(Changes):
+    """One holder's view of a tab's state under its lock, and the log of what it changed (changes.py).
 
     A manager that found no usable stored state for a tab it may have served
     before (expired, flushed, rejected) opens the transaction with
@@ -46,8 +46,8 @@ class Transaction:
     """
 
     __slots__ = (
-        "_cancel_after_commit", "_replace", "confirmed", "landed_when_cancelled", "log", "max_bytes", "published",
-        "root", "seq", "token",
+        "_cancel_after_commit", "_replace", "confirmed", "landed_when_cancelled", "max_bytes", "published", "root",
+        "seq", "token",
     )
     stores_at_once = False  # `_store_now` stores a commit without waiting (the memory manager)
 
@@ -57,7 +57,9 @@ class Transaction:
         self.seq = seq
         self.max_bytes = max_bytes
         self._replace = replaces
-        self.log = Changes()
+        self.olds = {}  # (the change log's own fields, set here: a transaction is made for every block)
+        self.logs = None
+        self.undo = []
         self._cancel_after_commit = False
         self.landed_when_cancelled: Commit | None = None
         self.published = False  # set by `_persist`: the write also published the update
@@ -65,7 +67,7 @@ class Transaction:
 
     def _changes(self) -> Commitment:
         """What changed since the last commit; `LimitExceededError` if the state would grow past max_bytes."""
-        changes = self.log.delta()
+        changes = self.delta()
         if changes.grew > 0 and self.root._rx_total + changes.grew > self.max_bytes:
             raise self._too_big(changes)
         return changes
@@ -82,19 +84,29 @@ class Transaction:
 
     def commit_now(self, *, final: bool = False) -> Commit:
         """`commit()` for a store that needs no waiting (`stores_at_once`): the same steps, no await."""
-        changes = self._changes()
+        changes = self.delta()  # (`_changes()`, inlined: every block in memory commits here)
+        if changes.grew > 0 and self.root._rx_total + changes.grew > self.max_bytes:
+            raise self._too_big(changes)
         delta = changes.delta
         if changes.stored:
             seq = self.seq + 1 if delta else self.seq
             self._store_now(seq, changes)
             self.seq = seq
-        return self._committed(changes, False, None)
+        if changes.sizes:  # (`_committed()`, inlined likewise)
+            changes.settle(self.root)
+        self.olds.clear()  # (`clear()`, inlined likewise)
+        self.logs = None
+        if self.undo:
+            self.undo.clear()
+        commit = tuple.__new__(Commit, (self.seq, delta, self._replace, False, None))
+        self._replace = False
+        return commit
 
     def _committed(self, changes: Commitment, published: bool, confirmed: asyncio.Future[None] | None) -> Commit:
         """After a commit landed: its sizes count, the next changes are logged afresh; what the tab is sent."""
         if changes.sizes:
             changes.settle(self.root)
-        self.log.clear()
+        self.clear()
         commit = tuple.__new__(Commit, (self.seq, changes.delta, self._replace, published, confirmed))
         self._replace = False
         return commit
@@ -127,10 +139,6 @@ class Transaction:
             self.landed_when_cancelled = commit
             raise asyncio.CancelledError
         return commit
-
-    def rollback(self) -> None:
-        """Undo every change since the last commit."""
-        self.log.rollback()
 
     def cancel_after_commit(self) -> None:
         """For `_persist`: a cancellation arrived while storing; honour it once the commit is done."""

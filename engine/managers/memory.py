@@ -103,7 +103,12 @@ class _MemoryTransaction(Transaction):
             if exc_type is not None:
                 self.rollback()
         finally:
-            self._release()
+            if self._held:  # (_release(), inline)
+                self._held = False
+                if self._lock.release():
+                    self._manager._locks.pop(self.token, None)
+            else:
+                self._release()
 
     def _release(self) -> None:
         lock = self._lock
@@ -118,13 +123,13 @@ class _MemoryTransaction(Transaction):
 class MemoryStateManager(StateManager):
     """Keeps each tab's state tree in a dict; idle tabs are evicted after `idle_state_ttl`."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, *, protect: Callable[[str], bool] | None = None) -> None:
         self.settings = settings or Settings()
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._locks: dict[str, TabLock] = {}
         # Tabs whose state must not be evicted however idle (the App protects connected
         # tabs and tabs with running tasks: their pages and tasks still use the state).
-        self.protect: Callable[[str], bool] | None = None
+        self.protect = protect
         self.evicted = 0  # states evicted to make room for new tabs (max_tabs)
 
     def modify(self, token: str) -> _MemoryTransaction:

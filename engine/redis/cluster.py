@@ -9,6 +9,8 @@ run, and to stop a closed tab's tasks on a worker it has left.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .directory import RedisTabDirectory
 
 __all__ = ["RedisCluster"]
@@ -18,6 +20,16 @@ class RedisCluster:
     def __init__(self, directory: RedisTabDirectory) -> None:
         self.directory = directory
         self.worker = directory.worker
+
+    def on_cancel(self, cancel_here: Callable[[str, str | None], None]) -> None:
+        """When another worker asks to cancel a tab's tasks: one handler's copies at once, or (None) the
+        tab's, which it asks once the tab has been gone its grace period, unless it came back meanwhile."""
+
+        def asked(token: str, handler: str | None) -> None:
+            if handler is not None or token not in self.directory:
+                cancel_here(token, handler)
+
+        self.directory.on_cancel = asked
 
     def alive(self, worker: str) -> bool:
         return self.directory.alive(worker)

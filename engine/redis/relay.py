@@ -47,13 +47,15 @@ _RETRY_MAX = 5.0
 class RedisRelay(socketio.AsyncRedisManager):  # type: ignore[misc]
     """`socketio.AsyncRedisManager` with the engine's pool, cancel-safe bounds, and a resync after a gap."""
 
-    def __init__(self, url: str, pool: Pool) -> None:
+    def __init__(self, url: str, pool: Pool, *, is_local: Callable[[str], bool] | None = None) -> None:
         super().__init__(url)
         self._pool = pool
+        # Told when the subscription is back after a gap (updates published meanwhile are lost): the
+        # namespace then sends every tab of this worker its state. Set by the namespace when it is made.
         self.on_resubscribed: Callable[[], None] | None = None
         self.resubscriptions = 0
         # Whether a room (a tab's token) has its socket on this worker: then nobody else needs the emit.
-        self.is_local: Callable[[str], bool] = lambda room: False
+        self.is_local: Callable[[str], bool] = is_local or (lambda room: False)
         self._outbox: deque[str] = deque()
         self._sent = 0  # messages taken from the outbox and answered (sent, or given up on)
         self._queued = 0  # messages ever put in the outbox

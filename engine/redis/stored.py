@@ -58,14 +58,21 @@ def every_field(root: State) -> list[str]:
     return out
 
 
-def changed_fields(stored: Delta) -> tuple[list[str], list[str]]:
-    """What a commit writes: (field, JSON, ... for the vars given new values; log entries for the rest)."""
+def changed_fields(stored: Delta, logged: bool) -> tuple[list[str], list[str]]:
+    """What a commit writes: (field, JSON, ... for the vars given new values; log entries for the rest).
+
+    `logged`: the tab's log is not empty. Then a var given a new value goes
+    into the log too (as `["set", [], value]`): its field would be written
+    under operations already logged for it, which a reader applies after it.
+    """
     fields: list[str] = []
     log: list[str] = []
     for state, values in stored.items():
         for var, entry in values.items():
             if type(entry) is Patch:
                 log.append(_encode([state, var, entry]))
+            elif logged:
+                log.append(_encode([state, var, [["set", [], entry]]]))
             else:
                 fields.append(_field(state, var))
                 fields.append(_encode(entry))

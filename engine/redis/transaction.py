@@ -46,7 +46,7 @@ class RedisTransaction(Transaction):
     async def _persist(self, seq: int, changes: Commitment) -> None:
         token, book = self.token, self._book
         whole = not self.stored or self._replace or self.log_bytes > max(COMPACT_AFTER, self.root._rx_total // 2)
-        sent = self._writer.send(token, self.version, seq, self.root, changes, self._replace, whole)
+        sent = self._writer.send(token, self.version, seq, self.root, changes, self._replace, whole, self.log_bytes > 0)
         built_on, self.version = self.version, sent.version
         self.log_bytes = sent.logged if whole else self.log_bytes + sent.logged
         self.stored = True

@@ -69,8 +69,12 @@ class CommitWriter:
 
     def send(
         self, token: str, built_on: str, seq: int, root: State, changes: Commitment, replace: bool, whole: bool,
+        logged: bool = False,
     ) -> Sent:
-        """Send the COMMIT of `changes` (of the whole `root` if `whole`) as seq `seq`, built on `built_on`."""
+        """Send the COMMIT of `changes` (of the whole `root` if `whole`) as seq `seq`, built on `built_on`.
+
+        `logged`: the tab's operation log in Redis is not empty (stored.changed_fields).
+        """
         delta = changes.delta
         number = next(self._versions)
         version = f"{self.worker}.{number}"
@@ -89,7 +93,7 @@ class CommitWriter:
         if whole:
             fields, log = every_field(root), []
         else:
-            fields, log = changed_fields(changes.stored)
+            fields, log = changed_fields(changes.stored, logged)
         args = (self.worker, built_on, version, seq, "whole" if whole else "changes", self.ttl_ms, self._lease_ms,
                 number, self.channel, update, len(fields) // 2, *fields, *log)
         sent_at = asyncio.get_running_loop().time()

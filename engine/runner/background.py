@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
 from typing import Any
 
 from ..errors import LimitExceededError
@@ -44,27 +44,45 @@ class Background:
         self.queues = queues
         self._helpers: set[asyncio.Future[Any]] = set()
 
-    def start_or_cancel(self, token: str, spec: EventSpec, event: str | None) -> bool:
+    def start_or_cancel(
+        self, token: str, spec: EventSpec, event: str | None, generation: int = 1,
+        started: list[TaskHandle] | None = None,
+    ) -> bool:
         """Cancel or start `spec` now if it is a cancel or a background task; False for a regular event.
 
         Neither waits for the tab's queue or its lock: a regular event is left
-        to the caller, to run or to queue.
+        to the caller, to run or to queue. `generation` counts the tasks in the
+        chain that led here from one event, this one included (see `start`);
+        a task started is added to `started`, if given.
         """
         handler = spec.handler
         if handler.cancels is not None:
             self.control.cancel(token, handler.cancels)
             return True
         if handler.background:
-            self.start(token, spec, event=event)
+            handle = self.start(token, spec, event=event, generation=generation)
+            if started is not None:
+                started.append(handle)
             return True
         return False
 
-    def start(self, token: str, spec: EventSpec, *, event: str | None = None) -> TaskHandle:
+    def start(self, token: str, spec: EventSpec, *, event: str | None = None, generation: int = 1) -> TaskHandle:
         """Start a background handler as a supervised task; it begins at once, as its policy allows.
 
         A "queue" handler's trigger waits for its turn, bounded by `max_queued_events`.
+        `generation` is 1 for a task an event started, one more for each task
+        that led to it (a task that returns itself, directly or through a
+        regular event): past `max_chain_length` it is refused, as a regular
+        chain is, instead of looping for ever.
         """
         handler = spec.handler
+        limit = self.parts.settings.max_chain_length
+        if generation > limit:
+            raise LimitExceededError(
+                f"{handler.qualname} was started by a chain of {limit} background tasks from one event "
+                f"(setting max_chain_length={limit}); stopped to avoid an endless loop. To repeat work, "
+                "loop inside the task instead of starting it again"
+            )
         queued = handler.concurrency == "queue"
         if queued and self.control.queued(token, handler) >= self.parts.settings.max_queued_events:
             raise LimitExceededError(
@@ -73,9 +91,10 @@ class Background:
             )
         handle = self.tasks.start(
             token, handler.qualname, lambda handle: self._task_body(handle, spec),
-            lifetime=handler.lifetime, queued=queued,
+            lifetime=handler.lifetime, queued=queued, may_wait=True,
         )
         handle.event = event
+        handle.generation = generation
         return handle
 
     async def _task_body(self, handle: TaskHandle, spec: EventSpec) -> None:
@@ -98,10 +117,9 @@ class Background:
             me = TaskSelf.of(owner)(token, owner, seen, blocks, self._progress(handle, spec))
             out = handler.fn(me, *spec.args)
             if inspect.isasyncgen(out):
-                async for item in out:
-                    await self._chain(token, chained(item, handler.qualname), handle.event)
+                await self._drive(handle, out, handler.qualname)
             else:
-                await self._chain(token, chained(await out, handler.qualname), handle.event)
+                await self._chain(handle, chained(await out, handler.qualname))
             outcome = "done"
         except asyncio.CancelledError:
             raise
@@ -146,14 +164,51 @@ class Background:
 
         return set_progress
 
-    async def _chain(self, token: str, specs: list[EventSpec], event: str | None) -> None:
-        """Events a task returned or yielded: cancels and tasks now, regular events queue in order."""
+    async def _drive(self, handle: TaskHandle, task: AsyncGenerator[Any, Any], origin: str) -> None:
+        """Run a task that yields, chaining what each `yield` gives; a refusal is raised at that `yield`.
+
+        The task may catch the refusal there and carry on. However the run ends
+        (its end, an error, a cancellation), the generator is closed here, in
+        the task's own flow: a block it has open exits with the exception
+        (rolled back) and releases the tab's lock, instead of being left
+        suspended inside the block, holding the lock for good.
+        """
+        try:
+            item = await task.asend(None)
+            while True:
+                try:
+                    await self._chain(handle, chained(item, origin))
+                except Exception as refusal:
+                    await asyncio.sleep(0)  # (a task that catches it and yields the same again spins, but not alone)
+                    item = await task.athrow(refusal)
+                else:
+                    item = await task.asend(None)
+        except StopAsyncIteration:
+            pass
+        finally:
+            await _close(task, handle)
+
+    async def _chain(self, handle: TaskHandle, specs: list[EventSpec]) -> None:
+        """Events a task returned or yielded: cancels and tasks now, regular events queue in order.
+
+        Outside a block a regular event waits for room in the tab's queue. Inside
+        one it cannot: the queued events need the lock the block holds, so it
+        would wait for ever; a full queue refuses it, naming the way out.
+        """
+        token, event = handle.token, handle.event
         for spec in specs:
-            if self.start_or_cancel(token, spec, event):
+            if self.start_or_cancel(token, spec, event, handle.generation + 1):
                 continue
-            if open_block(token) is None:  # inside its own block, waiting would wait for itself
+            if open_block(token) is None:
                 await self.queues.room(token)
-            result = EventResult(spec.handler, event)
+            elif self.queues.full(token):
+                raise LimitExceededError(
+                    f"{spec.handler.qualname} was yielded inside `async with self` while this tab's queue is full "
+                    f"(setting max_queued_events={self.parts.settings.max_queued_events}): the queued events need "
+                    "the lock this block holds, so waiting for room would wait for ever. Yield events after the "
+                    "block ends, where a `yield` waits for room"
+                )
+            result = EventResult(spec.handler, event, generation=handle.generation)
             future = self.queues.put(token, spec, result)
             future.add_done_callback(self._report_failure(token))
 
@@ -183,6 +238,14 @@ class Background:
             await self.parts.publisher.error(token, message, event)
         except Exception:  # the tab may be gone; the log already has the error
             logger.debug("could not report an error to tab %s", token[:8], exc_info=True)
+
+
+async def _close(task: AsyncGenerator[Any, Any], handle: TaskHandle) -> None:
+    """Close a task's generator (a no-op once it has ended); what its own clean-up raises is logged."""
+    try:
+        await task.aclose()
+    except Exception:
+        logger.warning("closing background task %s of tab %s failed", handle.id, handle.token[:8], exc_info=True)
 
 
 async def _finish(work: Coroutine[Any, Any, None]) -> None:

@@ -14,69 +14,34 @@ to running. When it ends, it gives its place back and, if it was the last
 copy, sets the status to how it ended. A copy whose worker died without
 giving its place back is dropped whenever the tab's status is read under
 the lock (a worker is asked `alive(worker)` through its `Cluster`).
+
+A trigger that waits (its turn in a "queue", a copy to end, one of the
+tab's task slots) is listed among the copies as waiting (`~worker/id`)
+before its trigger is answered, so `running` and `status` say "running"
+from the first trigger until the last run ends, on every worker, instead
+of "done" between two queued runs.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
 from collections import deque
-from typing import Any, Protocol
 
 from ..changes import Changes
-from ..errors import InvalidArgumentError, LimitExceededError
-from ..event import task_var
+from ..errors import LimitExceededError
 from ..handler import EventHandler
 from ..state import State
+from .cluster import Cluster
 from .flow import current_lane, open_block
 from .session import Parts, Session
+from .status import Status, copies_vars, path_of, progress_fraction, set_running
 from .tasks import TaskHandle, TaskRegistry
 from .taskself import Seen
 
-__all__ = ["Cluster", "LocalCluster", "TaskControl"]
+__all__ = ["TaskControl"]
 
 RETRY = 0.25  # seconds between two looks at the copies while waiting for one on another worker to end
-
-
-class Cluster(Protocol):
-    """The workers that share tab states: who we are, who is alive, how to reach the others."""
-
-    worker: str
-
-    def alive(self, worker: str) -> bool: ...
-
-    def cancel_elsewhere(self, token: str, handler: str | None) -> None: ...
-
-
-class LocalCluster:
-    """One process: there is no other worker to ask or to tell."""
-
-    worker = "local"
-
-    def alive(self, worker: str) -> bool:
-        return False
-
-    def cancel_elsewhere(self, token: str, handler: str | None) -> None:
-        return None
-
-
-class _Status:
-    """One background handler's status vars on one state instance (written by the engine, into the block's log)."""
-
-    __slots__ = ("_log", "_name", "_node")
-
-    def __init__(self, node: State, handler: EventHandler, log: Changes) -> None:
-        self._node = node
-        self._name = handler.name
-        self._log = log
-
-    def __getitem__(self, what: str) -> Any:
-        return self._node._rx_values[task_var(self._name, what)]
-
-    def __setitem__(self, what: str, value: Any) -> None:
-        name = task_var(self._name, what)
-        if self._node._rx_values[name] != value or type(self._node._rx_values[name]) is not type(value):
-            self._log.assign(self._node, name, value)
+WAITING = "~"  # marks a listed copy that waits for its turn rather than runs: "~worker/copy-id"
 
 
 class TaskControl:
@@ -86,14 +51,18 @@ class TaskControl:
         self.parts = parts
         self.registry = registry
         self.cluster = cluster
+        cluster.on_cancel(self._cancel_asked)
         self._turns: dict[tuple[str, str], deque[asyncio.Future[None]]] = {}  # "queue": local order
+        self._turn_of: dict[TaskHandle, asyncio.Future[None]] = {}  # each queued trigger's place in it
 
     # -- admission -------------------------------------------------------------------------
     async def admit(self, handle: TaskHandle, handler: EventHandler) -> Seen | None:
         """Wait as the policy says, then claim a place; the values the task starts with, or None (skipped)."""
         policy = handler.concurrency
+        if handle.slot is not None:  # the tab's task slots are all taken: wait for one, in turn
+            await self._wait(handle, handler, handle.slot)
         if policy == "queue":
-            await self._my_turn(handle)
+            await self._my_turn(handle, handler)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.parts.settings.lock_timeout
         while True:
@@ -101,6 +70,7 @@ class TaskControl:
                 self.cancel(handle.token, handler, keep=handle)
             seen = await self._claim(handle, handler, exclusive=policy != "parallel")
             if seen is not None or policy == "skip":
+                handle.skipped = seen is None
                 handle.under_way()
                 return seen
             if policy == "replace" and loop.time() > deadline:
@@ -113,14 +83,22 @@ class TaskControl:
     async def _claim(self, handle: TaskHandle, handler: EventHandler, *, exclusive: bool) -> Seen | None:
         session = Session(self.parts, handle.token, lane=handle.id)
         async with session as tx:
-            node = tx.root.get_substate(_path(handler))
-            status = _Status(node, handler, tx.log)
+            node = tx.root.get_substate(path_of(handler))
+            status = Status(node, handler, tx)
             copies = self._alive(handle.token, status["copies"])
-            if exclusive and copies:
+            waiting = self._entry(handle, waiting=True)
+            if exclusive and any(not copy.startswith(WAITING) for copy in copies):
+                if handler.concurrency == "skip":  # it leaves: no longer listed, if it waited for a slot
+                    copies = [copy for copy in copies if copy != waiting]
+                    handle.waited = False
+                elif waiting not in copies:  # it waits for that copy to end
+                    handle.waited = True
+                    copies.append(waiting)
+                    set_running(status)
                 self._store_copies(status, copies, outcome="cancelled")
                 await session.commit(final=True)
                 return None
-            status["copies"] = [*copies, f"{self.cluster.worker}/{handle.id}"]
+            status["copies"] = [*(copy for copy in copies if copy != waiting), self._entry(handle)]
             status["status"], status["running"], status["progress"], status["error"] = "running", True, None, ""
             handle.admitted = True
             seen = Seen(node)
@@ -131,26 +109,56 @@ class TaskControl:
                 raise
             return seen
 
-    async def _my_turn(self, handle: TaskHandle) -> None:
+    async def _wait(self, handle: TaskHandle, handler: EventHandler, until: asyncio.Future[None]) -> None:
+        """Wait for `until`, listed as a waiting copy: the trigger is answered once the tab's status says so."""
+        handle.waited = True
+        session = Session(self.parts, handle.token, lane=handle.id)
+        async with session as tx:
+            status = Status(tx.root.get_substate(path_of(handler)), handler, tx)
+            copies = self._alive(handle.token, status["copies"])
+            copies.append(self._entry(handle, waiting=True))
+            status["copies"] = copies
+            set_running(status)
+            await session.commit(final=True)
+        handle.under_way()
+        await until
+
+    def _entry(self, handle: TaskHandle, *, waiting: bool = False) -> str:
+        """How a copy is listed in the tab's status: `worker/id`, or `~worker/id` while it waits."""
+        return f"{WAITING if waiting else ''}{self.cluster.worker}/{handle.id}"
+
+    async def _my_turn(self, handle: TaskHandle, handler: EventHandler) -> None:
         turns = self._turns.setdefault((handle.token, handle.handler), deque())
         mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         turns.append(mine)
+        self._turn_of[handle] = mine
         if turns[0] is not mine:
-            handle.under_way()  # queued: its trigger is answered, it runs in its turn
-            await mine
+            await self._wait(handle, handler, mine)  # queued: its trigger is answered, it runs in its turn
 
-    def _next_turn(self, handle: TaskHandle) -> None:
+    def _leave_turns(self, handle: TaskHandle) -> None:
+        """The trigger is done with the queue: out of it, and the turn passes on if it was its own."""
+        mine = self._turn_of.pop(handle, None)
         key = (handle.token, handle.handler)
         turns = self._turns.get(key)
-        if not turns:
+        if mine is None or not turns:
             return
-        turns.popleft()
-        while turns and turns[0].done():  # (a waiter that was cancelled meanwhile)
-            turns.popleft()
-        if turns:
-            turns[0].set_result(None)
-        else:
+        had_the_turn = turns[0] is mine
+        turns.remove(mine)
+        if had_the_turn:
+            while turns and turns[0].done():  # (a waiter that was cancelled meanwhile)
+                turns.popleft()
+            if turns:
+                turns[0].set_result(None)
+        if not turns:
             del self._turns[key]
+
+    def _waiting_here(self, handle: TaskHandle, handler: EventHandler) -> bool:
+        """Whether another trigger of the handler waits on this worker (listed, or about to be: each
+        one that `waited` gives its place back in `release`, so the status cannot stay "running")."""
+        return any(
+            other is not handle and other.waited and not other.admitted
+            for other in self._copies_here(handle.token, handler)
+        )
 
     def queued(self, token: str, handler: EventHandler) -> int:
         """Triggers of a "queue" handler waiting for their turn on this worker."""
@@ -166,39 +174,45 @@ class TaskControl:
 
     # -- release ----------------------------------------------------------------------------------
     async def release(self, handle: TaskHandle, handler: EventHandler, outcome: str, message: str) -> None:
-        """Give the copy's place back; the last copy to end sets the status (and the error, if it failed)."""
+        """Give the copy's place back; the last copy to end sets the status (and the error, if it failed).
+
+        While another trigger of the handler still waits, the status stays "running".
+        """
         try:
-            if handle.admitted:
+            if handle.admitted or handle.waited:
                 session = Session(self.parts, handle.token, lane=handle.id)
                 async with session as tx:
-                    status = _Status(tx.root.get_substate(_path(handler)), handler, tx.log)
-                    mine = f"{self.cluster.worker}/{handle.id}"
-                    copies = [copy for copy in self._alive(handle.token, status["copies"]) if copy != mine]
+                    status = Status(tx.root.get_substate(path_of(handler)), handler, tx)
+                    mine = (self._entry(handle), self._entry(handle, waiting=True))
+                    copies = [copy for copy in self._alive(handle.token, status["copies"]) if copy not in mine]
                     if outcome == "failed":
                         status["error"] = message
-                    self._store_copies(status, copies, outcome=outcome)
+                    handle.waited = False  # (under the lock: the next to release must not wait for it)
+                    self._store_copies(status, copies, outcome=outcome, more=self._waiting_here(handle, handler))
                     await session.commit(final=True)
         finally:
             if handler.concurrency == "queue":
-                self._next_turn(handle)
+                self._leave_turns(handle)
 
     @staticmethod
-    def _store_copies(status: _Status, copies: list[str], *, outcome: str) -> bool:
-        """Record the copies that still run; the last one gone sets the outcome. Whether anything changed."""
-        if copies == status["copies"]:
-            return False
-        status["copies"] = copies
-        if not copies:
+    def _store_copies(status: Status, copies: list[str], *, outcome: str, more: bool = False) -> bool:
+        """Record the copies that still run or wait; when none is left (and no `more` are on their way),
+        set the outcome. Whether anything changed."""
+        changed: bool = copies != status["copies"]
+        if changed:
+            status["copies"] = copies
+        if not copies and not more and status["running"]:
             status["running"] = False
             status["status"] = outcome
-        return True
+            changed = True
+        return changed
 
     def _alive(self, token: str, copies: list[str]) -> list[str]:
-        """The copies that still run: ours if this worker holds them, others' if their worker lives."""
+        """The copies that still run or wait: ours if this worker holds them, others' if their worker lives."""
         here = {handle.id for handle in self.registry.for_tab(token)}
         kept = []
         for copy in copies:
-            worker, _, copy_id = copy.partition("/")
+            worker, _, copy_id = copy.removeprefix(WAITING).partition("/")
             if (copy_id in here) if worker == self.cluster.worker else self.cluster.alive(worker):
                 kept.append(copy)
         return kept
@@ -211,13 +225,12 @@ class TaskControl:
         """
         changed = False
         for node in root.walk():
-            for handler, copies_var in _copies_vars(type(node)):
+            for handler, copies_var in copies_vars(type(node)):
                 if not node._rx_values[copies_var]:  # (every event passes here: no object unless copies run)
                     continue
-                status = _Status(node, handler, log)
-                if status["copies"]:
-                    alive = self._alive(root.get_token(), status["copies"])
-                    changed |= self._store_copies(status, alive, outcome="cancelled")
+                status = Status(node, handler, log)
+                alive = self._alive(root.get_token(), status["copies"])
+                changed |= self._store_copies(status, alive, outcome="cancelled")
         return changed
 
     # -- cancel -------------------------------------------------------------------------------
@@ -229,6 +242,10 @@ class TaskControl:
         self.cluster.cancel_elsewhere(token, handler.qualname)
         return self.cancel_here(token, handler.qualname, keep=keep)
 
+    def _cancel_asked(self, token: str, handler: str | None) -> None:
+        """Another worker asked to cancel this worker's copies (of one handler, or of the tab's tasks)."""
+        self.cancel_here(token, handler)
+
     def cancel_here(self, token: str, handler: str | None, *, keep: TaskHandle | None = None) -> int:
         """Cancel this worker's copies of one handler (of every tab-lifetime task when `handler` is None)."""
         if handler is None:
@@ -239,55 +256,14 @@ class TaskControl:
     # -- progress -----------------------------------------------------------------------------
     async def set_progress(self, token: str, handler: EventHandler, done: float, total: float) -> None:
         """Store done/total as the handler's progress, inside the task's open block or in a short one."""
-        fraction = _fraction(handler, done, total)
+        fraction = progress_fraction(handler, done, total)
         block = open_block(token)
         if block is not None:  # written under the task's own block, into its log
             log = block.guard.log
             assert log is not None
-            _Status(block.root.get_substate(_path(handler)), handler, log)["progress"] = fraction
+            Status(block.root.get_substate(path_of(handler)), handler, log)["progress"] = fraction
             return
         session = Session(self.parts, token, lane=current_lane.get() or "progress")
         async with session as tx:
-            _Status(tx.root.get_substate(_path(handler)), handler, tx.log)["progress"] = fraction
+            Status(tx.root.get_substate(path_of(handler)), handler, tx)["progress"] = fraction
             await session.commit(final=True)
-
-
-_background_handlers: dict[type[State], tuple[EventHandler, ...]] = {}
-
-
-def _background(state_cls: type[State]) -> tuple[EventHandler, ...]:
-    handlers = _background_handlers.get(state_cls)
-    if handlers is None:
-        handlers = _background_handlers[state_cls] = tuple(
-            handler for handler in state_cls._rx_handlers.values() if handler.background
-        )
-    return handlers
-
-
-_copies_of: dict[type[State], tuple[tuple[EventHandler, str], ...]] = {}
-
-
-def _copies_vars(state_cls: type[State]) -> tuple[tuple[EventHandler, str], ...]:
-    """Each background handler of the class with the name of its var of running copies."""
-    found = _copies_of.get(state_cls)
-    if found is None:
-        found = _copies_of[state_cls] = tuple((h, task_var(h.name, "copies")) for h in _background(state_cls))
-    return found
-
-
-def _path(handler: EventHandler) -> tuple[str, ...]:
-    assert handler.state_cls is not None
-    return handler.state_cls._rx_path
-
-
-def _fraction(handler: EventHandler, done: float, total: float) -> float:
-    for name, value in (("done", done), ("total", total)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise InvalidArgumentError(
-                f"{handler.qualname}: set_progress {name} must be a finite number, got {value!r}"
-            )
-    if total <= 0:
-        raise InvalidArgumentError(f"{handler.qualname}: set_progress total must be more than 0, got {total!r}")
-    if done < 0:
-        raise InvalidArgumentError(f"{handler.qualname}: set_progress done must not be negative, got {done!r}")
-    return min(1.0, done / total)

@@ -13,7 +13,8 @@ __all__ = ["EventResult", "Outcome", "failure_message"]
 class Outcome(enum.Enum):
     PENDING = "pending"  # not finished yet
     COMMITTED = "committed"  # ran to its end; its changes are stored and were sent
-    STARTED = "started"  # a background task was started (or, by its policy, needed no new copy)
+    STARTED = "started"  # a background task was started (or queued, or is waiting for a slot)
+    SKIPPED = "skipped"  # a background task's policy ("skip") ignored the trigger: a copy already runs
     DROPPED = "dropped"  # cancelled before its last commit: what it had not committed is gone
     FAILED = "failed"  # raised or was refused; nothing since its last checkpoint is kept
 
@@ -26,17 +27,18 @@ class EventResult:
     (COMMITTED) or not (DROPPED) without the runner swallowing the cancellation.
     """
 
-    __slots__ = ("error", "event", "handler", "outcome")
+    __slots__ = ("error", "event", "generation", "handler", "outcome")
 
-    def __init__(self, handler: EventHandler, event: str | None = None) -> None:
+    def __init__(self, handler: EventHandler, event: str | None = None, *, generation: int = 0) -> None:
         self.handler = handler
         self.event = event  # the id the tab gave the event: errors it causes later point at its box
+        self.generation = generation  # background tasks in the chain that led to it (0: a click)
         self.outcome = Outcome.PENDING
         self.error: BaseException | None = None
 
     @property
     def ok(self) -> bool:
-        return self.outcome in (Outcome.COMMITTED, Outcome.STARTED)
+        return self.outcome in (Outcome.COMMITTED, Outcome.STARTED, Outcome.SKIPPED)
 
     def fail(self, error: BaseException) -> None:
         self.outcome = Outcome.FAILED
@@ -49,11 +51,13 @@ class EventResult:
 
     @property
     def message(self) -> str:
-        """What the tab is told when it did not go well ("" when it did)."""
+        """What the tab is told when it did not go well, or was skipped ("" when it went well)."""
         if self.outcome is Outcome.FAILED and self.error is not None:
             return failure_message(self.handler, self.error)
         if self.outcome is Outcome.DROPPED:
             return f"{self.handler.qualname} was cancelled; changes it had not committed were dropped"
+        if self.outcome is Outcome.SKIPPED:
+            return f'{self.handler.qualname} was skipped: a copy of it already runs for this tab (concurrency="skip")'
         return ""
 
     def __repr__(self) -> str:

@@ -89,6 +89,11 @@ class TabQueues:
             queue.worker = asyncio.create_task(self._drain(token, queue), name=f"engine:{token[:8]}:events")
         return future
 
+    def full(self, token: str) -> bool:
+        """Whether the tab's queue would refuse one more event now."""
+        queue = self._queues.get(token)
+        return queue is not None and len(queue.items) >= self._settings.max_queued_events
+
     async def room(self, token: str) -> None:
         """Wait until the tab's queue can take one more event (back-pressure for a task's `yield`)."""
         limit = self._settings.max_queued_events

@@ -26,7 +26,8 @@ from ..errors import EngineError, EventError, LimitExceededError, UnknownEventEr
 from ..handler import EventHandler, EventSpec
 from ..state import State
 from .background import Background, chained
-from .control import Cluster, LocalCluster, TaskControl
+from .cluster import Cluster, LocalCluster
+from .control import TaskControl
 from .observe import EVENTS_LANE, Kind
 from .outcome import EventResult, Outcome
 from .queues import TabQueues
@@ -98,6 +99,8 @@ class Runner:
         self.parts.enter_context()
         pending: deque[EventSpec] = deque([spec])
         ran = 0
+        skipped = False
+        started: list[TaskHandle] = []  # tasks the chain started: the tab hears back once each is under way
         try:
             while pending:
                 current = pending.popleft()
@@ -110,9 +113,13 @@ class Runner:
                 if current.handler.background:  # (a click on a task; the events a handler chains are regular)
                     # Answered once the task is under way: its status already says running (or it was
                     # skipped, or queued), so the tab knows as soon as it hears back.
-                    await self.start_background(token, current, event=result.event).started()
+                    handle = self.start_background(token, current, event=result.event, generation=result.generation + 1)
+                    await handle.started()
+                    skipped = handle.skipped
                 else:
-                    pending.extend(await self._run_regular(token, current, result))
+                    pending.extend(await self._run_regular(token, current, result, started))
+            for task in started:  # (so its status says running, or queued, when the tab hears back)
+                await task.started()
         except asyncio.CancelledError:
             result.interrupted()
             raise
@@ -120,13 +127,19 @@ class Runner:
             _log_failure(token, current, exc)
             result.fail(exc)
             return
-        result.outcome = Outcome.STARTED if spec.handler.background else Outcome.COMMITTED
+        if skipped:
+            result.outcome = Outcome.SKIPPED
+        else:
+            result.outcome = Outcome.STARTED if spec.handler.background else Outcome.COMMITTED
 
-    async def _run_regular(self, token: str, spec: EventSpec, result: EventResult) -> list[EventSpec]:
+    async def _run_regular(
+        self, token: str, spec: EventSpec, result: EventResult, started: list[TaskHandle]
+    ) -> list[EventSpec]:
         """Run one regular handler under the tab's lock; return the regular events it chains.
 
-        The handler's `self` is a view of its state (stateviews.py), as a task's is inside a block: every
-        change is checked and logged as it is made, and a reference it keeps cannot change the state later.
+        The background tasks it chains start at once and are added to `started`. The handler's `self`
+        is a view of its state (stateviews.py), as a task's is inside a block: every change is checked
+        and logged as it is made, and a reference it keeps cannot change the state later.
         """
         handler = spec.handler
         assert handler.state_cls is not None
@@ -138,22 +151,22 @@ class Runner:
         session = Session(self.parts, token, EVENT_HANDLER, lane=EVENTS_LANE)
         try:
             async with session:
-                self.control.reconcile(session.root, session.tx.log)  # (a task that died with its server stops)
+                self.control.reconcile(session.root, session.tx)  # (a task that died with its server stops)
                 out = handler.fn(session.view_of(handler.state_cls), *spec.args)
                 if out is None:  # (most handlers: nothing to chain)
                     pass
                 elif inspect.isasyncgen(out):
                     async for item in out:
-                        follow += self._start_now(token, chained(item, handler.qualname), result.event)
+                        follow += self._start_now(token, chained(item, handler.qualname), result, started)
                         await session.commit()
                 elif inspect.isgenerator(out):
                     for item in out:
-                        follow += self._start_now(token, chained(item, handler.qualname), result.event)
+                        follow += self._start_now(token, chained(item, handler.qualname), result, started)
                         await session.commit()
                 else:
                     if inspect.isawaitable(out):
                         out = await out
-                    follow += self._start_now(token, chained(out, handler.qualname), result.event)
+                    follow += self._start_now(token, chained(out, handler.qualname), result, started)
             if session.pending is not None:  # (pipelined: acknowledged only once Redis holds it)
                 await session.confirmation()
         finally:
@@ -164,14 +177,19 @@ class Runner:
                                  outcome="committed" if session.committed else "failed")
         return follow
 
-    def _start_now(self, token: str, specs: list[EventSpec], event: str | None) -> list[EventSpec]:
-        """Start chained background tasks and cancels at once; return the regular events."""
-        return [spec for spec in specs if not self.background.start_or_cancel(token, spec, event)]
+    def _start_now(
+        self, token: str, specs: list[EventSpec], result: EventResult, started: list[TaskHandle]
+    ) -> list[EventSpec]:
+        """Start chained background tasks (added to `started`) and cancels at once; return the regular events."""
+        start, event, generation = self.background.start_or_cancel, result.event, result.generation + 1
+        return [spec for spec in specs if not start(token, spec, event, generation, started)]
 
     # -- background tasks and the tab's errors (background.py) ---------------------------
-    def start_background(self, token: str, spec: EventSpec, *, event: str | None = None) -> TaskHandle:
+    def start_background(
+        self, token: str, spec: EventSpec, *, event: str | None = None, generation: int = 1
+    ) -> TaskHandle:
         """Start a background handler as a supervised task; it begins at once, as its policy allows."""
-        return self.background.start(token, spec, event=event)
+        return self.background.start(token, spec, event=event, generation=generation)
 
     def create_task(self, token: str, coro: Coroutine[Any, Any, Any], name: str | None = None) -> TaskHandle:
         """Run any coroutine as a supervised task of a tab (see `App.create_task`)."""
@@ -199,7 +217,7 @@ class Runner:
         await self.parts.manager.socket_here(token)  # (with Redis: other workers' commits then publish)
         session = Session(self.parts, token, lane="connect")
         async with session as tx:
-            if self.control.reconcile(tx.root, tx.log):  # copies that died with their worker stop running
+            if self.control.reconcile(tx.root, tx):  # copies that died with their worker stop running
                 await session.commit(final=True)
             await tx.settled()  # (pipelined: show only what Redis holds)
             full: Delta = {}

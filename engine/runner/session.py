@@ -83,7 +83,7 @@ class Session(Guard):
     `what` says how the block is written (`ASYNC_WITH_SELF`, `MODIFY_STATE`,
     `EVENT_HANDLER`) for a session that hands out views (`async with` gives
     the root's view), or is None for the engine's own bookkeeping, which gets
-    the `Transaction` and writes through its log (`tx.log.assign`). A block
+    the `Transaction` and writes through it (`tx.assign`: it is the change log). A block
     commits when it ends without an error; the engine's own sessions call
     `commit(final=True)` themselves, and `commit()` is a checkpoint (a
     handler's `yield`). `lane` names
@@ -146,7 +146,10 @@ class Session(Guard):
         """Take the tab's lock and load its state: at once when it is free in memory, else waiting."""
         views = self.what is not None
         if views:
-            self._enter_flow()
+            if not OPEN_BLOCKS.get():  # (no block open in this flow, the usual case: nothing to check)
+                OPEN_BLOCKS.set((self,))
+            else:
+                self._enter_flow()
         observers = self.parts.observers
         watching = self._watching = observers.active and observers.watching(self.token)
         if watching:
@@ -157,7 +160,7 @@ class Session(Guard):
         self.tx = tx
         if watching:
             self._report(Kind.LOCK_TAKEN)
-        self.log = tx.log  # every change goes through this session's views (or the engine's `assign`), logged first
+        self.log = tx  # (the transaction is the change log: every change goes through this session's views first)
         root = self.root = tx.root
         if not views:
             return tx
@@ -166,9 +169,7 @@ class Session(Guard):
 
     def _enter_flow(self) -> None:
         """Note the block as open in this flow, or refuse it if the flow has one for the tab already."""
-        if not OPEN_BLOCKS.get():  # (no block open in this flow, the usual case: nothing to check)
-            OPEN_BLOCKS.set((self,))
-        elif not remember(self):
+        if not remember(self):
             raise NestedBlockError(
                 f"{self.what} is already open for tab {self.token[:8]} in this task; blocks cannot be "
                 "nested (the inner one would wait for the outer forever). Take the lock in each helper "
@@ -189,7 +190,10 @@ class Session(Guard):
         """Store what changed and send it to the tab (a cancellation waits until both are done)."""
         tx = self.tx
         if tx.stores_at_once:  # (nothing to wait for, nothing can cancel it halfway)
-            sending = self._commit_now(final)
+            commit = tx.commit_now(final=final)
+            if final:
+                self.committed = True
+            sending = self._publish(commit, final)
         else:
             try:
                 commit = await tx.commit(final=final)
@@ -204,12 +208,6 @@ class Session(Guard):
             sending = self._publish(commit, final)
         if sending is not None:
             await sending
-
-    def _commit_now(self, final: bool) -> Awaitable[None] | None:
-        commit = self.tx.commit_now(final=final)
-        if final:
-            self.committed = True
-        return self._publish(commit, final)
 
     def _publish(self, commit: Commit, final: bool) -> Awaitable[None] | None:
         """How the tab hears of a commit: the sending to await, or None (nothing to send, or sent later)."""
@@ -257,14 +255,25 @@ class Session(Guard):
         what was not committed. (A holder of the raw state commits itself, with `commit(final=True)`.)"""
         views = self.what is not None
         if views:
-            self._leave_flow()
+            self.open = False  # before the commit: nothing may change the state past this point
+            blocks = OPEN_BLOCKS.get()
+            if len(blocks) == 1 and blocks[0] is self:  # (the flow's only block: what forget() does, inline)
+                OPEN_BLOCKS.set(())
+            else:
+                forget(self)
+            # Views point at their block (their guard); the block lets go of them, so no cycle is left
+            # for the garbage collector (a block is made for every change: its garbage must go at once).
+            self.states.clear()
+            self._by_class = None
         tx = self.tx
         if tx.stores_at_once and not self._watching:  # (every block in memory: nothing awaits but the send)
             if exc_type is not None or not views:
                 tx.end_now(exc_type)
                 return
             try:
-                sending = self._commit_now(final=True)
+                commit = tx.commit_now(final=True)
+                self.committed = True
+                sending = self._publish(commit, True)
                 if sending is not None:
                     await sending
             except BaseException as error:
@@ -283,18 +292,6 @@ class Session(Guard):
             if self.after_commit is not None:
                 self.after_commit()
         await self.end(exc_type, exc, tb)
-
-    def _leave_flow(self) -> None:
-        self.open = False  # before the commit: nothing may change the state past this point
-        blocks = OPEN_BLOCKS.get()
-        if len(blocks) == 1 and blocks[0] is self:  # (the flow's only block: what forget() does, inline)
-            OPEN_BLOCKS.set(())
-        else:
-            forget(self)
-        # Views point at their block (their guard); the block lets go of them, so no cycle is left
-        # for the garbage collector (a block is made for every change: its garbage must go at once).
-        self.states.clear()
-        self._by_class = None
 
     async def end(self, exc_type: Any, exc: Any, tb: Any) -> None:
         """Roll back what was not committed if `exc_type` is set; release the lock."""

@@ -75,12 +75,14 @@ class ViewVar:
     the change reported to the block's log (changes.py) before it is made.
     """
 
-    __slots__ = ("check", "field", "name", "where")
+    __slots__ = ("check", "checks", "exact", "field", "name", "where")
 
     def __init__(self, field: VarField) -> None:
         self.field = field
         self.name = field.name
-        self.check = field.check
+        self.check = field.check  # what may be stored in it, for the views of its containers
+        self.checks = field.check.fn  # the same, called on every write
+        self.exact = _EXACT.get(field.check.name)  # a type every value of which fits (no check needed)
         self.where = f"{field.owner.__name__}.{field.name}"
 
     def __get__(self, view: Any, objtype: Any = None) -> Any:
@@ -104,28 +106,40 @@ class ViewVar:
         values = state._rx_values
         name = self.name
         old = values[name]
-        if type(value) not in SCALAR_TYPES:
+        kind = type(value)
+        if kind not in SCALAR_TYPES:
             value = stored(value, old)
             if value is old:  # (`self.rows += [...]`: changed in place through its view, and logged there)
                 return
-        try:
-            value = self.check(value)
-        except Misfit as misfit:
-            raise invalid(misfit, self.where) from None
+        if kind is not self.exact:  # (an int to an int var needs no call: every int fits)
+            try:
+                value = self.checks(value)
+            except Misfit as misfit:
+                raise invalid(misfit, self.where) from None
         log = guard.log
         if log is not None:
-            olds = log.olds.get(state)  # (log.before(), inlined for the usual case: this var seen already)
-            if olds is None or name not in olds:
-                log.before(state, name)
-                olds = log.olds[state]
-            logged = log.logs is not None and (state, name) in log.logs
-            text = text_appended(old, value)
-            if text is not None and (logged or olds[name] is old):  # (its operations say all it went through)
-                values[name] = value  # `self.reply += token` on a long text: the tab is sent the token
-                log.op(state, name, ["text", [], text], len(text))
-                return
-            if type(value) not in SCALAR_TYPES or logged:
-                log.log(state, name).whole = True
+            olds = log.olds.get(state)  # (log.before(), inlined for a scalar: every change a handler makes)
+            if olds is None:
+                if type(old) in SCALAR_TYPES:
+                    olds = log.olds[state] = {name: old}
+                else:
+                    log.before(state, name)
+                    olds = log.olds[state]
+            elif name not in olds:
+                if type(old) in SCALAR_TYPES:
+                    olds[name] = old
+                else:
+                    log.before(state, name)
+            logs = log.logs
+            logged = logs is not None and (state, name) in logs
+            if type(value) is str and type(old) is str:
+                text = text_appended(old, value)
+                if text is not None and (logged or olds[name] is old):  # (its operations say all it went through)
+                    values[name] = value  # `self.reply += token` on a long text: the tab is sent the token
+                    log.op(state, name, ["text", [], text], len(text))
+                    return
+            if logged or type(value) not in SCALAR_TYPES:
+                log.var_log(state, name).whole = True
         values[name] = value
 
     def __delete__(self, view: Any) -> None:
@@ -136,6 +150,7 @@ class ViewVar:
 
 
 _view_classes: dict[type[State], type[BoundState]] = {}
+_EXACT: dict[str, type] = {"int": int, "str": str, "bool": bool}  # (checks.py's names for those annotations)
 
 
 def _var_names(view_class: type) -> list[str]:

@@ -5,6 +5,11 @@ its lifecycle is a `TaskState` with checked transitions. `running` is the
 set the docs call `app.background_tasks`: a task is in it from the moment it
 is started until it returns, fails or is cancelled.
 Invariant, checked by tests: started == done + failed + cancelled + len(running).
+
+A tab has `max_tasks_per_tab` slots. A background task started while they
+are all taken waits for one (its `slot`), first come first served, rather
+than being lost; at most `max_queued_events` wait per tab, and past that
+bound a start is refused. A task started with `App.create_task` never waits.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import asyncio
 import contextvars
 import itertools
 import logging
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Coroutine, Generator
 from typing import Any
 
@@ -43,7 +48,8 @@ class TaskHandle:
     """
 
     __slots__ = (
-        "_coro", "_under_way", "admitted", "event", "handler", "id", "lifetime", "queued", "state", "task", "token",
+        "_coro", "_under_way", "admitted", "event", "generation", "handler", "id", "lifetime", "queued", "skipped",
+        "slot", "state", "task", "token", "waited",
     )
 
     def __init__(self, token: str, handler: str, lifetime: str, *, queued: bool = False) -> None:
@@ -54,18 +60,22 @@ class TaskHandle:
         self.state = TaskState.PENDING
         self.queued = queued  # a "queue" trigger waiting for its turn: counted by the tab's queue, not as a task
         self.admitted = False  # its policy let it run, and it holds a place among the running copies
+        self.waited = False  # it waited (its turn, a slot, a copy to end): listed as waiting in the tab's status
+        self.skipped = False  # its policy ("skip") found a copy running: it ends without running its handler
+        self.slot: asyncio.Future[None] | None = None  # while it waits for one of the tab's task slots
         self.event: str | None = None  # the id of the tab's event that started it (errors point at its box)
+        self.generation = 1  # tasks in the chain from one event that led to it, itself included
         self._under_way: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._coro: Coroutine[Any, Any, None] | None = None  # until it starts running
         self.task: asyncio.Task[None]
 
     def under_way(self) -> None:
-        """The task has been admitted, skipped, queued, or has ended: its trigger is answered."""
+        """The task has been admitted, skipped, queued, is waiting for a slot, or has ended: its trigger is answered."""
         if not self._under_way.done():
             self._under_way.set_result(None)
 
     async def started(self) -> None:
-        """Wait until the task is under way: admitted (its status says running), skipped, or queued."""
+        """Wait until the task is under way: admitted (its status says running), skipped, queued or waiting."""
         await asyncio.shield(self._under_way)
 
     def cancel(self) -> bool:
@@ -96,6 +106,7 @@ class TaskRegistry:
         self.counts: Counter[str] = Counter()
         self._handles: dict[asyncio.Task[Any], TaskHandle] = {}
         self._per_tab: dict[str, list[TaskHandle]] = {}
+        self._waiting: dict[str, deque[TaskHandle]] = {}  # per tab: tasks waiting for a slot, oldest first
         self.closing = False
 
     def start(
@@ -106,15 +117,22 @@ class TaskRegistry:
         *,
         lifetime: str = "tab",
         queued: bool = False,
+        may_wait: bool = False,
     ) -> TaskHandle:
         """Start `body(handle)` as a supervised task in a flow of its own; it begins at once.
 
-        Raises `LimitExceededError` when a limit is reached (`body` is then never called).
+        With `may_wait`, a task over the tab's budget is started with a `slot`
+        to wait for (the body awaits it). Raises `LimitExceededError` when a
+        limit is reached (`body` is then never called).
         """
-        refusal = None if queued else self._refusal(token, handler)
+        must_wait = not queued and self._budget_spent(token)
+        refusal = None if queued else self._refusal(token, handler, may_wait=may_wait and must_wait)
         if refusal is not None:
             raise LimitExceededError(refusal)
         handle = TaskHandle(token, handler, lifetime, queued=queued)
+        if must_wait:
+            handle.slot = asyncio.get_running_loop().create_future()
+            self._waiting.setdefault(token, deque()).append(handle)
         coro = handle._coro = body(handle)
         task = asyncio.create_task(
             self._run(handle, coro), name=f"engine:{token[:8]}:{handle.id}", context=contextvars.Context()
@@ -127,14 +145,33 @@ class TaskRegistry:
         task.add_done_callback(self._finished)
         return handle
 
-    def _refusal(self, token: str, handler: str) -> str | None:
+    def _holding(self, token: str) -> int:
+        """How many of the tab's slots are taken ("queue" triggers take one once admitted)."""
+        return sum(
+            1 for handle in self._per_tab.get(token, ())
+            if (not handle.queued or handle.admitted) and handle.slot is None
+        )
+
+    def _budget_spent(self, token: str) -> bool:
+        """Whether a new task of the tab must wait: every slot taken, or others already waiting (in turn)."""
+        return token in self._waiting or self._holding(token) >= self.settings.max_tasks_per_tab
+
+    def _refusal(self, token: str, handler: str, *, may_wait: bool) -> str | None:
         if self.closing:
             return f"the server is shutting down; {handler} was not started"
-        mine = sum(1 for handle in self._per_tab.get(token, ()) if not handle.queued or handle.admitted)
-        if mine >= self.settings.max_tasks_per_tab:
+        limit = self.settings.max_tasks_per_tab
+        if may_wait:
+            waiting = len(self._waiting.get(token, ()))
+            if waiting >= self.settings.max_queued_events:
+                return (
+                    f"this tab already runs {self._holding(token)} background tasks and {waiting} more wait for "
+                    f"one to end (settings max_tasks_per_tab={limit}, max_queued_events="
+                    f"{self.settings.max_queued_events}); {handler} was not started"
+                )
+        elif self._budget_spent(token):
             return (
-                f"this tab already runs {mine} background tasks "
-                f"(setting max_tasks_per_tab={self.settings.max_tasks_per_tab}); {handler} was not started"
+                f"this tab already runs {self._holding(token)} background tasks "
+                f"(setting max_tasks_per_tab={limit}); {handler} was not started"
             )
         if len(self.running) >= self.settings.max_tasks_total:
             return (
@@ -148,6 +185,18 @@ class TaskRegistry:
         handle._coro = None
         await coro
 
+    def _grant(self, token: str) -> None:
+        """Give free slots of the tab to the tasks waiting for one, oldest first."""
+        waiting = self._waiting.get(token)
+        while waiting and self._holding(token) < self.settings.max_tasks_per_tab:
+            handle = waiting.popleft()
+            slot = handle.slot
+            if slot is not None and not slot.done():  # (one cancelled while waiting just leaves)
+                handle.slot = None
+                slot.set_result(None)
+        if not waiting:
+            self._waiting.pop(token, None)
+
     def _finished(self, task: asyncio.Task[Any]) -> None:
         self.running.discard(task)
         handle = self._handles.pop(task)
@@ -155,6 +204,10 @@ class TaskRegistry:
         siblings.remove(handle)
         if not siblings:
             del self._per_tab[handle.token]
+        waiting = self._waiting.get(handle.token)
+        if waiting and handle.slot is not None and handle in waiting:  # it ended while waiting
+            waiting.remove(handle)
+        self._grant(handle.token)
         if handle._coro is not None:  # cancelled before it ever ran: close it (no "never awaited")
             handle._coro.close()
             handle._coro = None

@@ -16,6 +16,7 @@ from ..errors import ImmutableStateError
 from ..state import State, VarField
 from ..views import STALE, guarded
 from .flow import OpenBlock, innermost, open_block
+from .linked import OtherState
 from .stateviews import BoundState, ViewVar, attribute, behaviour, is_slot, var_fields
 
 __all__ = ["Seen", "TaskSelf"]
@@ -166,7 +167,9 @@ class TaskSelf:
         return live
 
     async def get_state(self, state_cls: type[State]) -> Any:
-        return await self._rx_inside(f"get {state_cls.__name__}, another state,").get_state(state_cls)
+        """Another state of the tab; `async with` on it takes the tab's lock again (linked.py)."""
+        view = await self._rx_inside(f"get {state_cls.__name__}, another state,").get_state(state_cls)
+        return OtherState(view, self._rx_token, self._rx_block)
 
     def get_substate(self, path: list[str] | tuple[str, ...]) -> Any:
         return self._rx_inside(f"get substate {'.'.join(path)!r}").get_substate(path)

@@ -40,7 +40,7 @@ class Bindings:
         self.tickets = tickets
         self.directory = directory
         self.connections: dict[str, Connection] = {}
-        self._clients = clients
+        self.clients = clients  # the books per client address (limits.py)
         self._rate = settings.events_per_second
 
     def connected_here(self, token: str) -> bool:
@@ -59,7 +59,7 @@ class Bindings:
             elif directory[token] in self.connections:
                 replaces = directory[token]  # the same page, reconnecting before its old socket was noticed gone
         if token is None:
-            self._clients.new_tab(address)
+            self.clients.new_tab(address)
             token = new_tab_id()
         return Claim(token, replaces)
 
@@ -74,7 +74,7 @@ class Bindings:
         connection = self.connections.pop(sid, None)
         if connection is None:
             return None, False
-        self._clients.disconnect(connection.address)
+        self.clients.disconnect(connection.address)
         if connection.inspector is not None:
             connection.inspector.close()
         return connection, self.directory.unbind(connection.token, sid)

@@ -20,7 +20,6 @@ from typing import Any, NoReturn
 import socketio
 
 from .. import protocol
-from ..directory import TabDirectory
 from ..errors import EngineError, EventError, LimitExceededError
 from ..runner import EventResult, Runner
 from ..settings import Settings
@@ -29,10 +28,9 @@ from .binding import Bindings
 from .connection import Connection
 from .grace import GraceTimers
 from .inspector import Inspector, shown_values
-from .limits import ClientLimits, client_address
+from .limits import client_address
 from .resend import Resender
 from .shares import TabShares
-from .tickets import TicketSigner
 
 __all__ = ["EventNamespace"]
 
@@ -47,20 +45,22 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     its tab has gone.
     """
 
-    def __init__(
-        self, runner: Runner, tickets: TicketSigner, settings: Settings, directory: TabDirectory
-    ) -> None:
+    def __init__(self, runner: Runner, settings: Settings, bindings: Bindings, *, relay: Any = None) -> None:
+        """`bindings`: which socket serves which tab (also the publisher's); `relay`: the Socket.IO relay
+        between workers, which tells the namespace when updates may have been lost (None: one process)."""
         super().__init__(protocol.NAMESPACE)
         self.runner = runner
         self.settings = settings
-        self.token_to_sid = directory  # tabs of every worker
-        self.clients = ClientLimits(settings)
-        self.bindings = Bindings(tickets, directory, self.clients, settings)
+        self.bindings = bindings
+        self.token_to_sid = bindings.directory  # tabs of every worker
+        self.clients = bindings.clients
         self.shares = TabShares(runner.parts.manager, settings)  # (a no-op on a store without a table: Redis)
-        self._connections = self.bindings.connections
-        self._grace = GraceTimers(runner, directory, settings.tab_grace)
+        self._connections = bindings.connections
+        self._grace = GraceTimers(runner, bindings.directory, settings.tab_grace)
         self._bad = BadEvents(settings.max_bad_events, self._tell, self.disconnect)
         self._resender = Resender(self._connections, self.send_full)
+        if relay is not None:  # updates published while the relay was away are lost: send every tab its state
+            relay.on_resubscribed = self.resend_all
 
     def connected_here(self, token: str) -> bool:
         """Whether a socket of this process serves the tab."""

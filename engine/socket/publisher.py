@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 
 import socketio
 
 from .. import protocol
 from ..delta import Delta
-from .namespace import EventNamespace
 
 __all__ = ["SocketPublisher"]
 
@@ -16,10 +15,10 @@ __all__ = ["SocketPublisher"]
 class SocketPublisher:
     """Emits to a tab's room; `shared` (several workers on Redis) means the tab may be on another worker."""
 
-    def __init__(self, sio: socketio.AsyncServer, *, shared: bool) -> None:
+    def __init__(self, sio: socketio.AsyncServer, connected_here: Callable[[str], bool], *, shared: bool) -> None:
         self._sio = sio
+        self._here = connected_here  # whether a socket of this process serves the tab (binding.py)
         self._shared = shared
-        self.namespace: EventNamespace | None = None  # set once the namespace exists (it needs the runner)
 
     def update(self, token: str, seq: int, delta: Delta) -> Awaitable[None] | None:
         """The sending of an update to the tab's room; None when no socket could receive it.
@@ -27,9 +26,7 @@ class SocketPublisher:
         (Not a coroutine itself: a commit nobody can see, a script's or a test's
         `modify_state`, makes no coroutine and awaits nothing.)
         """
-        namespace = self.namespace
-        here = namespace is not None and namespace.connected_here(token)
-        if not here and not self._shared:
+        if not self._shared and not self._here(token):
             return None  # one process and no socket for this tab
         return self._send_update(token, seq, delta)
 
@@ -46,8 +43,7 @@ class SocketPublisher:
         other worker; "" when Redis says no worker has the tab's socket
         (`elsewhere` False): there is nobody to send it to.
         """
-        namespace = self.namespace
-        if not self._shared or (namespace is not None and namespace.connected_here(token)):
+        if not self._shared or self._here(token):
             return None
         if not elsewhere:
             return ""

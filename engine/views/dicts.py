@@ -1,0 +1,125 @@
+"""The view of a dict: reads give views of its values, changes are checked, recorded and undoable."""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from ..changes import detached, wire_size
+from ..checks import Misfit
+from ..codec import to_wire
+from .base import View, detach, invalid, register, size_of, stored, text_appended
+
+__all__ = ['GuardedDict']
+
+
+def _restore_dict(data: dict[Any, Any], items: dict[Any, Any]) -> None:
+    data.clear()
+    data.update(items)
+
+
+
+class GuardedDict(View, Mapping[Any, Any]):
+    __slots__ = ()
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._child(key, self._data[key])
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._data)
+
+    def __or__(self, other: Any) -> dict[Any, Any]:
+        return {**detached(self._data), **{key: detach(value) for key, value in dict(other).items()}}
+
+    def _key(self, key: Any) -> Any:
+        check = self._check.key
+        if check is None:
+            return key
+        try:
+            return check(key)
+        except Misfit as misfit:
+            raise invalid(misfit, self._where(), self._path) from None
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        guard = self._guard
+        if not guard.open:
+            guard.check(f"change {self._where()}{''.join(f'[{k!r}]' for k in self._path)}")
+        data = self._data
+        key = self._key(key)
+        had = key in data
+        old = data.get(key)
+        value = stored(value, old)
+        if had and value is old:
+            return
+        value = self._value(value, key)
+        log = self._begin()
+        data[key] = value
+        if log is None:
+            return
+        if had:
+            log.undo.append((operator.setitem, data, key, old))
+            text = text_appended(old, value)
+            if text is not None:
+                self._op(log, "text", key, text, len(text))
+                return
+            wire = to_wire(value)
+            self._op(log, "set", key, wire, wire_size(wire) - size_of(old))
+        else:
+            log.undo.append((dict.pop, data, key))
+            wire = to_wire(value)
+            self._op(log, "set", key, wire, wire_size(wire) + len(str(key)) + 3 + (1 if len(data) > 1 else 0))
+
+    def __delitem__(self, key: Any) -> None:
+        guard = self._guard
+        if not guard.open:
+            guard.check(f"change {self._where()}{''.join(f'[{k!r}]' for k in self._path)}")
+        data = self._data
+        if key not in data:
+            raise KeyError(key)
+        log = self._begin()
+        old = data.pop(key)
+        if log is not None:
+            log.undo.append((operator.setitem, data, key, old))
+            self._op(log, "del", key, None, -(size_of(old) + len(str(key)) + 3 + (1 if data else 0)))
+
+    def __ior__(self, other: Any) -> GuardedDict:
+        self.update(other)
+        return self
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        if key not in self._data:
+            self[key] = default
+        return self[key]
+
+    def pop(self, key: Any, *default: Any) -> Any:
+        if key not in self._data:
+            if default:
+                return default[0]
+            raise KeyError(key)
+        value = detached(self._data[key])
+        del self[key]
+        return value
+
+    def popitem(self) -> tuple[Any, Any]:
+        if not self._data:
+            raise KeyError("popitem(): dictionary is empty")
+        key = next(reversed(self._data))
+        return key, self.pop(key)
+
+    def clear(self) -> None:
+        log = self._begin()
+        data = self._data
+        before = size_of(data) if log is not None else 0
+        old = dict(data)
+        data.clear()
+        if log is not None:
+            log.undo.append((_restore_dict, data, old))
+        self._replaced(log, before)
+
+
+register(dict, GuardedDict)
