@@ -1,109 +1,58 @@
-"""Shared fixtures: Apps on every state manager, a private redis-server, Chromium.
+"""Shared fixtures: Apps on every state manager, a private redis-server, the built site.
 
 Servers started here listen on 127.0.0.1 only, on free ports, and are stopped
-by the fixture that started them. A missing redis-server or Chromium skips
-the tests that need it, except under CI=true, where it is a failure.
+by the fixture that started them. A missing redis-server skips the tests that
+need it, except under CI=true, where it is a failure. The helpers these
+fixtures use live in tests/support/.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import tempfile
-import time
-from collections.abc import AsyncIterator, Iterator
+import sys
+from collections.abc import AsyncIterator, Generator, Iterator
 from pathlib import Path
 
 import pytest
 
 import engine as rx
+from demos import pace
+from tests.support.env import need
+from tests.support.redis_server import RedisServer
+from tests.support.site import build_site_once
+from tests.support.workers import run_dir, turn, under_xdist, worker_run_dir
 
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-
-
-LOAD_SCALE = float(os.environ.get("LOAD_SCALE", "1"))  # `nox -s soak` sets it; CI runs the small version
-
-
-def load(count: int) -> int:
-    """A load test's size: `count` in CI, LOAD_SCALE times more in a soak run."""
-    return max(1, round(count * LOAD_SCALE))
-
-
-def need(condition: bool, reason: str) -> None:
-    """Skip when something the test needs is missing, but fail under CI."""
-    if condition:
-        return
-    if IN_CI:
-        pytest.fail(f"{reason} (CI=true: this must be installed, see .ci/run)")
-    pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class RedisServer:
-    """A redis-server of our own on a free loopback port, with no persistence."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix="engine-redis-")
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        binary = shutil.which("redis-server")
-        assert binary is not None
-        self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", self.dir, "--notify-keyspace-events", "Kgx"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as conn:
-                    conn.sendall(b"PING\r\n")
-                    if conn.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"redis-server did not start on port {self.port}")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-            self.process = None
-
-    def flush(self) -> None:
-        with socket.create_connection(("127.0.0.1", self.port), timeout=2) as conn:
-            conn.sendall(b"FLUSHALL\r\n")
-            conn.recv(16)
+# The demos' pauses at half of what the docs show (demos/pace.py), so the suite sleeps through
+# less of them: set before any test module imports a demo, and inherited by the server processes
+# a test starts (except the browser tests' docs server: tests/browser/docs_server.py says why).
+# `DEMO_PACE=1 pytest` runs them as written; the tests read the paced values from the demos.
+os.environ.setdefault(pace.ENV, "0.5")
+_early = sorted(name for name in sys.modules if name.startswith("demos.") and name != "demos.pace")
+assert not _early, f"{_early} imported before {pace.ENV} was set: their pauses would not match the servers'"
 
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
     need(shutil.which("redis-server") is not None, "redis-server is not installed")
-    server = RedisServer()
-    server.start()
-    try:
+    with RedisServer() as server:
         yield server
-    finally:
-        server.stop()
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The site as the working tree builds it now (`mkdocs build --strict`), built once per run."""
+    return build_site_once(run_dir(tmp_path_factory))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, object, object]:
+    """Under xdist, a load test (or one marked alone) waits for the other worker's test to end, and the next for it."""
+    if not under_xdist():
+        return (yield)
+    alone = any(item.get_closest_marker(name) is not None for name in ("load", "alone"))
+    with turn(worker_run_dir(item.config), alone=alone):
+        return (yield)
 
 
 # The contract suite runs on every manager that exists.

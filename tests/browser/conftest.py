@@ -1,4 +1,4 @@
-"""Fixtures of the browser tests: the built site, the real docs server, one Chromium per session.
+"""Fixtures of the browser tests: the real docs server on the built site, one Chromium per session.
 
 Playwright's async API runs in pytest-asyncio's *session* event loop here, so
 one browser serves every test: the tests and the async fixtures below all say
@@ -15,16 +15,11 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from browser_support import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    VIEWPORT,
-    DocServer,
-    build_site,
-    chromium_missing_reason,
-    need,
-)
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+
+from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, chromium_missing_reason
+from tests.browser.docs_server import DocServer
+from tests.support.env import need
 
 expect.set_options(timeout=5_000)
 
@@ -44,12 +39,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.when == "call" and report.failed and isinstance(server, DocServer):
         report.sections.append((f"docs server log ({server.log_path})", server.log_tail()))
     return report
-
-
-@pytest.fixture(scope="session")
-def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The site as the working tree builds it now (about a second), not a stale ./site."""
-    return build_site(tmp_path_factory.mktemp("browser-site") / "site")
 
 
 @pytest.fixture(scope="module")

@@ -18,10 +18,10 @@ import math
 from typing import Any
 
 import pytest
-from engine_support import server_values, tasks_finished
 
 import engine as rx
 from engine.testing import TabClient
+from tests.engine.server_side import server_values, tasks_finished
 
 _kept: dict[str, Any] = {}  # what handlers keep past their end, per tab
 _raised: dict[str, BaseException | None] = {}

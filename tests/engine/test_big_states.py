@@ -16,9 +16,10 @@ import json
 from typing import Any
 
 import pytest
-from engine_support import RecordingTab, server_values
 
 import engine as rx
+from tests.engine.server_side import server_values
+from tests.support.tabs import RecordingTab
 
 ITEMS = 10_000
 

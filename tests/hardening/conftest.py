@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,9 +9,6 @@ from typing import Any
 import pytest
 
 import engine as rx
-
-# Loggers whose ERROR records mean the server crashed on something instead of refusing it.
-SERVER_LOGGERS = ("engine", "socketio", "engineio", "uvicorn", "asyncio")
 
 
 @asynccontextmanager
@@ -51,16 +47,3 @@ async def memory_apps() -> AsyncIterator[Callable[..., rx.App]]:
     """`memory_apps(**settings)`: Apps on the in-memory manager (for its own limits)."""
     async with _app_factory(None) as factory:
         yield factory
-
-
-def server_errors(records: list[logging.LogRecord], *, allowed: tuple[str, ...] = ()) -> list[str]:
-    """ERROR (or worse) records from the server side, except messages containing an allowed text."""
-    found = []
-    for record in records:
-        if record.levelno < logging.ERROR or not record.name.startswith(SERVER_LOGGERS):
-            continue
-        text = record.getMessage()
-        if any(part in text for part in allowed):
-            continue
-        found.append(f"{record.name}: {text}")
-    return found

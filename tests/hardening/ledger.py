@@ -27,8 +27,7 @@ from typing import Any
 import engine as rx
 from engine.handler import EventHandler
 from engine.testing import TabClient
-
-from .states import HardLedgerState
+from tests.hardening.states import HardLedgerState
 
 _numbers = itertools.count(1)
 

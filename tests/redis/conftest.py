@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from redis_support import Worker
 
-from tests.conftest import free_port
+from tests.redis.worker import Worker
+from tests.support.ports import free_port
 
 BEAT = 0.3  # the workers' heartbeat (worker_heartbeat): a killed one is known dead within 1 s
 

@@ -23,7 +23,7 @@ import subprocess
 from typing import Any
 
 from engine.vars import to_text
-from tests.conftest import ROOT
+from tests.support.env import ROOT
 
 CORE = ROOT / "engine" / "static" / "core.js"
 SEED = 19

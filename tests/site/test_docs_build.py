@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from docsite.fences import DemoError, render_demo
-from tests.conftest import ROOT
+from tests.support.env import ROOT
 
 ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "PYTHONPATH": str(ROOT)}
 
@@ -24,14 +24,6 @@ def _build(config: Path, site: Path) -> subprocess.CompletedProcess[str]:
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config), "-d", str(site)],
         cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=180,
     )
-
-
-@pytest.fixture(scope="module")
-def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    site = tmp_path_factory.mktemp("site")
-    result = _build(ROOT / "mkdocs.yml", site)
-    assert result.returncode == 0, result.stderr
-    return site
 
 
 def test_strict_build_has_no_warnings(built_site: Path) -> None:

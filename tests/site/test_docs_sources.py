@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from tests.support.env import ROOT, need
 
-from tests.conftest import ROOT, need
 
 DOCS = ROOT / "docs"
 DEMOS = ROOT / "demos"

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.env import ROOT
 
 PACKAGES = ("engine", "demos", "docsite")
 # What the wheel must carry besides Python modules (pyproject.toml's package-data).

@@ -17,7 +17,8 @@ import engine as rx
 from docsite.quotes import QUOTES
 from docsite.server import create_asgi
 from engine.testing import serve
-from tests.conftest import ROOT, free_port
+from tests.support.env import ROOT
+from tests.support.ports import free_port
 
 
 @pytest.fixture

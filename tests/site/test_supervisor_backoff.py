@@ -2,7 +2,7 @@
 
 uvicorn's process manager restarts dead and hung workers (with no back-off:
 a worker that cannot start stops the server instead); the processes
-themselves are in tests/redis/test_redis_supervisor.py.
+themselves are in tests/redis/test_supervisor.py.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""The benchmark's own helpers, and a quick run of it."""

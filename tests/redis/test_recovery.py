@@ -1,0 +1,79 @@
+"""After a restart, a killed worker or an emptied Redis, a reader can start the counter again.
+
+Worker processes on one Redis run the counter demo; the reader's tab is a
+TabClient that reconnects with its ticket, as the page's runtime does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from demos.background_tasks import MyTaskState
+from engine.testing import TabClient
+from tests.redis.worker import Worker
+
+pytestmark = [pytest.mark.redis, pytest.mark.slow]
+
+STATES = [MyTaskState]
+QUICK = {"ENGINE_LOCK_LEASE": "1.0", "ENGINE_SHUTDOWN_TIMEOUT": "0.5"}
+
+
+def counter(tab: TabClient) -> int:
+    return int(tab.state(MyTaskState)["counter"])
+
+
+async def start_counting(tab: TabClient) -> None:
+    await tab.send(MyTaskState.set_max_counter, 1000)
+    if not tab.state(MyTaskState)["running"]:
+        await tab.send(MyTaskState.toggle_running)
+    await tab.wait_for(lambda t: counter(t) >= 2, timeout=10)
+
+
+async def press_stop_then_start_and_see_it_count(tab: TabClient) -> None:
+    """What a reader does with a frozen counter: Stop, Start; then it must move."""
+    if tab.state(MyTaskState)["running"]:
+        await tab.send(MyTaskState.toggle_running)  # Stop
+    reached = counter(tab)
+    await tab.send(MyTaskState.toggle_running)  # Start
+    await tab.wait_for(lambda t: counter(t) >= reached + 2, timeout=10)
+    await tab.send(MyTaskState.toggle_running)  # Stop
+
+
+async def test_after_a_sigterm_restart_the_counter_starts_again(redis_server, start_worker):
+    worker: Worker = start_worker(redis_server.url, **QUICK)
+    async with TabClient(url=worker.url, states=STATES) as tab:
+        await start_counting(tab)
+        ticket = tab.ticket
+        worker.stop()  # SIGTERM: the task is cancelled, its finally gives the guard back
+    again = start_worker(redis_server.url, **QUICK)
+    async with TabClient(url=again.url, states=STATES, ticket=ticket) as back:
+        assert back.task(MyTaskState.my_task)["running"] is False  # it ended with the old process
+        await press_stop_then_start_and_see_it_count(back)
+
+
+async def test_after_its_worker_is_killed_the_counter_starts_again_on_another(redis_server, start_worker):
+    first = start_worker(redis_server.url, **QUICK)
+    second = start_worker(redis_server.url, **QUICK)
+    async with TabClient(url=first.url, states=STATES) as tab:
+        await start_counting(tab)
+        ticket = tab.ticket
+        first.kill()  # SIGKILL: no finally runs; the guard stays taken in Redis
+    await asyncio.sleep(1.5)  # the other worker stops hearing it (three beats) and its lease runs out
+    async with TabClient(url=second.url, states=STATES, ticket=ticket) as back:
+        # The status the engine keeps knows the copy died with its worker; the demo trusts it.
+        assert back.task(MyTaskState.my_task)["running"] is False
+        assert back.task(MyTaskState.my_task)["status"] == "cancelled"
+        await press_stop_then_start_and_see_it_count(back)
+
+
+async def test_after_redis_restarts_empty_the_counter_starts_again(redis_server, start_worker):
+    worker = start_worker(redis_server.url, **QUICK)
+    async with TabClient(url=worker.url, states=STATES) as tab:
+        await start_counting(tab)
+        redis_server.stop()
+        redis_server.start()  # the same port, nothing stored
+        await tab.wait_for(lambda t: not t.state(MyTaskState)["running"], timeout=15)  # told: defaults again
+        await tab.send(MyTaskState.set_max_counter, 1000)
+        await press_stop_then_start_and_see_it_count(tab)

@@ -1,0 +1,1 @@
+"""The docs site: its build, its sources, its server, and the pages that quote the engine."""
