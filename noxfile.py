@@ -77,7 +77,7 @@ def soak(session: nox.Session) -> None:
     _install(session, "runtime", "docs", "tests")
     _npm(session)
     session.env.setdefault("LOAD_SCALE", os.environ.get("LOAD_SCALE", "25"))
-    session.run("pytest", "-m", "load", "-p", "no:cacheprovider", *session.posargs)
+    session.run("pytest", "-m", "load", "-n", "0", "-p", "no:cacheprovider", *session.posargs)  # one at a time
 
 
 @nox.session
