@@ -158,9 +158,8 @@ def _big_table(results: dict[str, Any], mode: str) -> str | None:
         if "ours" not in entry or "reflex" not in entry:
             continue
         ours, theirs = entry["ours"], entry["reflex"]
-        kind, items = key.split("_")[1], int(key.rsplit("_", 1)[1])
         rows.append([
-            big.label(kind, items), _rate(ours["median"]), _rate(theirs["median"]),
+            big.label(*big.parse_key(key)), _rate(ours["median"]), _rate(theirs["median"]),
             f"{ours['median'] / theirs['median']:.2f}x", _bytes(big_figure(section, key, "ours", field)),
             _bytes(big_figure(section, key, "reflex", field)), _yes(ours["exact"] and theirs["exact"]),
         ])

@@ -149,20 +149,20 @@ def _big_targets(results: dict[str, Any]) -> Iterator[Target]:
     part = results.get("bigstate") or {}
     memory, redis = part.get("memory"), part.get("redis")
     keys = list((memory or redis or {}).get("workloads", {}))
-    sizes = sorted({int(key.rsplit("_", 1)[1]) for key in keys})
+    sizes = sorted({big.parse_key(key)[1] for key in keys})
     if not sizes:
         return
     small, large = sizes[0], sizes[-1]
-    for kind in big.KINDS:
-        key = big.run_key(kind, large)
-        if key not in keys:
+    for key in keys:
+        kind, items, via = big.parse_key(key)
+        if items != large:
             continue
-        name = f"{big.KINDS[kind][0]}, {large:,} items"
+        name = big.label(kind, large, via).rsplit(", ", 1)[0] + f", {large:,} items"
         yield from _ratio("Big states, in memory", f"{name}: blocks per second vs Reflex",
                           _median(memory, key, "ours"), _median(memory, key, "reflex"), BIG_SPEEDUP)
         if small != large:
             yield from _ratio("Big states, in memory", f"{name}: blocks per second vs ours at {small:,} items",
-                              _median(memory, key, "ours"), _median(memory, big.run_key(kind, small), "ours"),
+                              _median(memory, key, "ours"), _median(memory, big.run_key(kind, small, via), "ours"),
                               BIG_FLAT)
         update = big_figure(memory, key, "ours", "update_bytes") or big_figure(redis, key, "ours", "update_bytes")
         if update is not None and kind != "counter":

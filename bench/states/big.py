@@ -9,6 +9,10 @@ The issue's three programs (issue 21), and a twin of the counter workload:
   twin of "`async with self` in a background task": a big var nobody changes
   must cost nothing).
 
+Each runs as a background task's blocks (`via="task"`); `table` and `counter`
+also as `App.modify_state` blocks from outside any handler (`via="modify"`,
+the twin of "`modify_state`, 1 token").
+
 `step` is the block's body and is the same code on both sides: each side's
 state class calls it. A run fills the state (not timed), then times one
 background task of n blocks, then checks the result exactly. Each side also
@@ -25,7 +29,10 @@ import json
 import statistics
 from typing import Any
 
-__all__ = ["ITEMS", "KINDS", "VARS", "check", "initial", "item_json", "label", "run_key", "step", "token_text"]
+__all__ = [
+    "ITEMS", "KINDS", "MODIFY_KINDS", "VARS", "check", "initial", "item_json", "label", "parse_key", "run_key", "step",
+    "token_text",
+]
 
 ITEMS = (10, 1_000, 10_000)
 # kind: (what a block does, the var it changes)
@@ -36,16 +43,25 @@ KINDS = {
     "counter": ("counter beside the rows: `self.counter += 1`", "counter"),
 }
 VARS = ("lines", "rows", "messages", "counter")
+MODIFY_KINDS = ("table", "counter")  # also run through `modify_state`
+_PREFIX = {"task": "big", "modify": "bigmodify"}
 SENTENCE = "A sentence of an answer, about this long. "  # 42 characters
 
 
-def run_key(kind: str, items: int) -> str:
-    return f"big_{kind}_{items}"
+def run_key(kind: str, items: int, via: str = "task") -> str:
+    return f"{_PREFIX[via]}_{kind}_{items}"
 
 
-def label(kind: str, items: int) -> str:
+def parse_key(key: str) -> tuple[str, int, str]:
+    """(kind, items, via) of a run key."""
+    prefix, kind, items = key.split("_")
+    return kind, int(items), "modify" if prefix == _PREFIX["modify"] else "task"
+
+
+def label(kind: str, items: int, via: str = "task") -> str:
     unit = {"log": "lines", "chat": "messages"}.get(kind, "rows")
-    return f"{KINDS[kind][0]}, {items:,} {unit}"
+    how = ", `modify_state`" if via == "modify" else ""
+    return f"{KINDS[kind][0]}{how}, {items:,} {unit}"
 
 
 def _line(i: int) -> str:

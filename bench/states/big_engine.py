@@ -62,12 +62,19 @@ class BigEngineSide:
     async def big_blocks(self, token: str, kind: str, n: int) -> None:
         await self.app.start_background(token, rx.EventSpec(BigBenchState.grow, (kind, n)))
 
+    async def big_modify(self, token: str, kind: str, n: int) -> None:
+        """n `modify_state` blocks from outside any handler, one change each."""
+        app, path = self.app, BigBenchState.get_full_name().split(".")
+        for i in range(n):
+            async with app.modify_state(token) as root:
+                big.step(root.get_substate(path), kind, i)
+
     async def big_read(self, token: str) -> Any:
         async with self.app.modify_state(token) as root:
             state = root.get_substate(BigBenchState.get_full_name().split("."))
             return _Snapshot({var: copy.deepcopy(getattr(state, var)) for var in big.VARS})
 
-    async def big_update_bytes(self, kind: str, items: int) -> float | None:
+    async def big_update_bytes(self, kind: str, items: int, via: str = "task") -> float | None:
         """The median size of one block's update, as a tab connected through a real socket receives it."""
         var = big.KINDS[kind][1]
         async with _SizedTab(self.app, states=[BigBenchState], var=var) as tab:
@@ -76,7 +83,7 @@ class BigEngineSide:
             await tab.wait_for(lambda t: len(t.state(name).get("rows" if kind == "counter" else var) or []) == items,
                                timeout=60)
             tab.sizes.clear()
-            await self.big_blocks(tab.token, kind, PROBE_BLOCKS)
+            await (self.big_blocks if via == "task" else self.big_modify)(tab.token, kind, PROBE_BLOCKS)
             await tab.wait_for(lambda t: len(t.sizes) >= PROBE_BLOCKS, timeout=30)
             await tab.settle()
             return statistics.median(tab.sizes)

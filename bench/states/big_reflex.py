@@ -58,15 +58,22 @@ class BigReflexSide:
         future = await self.app.event_processor.enqueue(token, Event(name=name, payload={"kind": kind, "n": n}))
         await future
 
+    async def big_modify(self, token: str, kind: str, n: int) -> None:
+        """n `modify_state` blocks from outside any handler, one change each."""
+        app, key = self.app, self._key(token)
+        for i in range(n):
+            async with app.modify_state(key) as root:
+                big.step(await root.get_state(TwinBigBenchState), kind, i)
+
     async def big_read(self, token: str) -> Any:
         async with self.app.modify_state(self._key(token)) as root:
             state = await root.get_state(TwinBigBenchState)
             values = {var: json.loads(json.dumps(getattr(state, var), default=_plain)) for var in big.VARS}
         return _Snapshot(values)
 
-    async def big_update_bytes(self, kind: str, items: int) -> float | None:
+    async def big_update_bytes(self, kind: str, items: int, via: str = "task") -> float | None:
         """The median size of one block's update, caught where Reflex would send it to the tab."""
-        token = f"probe-{kind}-{items}"
+        token = f"probe-{kind}-{items}-{via}"
         await self.big_fill(token, kind, items)
         namespace = self.app.event_namespace
         sizes: list[int] = []
@@ -76,7 +83,7 @@ class BigReflexSide:
 
         namespace.emit_update = record  # (an instance attribute: the class's method is back after the probe)
         try:
-            await self.big_blocks(token, kind, PROBE_BLOCKS)
+            await (self.big_blocks if via == "task" else self.big_modify)(token, kind, PROBE_BLOCKS)
         finally:
             del namespace.emit_update
         return statistics.median(sizes) if sizes else None

@@ -57,4 +57,6 @@ def big_workloads(kinds: list[str], items: list[int]) -> list[tuple[str, str]]:
     unknown = [kind for kind in kinds if kind not in big.KINDS]
     if unknown:
         raise ValueError(f"unknown big-state kinds {unknown}: pick from {', '.join(big.KINDS)}")
-    return [(big.run_key(kind, n), big.label(kind, n)) for kind in kinds for n in items]
+    keys = [(kind, n, "task") for kind in kinds for n in items]
+    keys += [(kind, n, "modify") for kind in kinds if kind in big.MODIFY_KINDS for n in items]
+    return [(big.run_key(*key), big.label(*key)) for key in keys]

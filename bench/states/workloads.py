@@ -155,18 +155,20 @@ async def _redis_input_bytes(url: str | None) -> int | None:
 _UPDATE_BYTES: dict[str, int | None] = {}  # (per worker) one probe per workload
 
 
-async def big_state(side: Any, n: int, kind: str, items: int) -> dict[str, Any]:
-    """A state of `items` items (filled before the clock), then one background task of n blocks, one change
-    each (`bench.states.big`); blocks per second, the update one block sends, on Redis the bytes sent to it."""
-    key = big.run_key(kind, items)
+async def big_state(side: Any, n: int, kind: str, items: int, via: str = "task") -> dict[str, Any]:
+    """A state of `items` items (filled before the clock), then n blocks, one change each (`bench.states.big`),
+    in one background task or (`via="modify"`) as `modify_state` blocks; blocks per second, the update one
+    block sends, on Redis the bytes sent to it."""
+    key = big.run_key(kind, items, via)
     if key not in _UPDATE_BYTES:
-        _UPDATE_BYTES[key] = await side.big_update_bytes(kind, items)
+        _UPDATE_BYTES[key] = await side.big_update_bytes(kind, items, via)
     await side.reset()
     token = new_token()
     await side.big_fill(token, kind, items)
     url = getattr(side, "redis_url", None) if getattr(side, "mode", "memory") == "redis" else None
     before = await _redis_input_bytes(url)
-    result = await _timed(side, side.big_blocks(token, kind, n), n)
+    blocks = side.big_blocks if via == "task" else side.big_modify
+    result = await _timed(side, blocks(token, kind, n), n)
     after = await _redis_input_bytes(url)
     expected, got = big.check(kind, items, n, await side.big_read(token))
     result.update(expected=repr(expected), got=repr(got), ok=expected == got, update_bytes=_UPDATE_BYTES[key],
@@ -187,6 +189,9 @@ RUNS: dict[str, Any] = {
 for _kind in big.KINDS:
     for _items in big.ITEMS:
         RUNS[big.run_key(_kind, _items)] = functools.partial(big_state, kind=_kind, items=_items)
+        if _kind in big.MODIFY_KINDS:
+            RUNS[big.run_key(_kind, _items, "modify")] = functools.partial(
+                big_state, kind=_kind, items=_items, via="modify")
 
 
 def _rss() -> int:

@@ -14,13 +14,16 @@ from bench.states import big, workloads
 from bench.states.engine_side import EngineSide
 
 
-@pytest.mark.parametrize("kind", sorted(big.KINDS))
-async def test_each_workload_runs_exact_and_measures_a_small_update(kind: str) -> None:
+WORKLOADS = [(kind, "task") for kind in sorted(big.KINDS)] + [(kind, "modify") for kind in big.MODIFY_KINDS]
+
+
+@pytest.mark.parametrize(("kind", "via"), WORKLOADS)
+async def test_each_workload_runs_exact_and_measures_a_small_update(kind: str, via: str) -> None:
     side = EngineSide("memory", None)
     await side.setup()
     try:
-        small = await workloads.big_state(side, 50, kind=kind, items=10)
-        large = await workloads.big_state(side, 50, kind=kind, items=2_000)
+        small = await workloads.big_state(side, 50, kind=kind, items=10, via=via)
+        large = await workloads.big_state(side, 50, kind=kind, items=2_000, via=via)
     finally:
         await side.close()
     for result in (small, large):
