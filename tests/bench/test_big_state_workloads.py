@@ -13,7 +13,6 @@ import pytest
 from bench.states import big, workloads
 from bench.states.engine_side import EngineSide
 
-
 WORKLOADS = [(kind, "task") for kind in sorted(big.KINDS)] + [(kind, "modify") for kind in big.MODIFY_KINDS]
 
 
