@@ -177,6 +177,20 @@
     }
   }
 
+  // A list as text (engine/vars.py _join): each item written into `template`
+  // ("{key}": that key of an object item, "{}": the item), joined by `sep`.
+  function join(items, template, sep) {
+    if (!Array.isArray(items) || typeof template !== "string" || typeof sep !== "string") return "";
+    return items
+      .map(function (item) {
+        return template.replace(/\{(\w*)\}/g, function (_, key) {
+          if (!key) return toText(item);
+          return isPlainObject(item) && has(item, key) ? toText(item[key]) : "";
+        });
+      })
+      .join(sep);
+  }
+
   // The value of `expr` over `store` ({stateName: {varName: value}}); throws
   // MISSING for a var not known yet, an ExprError for a malformed expression.
   function evaluate(expr, store) {
@@ -219,6 +233,9 @@
         if (op === "ne") return !deepEqual(a, b);
         return compare(op, a, b);
       }
+      case "join":
+        if (args.length !== 3) throw new ExprError("join takes three arguments");
+        return join(evaluate(args[0], store), evaluate(args[1], store), evaluate(args[2], store));
       default:
         throw new ExprError("unknown operator " + op);
     }

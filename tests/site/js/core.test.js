@@ -101,6 +101,17 @@ test("evaluate reads vars from the store, and literals", () => {
   }
 });
 
+test("evaluate: join writes each item of a list into its template", () => {
+  const store = { S: { msgs: [{ who: "You", text: "hi" }, { who: "Reply", text: "héllo", n: 2.5 }], ids: ["a", 1] } };
+  const join = (list, template, sep) => core.evaluate({ op: "join", args: [list, { lit: template }, { lit: sep }] }, store);
+  assert.equal(join({ var: "S.msgs" }, "{who}: {text}", "\n"), "You: hi\nReply: héllo");
+  assert.equal(join({ var: "S.msgs" }, "{n}|{missing}", ","), "|,2.5|"); // a key an item lacks reads as nothing
+  assert.equal(join({ var: "S.ids" }, "<{}>", " "), "<a> <1>");
+  assert.equal(join({ var: "S.ids" }, "{x}", "-"), "-"); // keys of an item that is not an object: nothing
+  assert.equal(join({ lit: "not a list" }, "{}", ","), "");
+  assert.throws(() => core.evaluate({ op: "join", args: [{ var: "S.ids" }] }, store), core.ExprError);
+});
+
 test("evaluate: not, and, or give what Python's operators give", () => {
   const store = { S: { zero: 0, text: "hi", empty: [] } };
   const v = (name) => ({ var: "S." + name });
