@@ -22,7 +22,7 @@ from tests.support.polling import eventually
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
-NESTED = re.compile(r"^`async with self` is already open for tab [A-Za-z0-9_-]{8} in this task; blocks cannot be nested")
+NESTED = re.compile(r"^`async with self` is already open for tab [\w-]{8} in this task; blocks cannot be nested")
 FRAME = re.compile(r"^4(\d)/engine,(\d*)(\[.*\])$")  # a Socket.IO event (2) or ack (3) on /engine
 
 
