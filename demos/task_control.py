@@ -220,7 +220,8 @@ def rates_example():
             ),
         ),
         # Empty unless the last run failed: then the message of what it raised
-        rx.text(fetch.error, class_name="rx-failure"),
+        # (read out when it appears; the box does not repeat it as an alert)
+        rx.text(fetch.error, class_name="rx-failure", aria_live="polite"),
     )
 # --8<-- [end:rates_ui]
 

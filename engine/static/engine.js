@@ -287,6 +287,7 @@
     list = document.querySelectorAll("[data-rx-progress]");
     for (i = 0; i < list.length; i++) renderProgress(list[i]);
     renderControls();
+    dropRepeatedErrors();
   }
 
   // After an input's edit has settled (ack received, focus gone), show the
@@ -330,8 +331,26 @@
     return el.querySelector("[data-rx-error-message]") || el;
   }
 
+  // Does the box's own content already show `message` (a bound task error, say)?
+  function shownInBody(box, message) {
+    var els = box.querySelectorAll("[data-rx-text]");
+    for (var i = 0; i < els.length; i++) {
+      if (els[i].textContent === message && !els[i].closest("[data-rx-error], [hidden]")) return true;
+    }
+    return false;
+  }
+
+  // A box's error that its content now shows too goes: one message, said once.
+  function dropRepeatedErrors() {
+    boxes().forEach(function (box) {
+      var holder = box.querySelector("[data-rx-error]:not([hidden])");
+      if (holder && shownInBody(box, errorTextHolder(holder).textContent)) clearError(box);
+    });
+  }
+
   // Show `message` in the box; `source` is the control it is about, if any.
   function showError(box, message, source) {
+    if (!source && shownInBody(box, message)) return; // the page shows it where it belongs
     var els = box.querySelectorAll("[data-rx-error]");
     for (var i = 0; i < els.length; i++) {
       els[i].hidden = false; // shown first, so the new text is announced
