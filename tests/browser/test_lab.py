@@ -41,7 +41,7 @@ OUTSIDE_MESSAGE = (
 )
 # Pages with ```mermaid fences, and how many each has.
 N_TASKS = "[data-lab-rows] tr[data-var='state.my_task_state._n_tasks'] td"  # the guard, in the table
-DIAGRAM_PAGES = {"/site/architecture/": 3, "/site/protocol/": 1, "/background-tasks/": 1}
+DIAGRAM_PAGES = {"/site/architecture/": 3, "/site/protocol/": 1, "/background-tasks/": 2, "/task-control/": 1}
 
 
 # -- reading a panel ----------------------------------------------------------------------------
@@ -523,5 +523,5 @@ async def test_a_page_without_diagrams_does_not_load_mermaid(new_context: Any, s
     assert not any("mermaid.min.js" in url for url in requests)
     # Instant navigation to a page with a diagram draws it, still from this site.
     await page.get_by_role("navigation").get_by_role("link", name="Background tasks", exact=True).first.click()
-    await expect(page.locator("div.mermaid")).to_have_count(1, timeout=15_000)
+    await expect(page.locator("div.mermaid")).to_have_count(DIAGRAM_PAGES["/background-tasks/"], timeout=15_000)
     assert [url for url in requests if "mermaid.min" in url] == [server.url + "/assets/engine/mermaid.min.js"]
