@@ -35,7 +35,12 @@ def report_example():
     job = ReportBuilderState.build_report
     done = ReportBuilderState.pages_done
     return rx.vstack(
-        rx.progress(value=job.progress, aria_label="Report progress"),
+        # Before the first run: an empty bar, not an indeterminate (busy) one
+        rx.cond(
+            job.status == "idle",
+            rx.progress(value=0, aria_label="Report progress"),
+            rx.progress(value=job.progress, aria_label="Report progress"),
+        ),
         rx.text("Report: ", job.status, " (", done, f" of {PAGES} pages)"),
         rx.hstack(
             # Starts the task, so it shows as busy while the task runs
@@ -73,7 +78,10 @@ class WordSearchState(rx.State):
             found = [w for w in WORDS if query and w.startswith(query)]
             listed = ", ".join(found) or "none"
             async with self:
-                self.results = f"Words starting with “{query}”: {listed}"
+                if query:
+                    self.results = f"Words starting with “{query}”: {listed}"
+                else:  # the field was cleared: nothing to look for
+                    self.results = "Type a word to search."
             outcome = f"done, {len(found)} found"
         finally:
             # Runs for a cancelled search too: the older run says how it ended
@@ -212,7 +220,8 @@ def rates_example():
             ),
         ),
         # Empty unless the last run failed: then the message of what it raised
-        rx.text(fetch.error, class_name="rx-failure"),
+        # (read out when it appears; the box does not repeat it as an alert)
+        rx.text(fetch.error, class_name="rx-failure", aria_live="polite"),
     )
 # --8<-- [end:rates_ui]
 

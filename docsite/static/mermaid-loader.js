@@ -86,7 +86,25 @@
       box.setAttribute("tabindex", "0");
       box.setAttribute("aria-label", titles.length ? titles.shift() : "Diagram");
     }
+    markScrolling();
   }
+
+  // A diagram wider than its column says so (lab.css shows "Scrolls sideways"
+  // for data-scrolls), in its name too: on a phone half of it is out of sight.
+  function markScrolling() {
+    var boxes = document.querySelectorAll("div.mermaid[data-diagram]");
+    for (var i = 0; i < boxes.length; i++) {
+      var box = boxes[i];
+      var name = (box.getAttribute("aria-label") || "").replace(/ \(scrolls sideways\)$/, "");
+      var scrolls = box.scrollWidth > box.clientWidth + 1;
+      if (scrolls !== box.hasAttribute("data-scrolls")) box.toggleAttribute("data-scrolls", scrolls);
+      box.setAttribute("aria-label", scrolls ? name + " (scrolls sideways)" : name);
+    }
+  }
+
+  window.addEventListener("resize", function () {
+    window.requestAnimationFrame(markScrolling);
+  });
 
   var standIn = {
     initialize: function (options) {

@@ -5,6 +5,7 @@
  *   expressions  evaluate(expr, store), ExprError, MISSING
  *   updates      applyUpdate(store, seq, msg)
  *   actions      buildArgs(specs, value), numberRule(name, step, min, max)
+ *   answers      readAck(err, ack, failed, name)
  *   names        sameSet(a, b), union(lists)
  *   page         setText(el, text), onEveryPage(win, fn)
  *
@@ -433,6 +434,29 @@
   }
 
   // ---------------------------------------------------------------------
+  // Answers (an event's acknowledgement)
+  // ---------------------------------------------------------------------
+
+  // What an event's acknowledgement means for its box. `err` is Socket.IO's
+  // timeout error (or null); `failed` says an `error` message for this very
+  // event came before the ack: a background task that raises before its
+  // first await fails before the server acknowledges that it started, and
+  // that {"ok": true} only says "started", not "went well". Returns
+  //   {kind: "timeout"}            no answer in time
+  //   {kind: "failed"}             ok, but the event's error is already shown: keep it
+  //   {kind: "ok"}                 it worked: an older error may go
+  //   {kind: "refused", message}   refused, with the server's words (or ours)
+  function readAck(err, ack, failed, name) {
+    if (err) return { kind: "timeout" };
+    if (isPlainObject(ack) && ack.ok === true) return { kind: failed ? "failed" : "ok" };
+    var message =
+      isPlainObject(ack) && typeof ack.error === "string" && ack.error
+        ? ack.error
+        : "The server refused " + name + ".";
+    return { kind: "refused", message: message };
+  }
+
+  // ---------------------------------------------------------------------
   // Names (the states a page shows)
   // ---------------------------------------------------------------------
 
@@ -496,6 +520,7 @@
     wireCompare: wireCompare,
     buildArgs: buildArgs,
     numberRule: numberRule,
+    readAck: readAck,
     sameSet: sameSet,
     union: union,
     setText: setText,

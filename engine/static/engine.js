@@ -94,6 +94,7 @@
   var fullSinceConnect = false; // has this connection delivered its full update?
   var eventCounter = 0;
   var eventBoxes = new Map(); // event id -> demo box element that sent it
+  var awaitingAck = new Map(); // event id -> has an error for it come before its ack?
   var reconnectDelay = RECONNECT_MIN_MS;
   var reconnectTimer = null;
   var listenersInstalled = false;
@@ -286,6 +287,7 @@
     list = document.querySelectorAll("[data-rx-progress]");
     for (i = 0; i < list.length; i++) renderProgress(list[i]);
     renderControls();
+    dropRepeatedErrors();
   }
 
   // After an input's edit has settled (ack received, focus gone), show the
@@ -329,8 +331,26 @@
     return el.querySelector("[data-rx-error-message]") || el;
   }
 
+  // Does the box's own content already show `message` (a bound task error, say)?
+  function shownInBody(box, message) {
+    var els = box.querySelectorAll("[data-rx-text]");
+    for (var i = 0; i < els.length; i++) {
+      if (els[i].textContent === message && !els[i].closest("[data-rx-error], [hidden]")) return true;
+    }
+    return false;
+  }
+
+  // A box's error that its content now shows too goes: one message, said once.
+  function dropRepeatedErrors() {
+    boxes().forEach(function (box) {
+      var holder = box.querySelector("[data-rx-error]:not([hidden])");
+      if (holder && shownInBody(box, errorTextHolder(holder).textContent)) clearError(box);
+    });
+  }
+
   // Show `message` in the box; `source` is the control it is about, if any.
   function showError(box, message, source) {
+    if (!source && shownInBody(box, message)) return; // the page shows it where it belongs
     var els = box.querySelectorAll("[data-rx-error]");
     for (var i = 0; i < els.length; i++) {
       els[i].hidden = false; // shown first, so the new text is announced
@@ -457,29 +477,28 @@
     }
     var id = nextEventId();
     trackEvent(id, box);
+    awaitingAck.set(id, false);
     inflight.set(el, (inflight.get(el) || 0) + 1);
     socket
       .timeout(ACK_TIMEOUT_MS)
       .emit("event", { id: id, name: name, args: args }, function (err, ack) {
         inflight.set(el, Math.max(0, (inflight.get(el) || 0) - 1));
+        var answer = core.readAck(err, ack, awaitingAck.get(id) === true, name);
+        awaitingAck.delete(id);
         var boxesHit = targetBoxes(box);
-        if (err) {
+        if (answer.kind === "timeout") {
           boxesHit.forEach(function (b) {
             showError(b, "No answer from the server for " + name + ".");
           });
-        } else if (isPlainObject(ack) && ack.ok === true) {
+        } else if (answer.kind === "ok") {
           boxesHit.forEach(function (b) {
             clearErrorAfterSuccess(b, el);
           });
-        } else {
-          var message =
-            isPlainObject(ack) && typeof ack.error === "string" && ack.error
-              ? ack.error
-              : "The server refused " + name + ".";
+        } else if (answer.kind === "refused") {
           boxesHit.forEach(function (b) {
-            showError(b, message, el);
+            showError(b, answer.message, el);
           });
-        }
+        } // "failed": the task's error is on show and stays until the reader acts
         settleInput(el);
       });
     return true;
@@ -754,6 +773,7 @@
     socket.on("error", function (msg) {
       var message = isPlainObject(msg) && typeof msg.message === "string" ? msg.message : String(msg);
       var box = isPlainObject(msg) && typeof msg.event === "string" ? eventBoxes.get(msg.event) : null;
+      if (awaitingAck.has(msg.event)) awaitingAck.set(msg.event, true); // its ack must not clear this
       targetBoxes(box).forEach(function (b) {
         showError(b, message);
       });

@@ -252,3 +252,29 @@ test("onEveryPage runs on load and on each instant navigation", () => {
   core.onEveryPage(plain, fn); // no theme: a page already loaded runs it at once
   assert.equal(calls.length, 2);
 });
+
+test("readAck: an ok ack after the event's own error keeps the error (a task that failed at once)", () => {
+  // The lab's "Nest two blocks": the task raises before its first await, so the tab gets
+  // `error {event}` and then the ack {"ok": true}, which only says the task was started.
+  assert.deepEqual(core.readAck(null, { ok: true }, true, "nest"), { kind: "failed" });
+  assert.deepEqual(core.readAck(null, { ok: true }, false, "nest"), { kind: "ok" });
+  assert.deepEqual(core.readAck(null, { ok: true, skipped: true }, false, "go"), { kind: "ok" });
+});
+
+test("readAck: a refusal carries the server's words, or says which event was refused", () => {
+  assert.deepEqual(core.readAck(null, { ok: false, error: "no such handler" }, false, "x"), {
+    kind: "refused",
+    message: "no such handler",
+  });
+  assert.deepEqual(core.readAck(null, { ok: false }, true, "nest"), {
+    kind: "refused",
+    message: "The server refused nest.",
+  });
+  assert.deepEqual(core.readAck(null, "garbage", false, "nest").kind, "refused");
+  assert.deepEqual(core.readAck(null, { ok: "yes" }, false, "nest").kind, "refused");
+});
+
+test("readAck: no answer in time is a timeout, whatever else is known", () => {
+  assert.deepEqual(core.readAck(new Error("operation has timed out"), undefined, false, "go"), { kind: "timeout" });
+  assert.deepEqual(core.readAck(new Error("operation has timed out"), undefined, true, "go"), { kind: "timeout" });
+});
