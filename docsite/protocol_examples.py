@@ -28,7 +28,7 @@ from demos.background_tasks import MyTaskState
 from engine import protocol
 from engine.patch import Patch
 from engine.runner import observe
-from engine.socket import inspector as inspector_module
+from engine import inspector as inspector_module
 
 __all__ = ["BAD_LIMIT", "EXAMPLE_NAMES", "GOOD_LIMIT", "example", "setter_acks", "trace_example"]
 
