@@ -66,8 +66,8 @@ class Host:
             try:
                 importlib.import_module(module)
             except Exception as exc:  # the reader's code failed as it was imported: say where
-                return _answer(False, kind="error", module=_failed_module(exc, self.root) or module,
-                               line=_failed_line(exc, self._path(module)),
+                failed = _failed_module(exc, self.root) or module
+                return _answer(False, kind="error", module=failed, line=_failed_line(exc, self._path(failed)),
                                message=f"{type(exc).__name__}: {exc}")
         return _answer(True, modules=list(sources))
 
@@ -83,7 +83,7 @@ class Host:
     async def connect(self, tab_id: int, auth_json: str, send: Any) -> None:
         """A page connected on a port: `send(name, json_text)` reaches it."""
         if self.app is None:
-            send("error", json.dumps({"message": "nothing runs yet: press Run", "event": None}))
+            send("error", json.dumps({"message": "nothing runs yet: press Run code", "event": None}))
             return
         tab = self.app.tab(lambda name, data: send(name, json.dumps(data)))
         self.tabs[tab_id] = tab
@@ -98,7 +98,7 @@ class Host:
         """A message from a page; its acknowledgement as JSON (`null` for one that has none)."""
         tab = self.tabs.get(tab_id)
         if tab is None:
-            return json.dumps({"ok": False, "error": "this page has no tab here; press Run again"})
+            return json.dumps({"ok": False, "error": "this page has no tab here; press Run code again"})
         return json.dumps(await tab.receive(name, json.loads(data_json)))
 
     def _path(self, module: str) -> Path:
