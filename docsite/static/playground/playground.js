@@ -14,7 +14,7 @@
  * and shared as a link whose fragment carries the code (share.js); a shared link opens the
  * editor with that code and waits for the reader to press Run.
  *
- * Debug hook for tests: window.enginePlayground.{where, worker, lastRun}.
+ * Debug hook for tests: window.enginePlayground.{where, worker, lastRun, runtime, code(module)}.
  */
 (function () {
   "use strict";
@@ -252,7 +252,10 @@
     out.setAttribute("aria-label", "What your code printed");
     out.hidden = true;
     panel.append(bar, meter, status, host, out);
-    box.insertAdjacentElement("afterend", panel);
+    // After the box's lab panel, which lab.js (and its tests) find as the box's next sibling.
+    var lab = box.nextElementSibling;
+    var anchor = lab && lab.hasAttribute("data-lab-panel") ? lab : box;
+    anchor.insertAdjacentElement("afterend", panel);
     var entry = {
       module: module, box: box, el: panel, run: run, stop: stop, reset: reset, link: link,
       status: status, meter: meter, progress: progressBar, progressText: progressText,
@@ -492,6 +495,10 @@
     },
     get runtime() {
       return runtime;
+    },
+    code: function (module) {
+      var panel = panels.get(module);
+      return panel && panel.editor ? panel.editor.getDoc() : null;
     },
     edit: edit,
   };

@@ -16,8 +16,9 @@
  *                    {type: "message", name, data}
  *                    {type: "ack", ack, data}
  *
- * lost(reason): the worker is gone (Stop terminated it); the socket says "disconnect" and
- * every acknowledgement still awaited fails at once instead of at its timeout.
+ * lost(reason): the worker is gone; the socket says "disconnect" and every acknowledgement
+ * still awaited fails at once instead of at its timeout. disconnect(): the page let go of
+ * the socket; what it still awaited is dropped.
  *
  * Pure: it touches only the port it is given, so the unit tests drive it with Node's own
  * MessageChannel (tests/site/js/port.test.js).
@@ -140,6 +141,8 @@
     }
   };
 
+  // The page let go of this socket (engine.js replaced it): what it still awaited belongs to a
+  // run that is over, so those acks are dropped, not reported as failures.
   PortSocket.prototype.disconnect = function () {
     if (this.active) {
       try {
@@ -148,6 +151,7 @@
         /* the worker is gone already */
       }
     }
+    this._acks.clear();
     this.lost("io client disconnect");
     return this;
   };
