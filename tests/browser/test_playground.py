@@ -18,7 +18,8 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
-from tests.browser.chromium import VIEWPORT
+from tests.browser.axe import axe_problems
+from tests.browser.chromium import PHONE, VIEWPORT
 from tests.browser.docs_server import DocServer
 from tests.browser.pages import BACKGROUND_TASKS_PAGE, COUNTER_STATE, CounterBox, open_live
 from tests.browser.test_lab import open_panel, task_lanes, wait_lanes
@@ -105,6 +106,25 @@ async def playground(browser: Browser, server: DocServer) -> AsyncIterator[Playg
     finally:
         await context.close()
     assert not problems, "problems in the page: " + "; ".join(problems)
+
+
+async def test_the_editor_passes_axe_light_and_dark_desktop_and_phone_and_tab_leaves_it(
+    playground: Playground,
+) -> None:
+    page = playground.page
+    for scheme in ("default", "slate"):  # what mkdocs-material sets for light and dark
+        await page.evaluate("s => document.body.setAttribute('data-md-color-scheme', s)", scheme)
+        for viewport in (VIEWPORT, PHONE):
+            await page.set_viewport_size(viewport)
+            assert await axe_problems(page, f"[data-rx-play='{MODULE}']") == [], (scheme, viewport)
+            width = await playground.panel.evaluate("el => el.scrollWidth <= el.clientWidth + 1")
+            assert width, f"the panel scrolls sideways at {viewport['width']} px"
+    await page.evaluate("() => document.body.setAttribute('data-md-color-scheme', 'default')")
+    await page.set_viewport_size(VIEWPORT)
+    await playground.editor.focus()
+    await page.keyboard.press("Tab")  # no keyboard trap: Tab moves on, it does not indent
+    assert not await playground.editor.evaluate("el => el.contains(document.activeElement)")
+    assert await playground.code() == playground.original
 
 
 async def test_an_edited_step_runs_in_the_page_the_box_counts_two_four_six(playground: Playground) -> None:

@@ -34,16 +34,19 @@ const look = EditorView.theme({
     color: "var(--md-code-fg-color)",
     backgroundColor: "var(--md-code-bg-color)",
     fontSize: "0.8rem",
-    maxHeight: "28rem",
   },
-  ".cm-scroller": { fontFamily: "var(--md-code-font-family, monospace)", overflow: "auto" },
+  // As tall as the code and wrapped: no scroll box inside the page's scroll (none to reach by
+  // keyboard, none to trap a thumb on a phone).
+  ".cm-scroller": { fontFamily: "var(--md-code-font-family, monospace)" },
   ".cm-content": { caretColor: "var(--md-code-fg-color)" },
   ".cm-gutters": {
     backgroundColor: "var(--md-code-bg-color)",
-    color: "var(--md-default-fg-color--light)",
+    color: "var(--md-code-fg-color)", // line numbers readable at full contrast, as axe asks
     borderRight: "1px solid var(--md-default-fg-color--lightest)",
   },
-  ".cm-activeLine, .cm-activeLineGutter": { backgroundColor: "var(--md-default-fg-color--lightest)" },
+  // The cursor's line is marked by a bar, not a background, which would lower the text's contrast.
+  ".cm-activeLine": { backgroundColor: "transparent", boxShadow: "inset 0.15rem 0 0 var(--md-accent-fg-color)" },
+  ".cm-activeLineGutter": { backgroundColor: "transparent", fontWeight: "700" },
   "&.cm-focused": { outline: "2px solid var(--md-accent-fg-color)" },
   ".cm-lintRange-error": { textDecoration: "underline wavy var(--rx-error-color, #c62828)" },
 });
