@@ -6,7 +6,8 @@ MkDocs hook (``hooks:`` in ``mkdocs.yml``), after every build:
   (the files ``loadPyodide`` fetches; no package of its own repository is ever loaded);
 - ``<site>/assets/playground/python.zip``: what the browser's Python imports, the engine
   without its server parts (``engine/socket``, ``engine/redis``, the test client), the
-  ``demos`` package and ``docsite/playground_host.py`` (the worker's side);
+  ``demos`` package, ``docsite/playground_host.py`` (the worker's side) and, as ``httpx``,
+  ``docsite/static/playground/httpx_browser.py`` (the fetch demo's client, over ``fetch``);
 - ``<site>/assets/playground/sources.json``: each demo module's code as the editor opens it
   (the snippet markers, which only the docs build reads, taken out);
 - ``<site>/assets/playground/editor.js``: CodeMirror 6 from npm, bundled by esbuild from
@@ -49,8 +50,10 @@ SERVICE_WORKER = STATIC / "sw.js"
 HOST = REPO_ROOT / "docsite" / "playground_host.py"
 # The engine's parts a browser has no use for (and whose imports it cannot satisfy).
 SERVER_ONLY = ("engine/socket/", "engine/redis/", "engine/testing.py", "engine/testserver.py", "engine/static/")
-# Demo modules that need what the browser's Python lacks (httpx): shown, not runnable there.
-NOT_IN_BROWSER = frozenset({"demos.low_level"})
+# Demo modules that need what the browser's Python lacks: shown and edited, not run there (none today:
+# the fetch demo's httpx is stood in for by HTTPX_BROWSER, over the page's fetch).
+NOT_IN_BROWSER: frozenset[str] = frozenset()
+HTTPX_BROWSER = STATIC / "httpx_browser.py"
 MARKER = re.compile(r"^\s*# --8<-- \[(start|end):[\w-]+\]\s*\n", re.MULTILINE)
 ASSETS = Path("assets") / "playground"
 PYODIDE_ASSETS = Path("assets") / "pyodide"
@@ -68,6 +71,7 @@ def python_files() -> dict[str, bytes]:
             files[name] = path.read_bytes()
     files["docsite/__init__.py"] = b""
     files["docsite/playground_host.py"] = HOST.read_bytes()
+    files["httpx.py"] = HTTPX_BROWSER.read_bytes()
     return files
 
 

@@ -63,6 +63,8 @@ async function boot() {
   pyodide.setStderr(output("stderr"));
   pyodide.unpackArchive(archive, "zip", { extractDir: SITE });
   pyodide.runPython(`import sys\nif ${JSON.stringify(SITE)} not in sys.path: sys.path.insert(0, ${JSON.stringify(SITE)})`);
+  // The fetch demo asks the site's own quote endpoint, as it does on the server.
+  pyodide.runPython(`import os\nos.environ["DEMO_QUOTE_URL"] = ${JSON.stringify(new URL("/api/quote", self.location.href).href)}`);
   host = pyodide.runPython(`from docsite.playground_host import Host\nHost(${JSON.stringify(SITE)})`);
   return (performance.now() - began) / 1000;
 }
