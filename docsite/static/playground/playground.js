@@ -90,10 +90,17 @@
     });
   }
 
+  // The page's worker, started if it is not yet; Stop code works from then on.
   function startRuntime() {
-    if (runtime) return runtime;
+    if (!runtime) runtime = bootRuntime();
+    markBoxes();
+    return runtime;
+  }
+
+  function bootRuntime() {
     var worker = null;
     var ready = registerCache().then(function () {
+      if (runtime !== current) throw new Error("stopped"); // Stop code came before the worker did
       worker = new Worker(BASE + "worker.mjs", { type: "module", name: "engine-playground" });
       current.worker = worker;
       return new Promise(function (resolve, reject) {
@@ -111,7 +118,6 @@
       });
     });
     var current = { worker: null, ready: ready, began: performance.now() };
-    runtime = current;
     ready.then(
       function (msg) {
         current.seconds = msg.seconds;
@@ -119,6 +125,7 @@
         say("Python is ready in this browser (" + mb(msg.bytes) + " loaded). Press Run code.");
       },
       function (err) {
+        if (runtime !== current) return;
         say("The in-browser engine could not start: " + err.message + ". Reload the page to try again.");
       }
     );

@@ -16,11 +16,28 @@
   var MANIFEST = new URL("assets/playground/manifest.json", self.registration.scope).href;
   var cached = null; // promise of the set of URLs this worker keeps
 
+  // The manifest is read from the network when it can be (and kept), else from the cache:
+  // a service worker restarted while offline still knows what it holds.
   function cachedUrls() {
     if (!cached) {
-      cached = fetch(MANIFEST)
-        .then(function (r) {
-          return r.json();
+      cached = caches
+        .open(CACHE)
+        .then(function (cache) {
+          return fetch(MANIFEST)
+            .then(function (response) {
+              if (!response.ok) throw new Error("manifest: HTTP " + response.status);
+              cache.put(MANIFEST, response.clone());
+              return response;
+            })
+            .catch(function () {
+              return cache.match(MANIFEST).then(function (hit) {
+                if (!hit) throw new Error("no manifest yet");
+                return hit;
+              });
+            });
+        })
+        .then(function (response) {
+          return response.json();
         })
         .then(function (manifest) {
           return new Set(
@@ -67,6 +84,16 @@
     if (request.method !== "GET") return;
     var url = request.url.split("#")[0];
     if (url.indexOf(self.registration.scope + "assets/p") !== 0) return; // not ours: untouched
+    if (url === MANIFEST) {
+      event.respondWith(
+        fetch(request).catch(function () {
+          return caches.open(CACHE).then(function (cache) {
+            return cache.match(MANIFEST);
+          });
+        })
+      );
+      return;
+    }
     event.respondWith(
       cachedUrls().then(function (urls) {
         if (!urls.has(url)) return fetch(request);
