@@ -126,7 +126,10 @@
       },
       function (err) {
         if (runtime !== current) return;
-        say("The in-browser engine could not start: " + err.message + ". Reload the page to try again.");
+        if (current.worker) current.worker.terminate();
+        runtime = null; // the next Run code starts afresh
+        markBoxes();
+        say("The in-browser engine could not start: " + err.message + ". Press Run code to try again.");
       }
     );
     return current;
