@@ -32,6 +32,12 @@ class PortCounter(rx.State):
     async def write_outside(self):
         self.count = 99
 
+    @rx.event(background=True)
+    async def nest(self):
+        async with self:
+            async with self:
+                self.count = 77
+
 
 NAME = PortCounter.get_full_name()
 
@@ -92,8 +98,7 @@ async def test_errors_reach_the_page_in_the_engines_words() -> None:
     assert unknown["ok"] is False and "nope" in unknown["error"]
     await tab.receive("event", {"id": "e3", "name": f"{NAME}.write_outside", "args": []})
     await until(lambda: page.named("error"))
-    assert "ImmutableStateError" in page.named("error")[0]["message"] or "async with self" in page.named(
-        "error")[0]["message"]
+    assert "outside `async with self`" in page.named("error")[0]["message"]
     assert (await tab.receive("connect", {}))["ok"] is False  # only event, resync and inspect
     await app.shutdown(1)
 
@@ -109,6 +114,40 @@ async def test_the_lab_inspects_over_a_port_as_over_a_socket() -> None:
     assert {"task_started", "lock_taken", "lock_released"} <= kinds
     await tab.receive("resync", {"states": [NAME]})
     assert page.messages[-1][0] == "update" and "full" in page.messages[-1][1]
+    await app.shutdown(1)
+
+
+async def test_modify_state_commits_a_block_that_ends_and_nothing_of_one_that_raises() -> None:
+    """(Also run on Pyodide's Python, by tests/site/test_pyodide_engine.py: no pytest there.)"""
+    app, page = LocalApp(), Page()
+    tab = app.tab(page.send)
+    await tab.connect({"states": [NAME]})
+    async with app.modify_state(tab.token) as root:
+        root.get_substate(NAME.split(".")).count = 5
+    try:
+        async with app.modify_state(tab.token) as root:
+            root.get_substate(NAME.split(".")).count = 9
+            raise LookupError("the block fails")
+    except LookupError:
+        pass
+    else:
+        raise AssertionError("the block's error was swallowed")
+    assert page.values()["count"] == 5
+    assert [data["delta"] for name, data in page.messages if name == "update" and "delta" in data] == [
+        {NAME: {"count": 5}}
+    ]
+    await app.shutdown(1)
+
+
+async def test_a_nested_block_is_refused_and_the_tab_is_told() -> None:
+    app, page = LocalApp(), Page()
+    tab = app.tab(page.send)
+    await tab.connect({"states": [NAME]})
+    await tab.receive("event", {"id": "e1", "name": f"{NAME}.nest", "args": []})
+    await until(lambda: page.named("error"))
+    assert "blocks cannot be nested" in page.named("error")[0]["message"]
+    assert page.values()["count"] == 0
+    await until(lambda: page.values().get("nest@status") == "failed")
     await app.shutdown(1)
 
 
