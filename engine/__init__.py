@@ -36,11 +36,11 @@ from .errors import (
 )
 from .event import background, event
 from .handler import EventHandler, EventSpec
+from .inspector import show_backend_vars
 from .lifecycle import TaskState
 from .managers import MemoryStateManager, StateManager
 from .runner import TaskHandle
 from .settings import Settings
-from .socket import show_backend_vars
 from .state import State
 from .vars import Var
 

@@ -15,27 +15,17 @@ import contextvars
 import logging
 import time
 from collections.abc import Callable, Coroutine, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .directory import TabDirectory
 from .handler import EventSpec
 from .managers import MemoryStateManager, StateManager
 from .runner import MODIFY_STATE, InOrder, Observers, Parts, Runner, Session, TaskHandle, TaskRegistry
 from .settings import Settings
-from .socket import (
-    LOCAL_NAMES,
-    Bindings,
-    ClientLimits,
-    EventNamespace,
-    GuardedASGIApp,
-    HostGuard,
-    SocketPublisher,
-    SocketServer,
-    TicketSigner,
-    UnsentLimits,
-    origin_policy,
-)
 from .watchdog import LoopWatchdog
+
+if TYPE_CHECKING:
+    from .socket import SocketPublisher
 
 __all__ = ["App", "get_app"]
 
@@ -75,6 +65,19 @@ class App:
         settings: Settings | None = None,
         **overrides: Any,
     ) -> None:
+        # The Socket.IO layer (python-socketio and the rest) is imported only when an App is built:
+        # `import engine` needs the standard library alone, so the engine also runs in a browser (Pyodide).
+        from .socket import (
+            Bindings,
+            ClientLimits,
+            EventNamespace,
+            SocketPublisher,
+            SocketServer,
+            TicketSigner,
+            UnsentLimits,
+            origin_policy,
+        )
+
         self.settings = settings = _settings(settings, redis_url, overrides)
         shared = bool(settings.redis_url)
         redis = _RedisParts(settings) if shared else None
@@ -180,6 +183,8 @@ class App:
             await self.startup()
             if on_startup is not None:
                 await on_startup()
+
+        from .socket import LOCAL_NAMES, GuardedASGIApp, HostGuard
 
         guarded = GuardedASGIApp(self.sio, other_asgi_app=other_asgi_app, on_startup=startup, on_shutdown=self.shutdown)
         allowed = self.settings.allowed_hosts or (*LOCAL_NAMES, *hosts)

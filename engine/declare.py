@@ -20,7 +20,7 @@ from .fields import VarField, implicit_default, is_classvar, make_setter, resolv
 from .handler import EventHandler
 from .views import detach, invalid
 
-__all__ = ["RESERVED", "StateMeta"]
+__all__ = ["RESERVED", "StateMeta", "class_annotations"]
 
 # Methods of State itself: a subclass may not shadow them with handlers or vars.
 RESERVED = frozenset(
@@ -57,6 +57,27 @@ def _snake(name: str) -> str:
     return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
 
 
+def class_annotations(ns: dict[str, Any]) -> dict[str, Any]:
+    """The annotations written in a class body, read from its namespace before the class exists.
+
+    Up to Python 3.13 (and under `from __future__ import annotations`) they are
+    in `__annotations__`. From 3.14 (PEP 649/749) they are evaluated lazily:
+    the namespace holds an annotate function instead, which `annotationlib`
+    calls; names not defined yet come back as forward references, which
+    `resolve_hints` tries again once the class exists.
+    """
+    if "__annotations__" in ns:
+        return dict(ns["__annotations__"])
+    try:
+        import annotationlib  # type: ignore[import-not-found,unused-ignore]  # Python 3.14+
+    except ImportError:
+        return {}
+    annotate = annotationlib.get_annotate_from_class_namespace(ns)
+    if annotate is None:
+        return {}
+    return dict(annotationlib.call_annotate_function(annotate, annotationlib.Format.FORWARDREF))
+
+
 class StateMeta(type):
     """Turns annotations into VarFields and methods into EventHandlers at class creation."""
 
@@ -82,7 +103,7 @@ class StateMeta(type):
         if not is_root:
             raw_annotations = {
                 key: value
-                for key, value in ns.get("__annotations__", {}).items()
+                for key, value in class_annotations(ns).items()
                 if not is_classvar(value)
             }
             defaults = {key: ns.pop(key) for key in raw_annotations if key in ns}

@@ -99,6 +99,7 @@
   var reconnectTimer = null;
   var listenersInstalled = false;
   var clientMissing = false; // socket.io-client did not load: the box can never go live
+  var openSocket = null; // how connect() opens the page's socket; null: Socket.IO to the server (useTransport)
 
   var CONTROLS = "[data-rx-on-click], [data-rx-on-change], [data-rx-disabled], [data-rx-busy]";
 
@@ -740,14 +741,15 @@
   }
 
   function connect() {
-    if (typeof window.io !== "function") {
+    var open = openSocket || window.io;
+    if (typeof open !== "function") {
       warnOnce("no-io", "socket.io-client is not loaded; demos stay static", null);
       clientMissing = true;
       setStatus(STATUS_OFFLINE);
       return;
     }
     setStatus(STATUS_CONNECTING);
-    socket = window.io(window.location.origin + NAMESPACE, {
+    socket = open(window.location.origin + NAMESPACE, {
       transports: ["websocket"],
       // A function, so every reconnect presents the current ticket and states.
       auth: function (cb) {
@@ -792,6 +794,32 @@
       // A refusal by the server is not retried automatically either.
       if (!socket.active) scheduleReconnect();
     });
+  }
+
+  // useTransport(open): from now on the page's socket is open(url, options), any object with
+  // the Socket.IO client's interface (the playground's port to the engine running in the
+  // browser, docsite/static/playground/port.js); useTransport(null): Socket.IO to the server
+  // again. What the boxes showed is dropped: the new socket's full update brings its own.
+  function useTransport(open) {
+    if (reconnectTimer !== null) {
+      clearTimeout(reconnectTimer);
+      reconnectTimer = null;
+    }
+    if (socket) {
+      var old = socket;
+      socket = null;
+      old.off(); // its "disconnect" is not news to this page: it is being replaced
+      old.disconnect();
+    }
+    openSocket = typeof open === "function" ? open : null;
+    store = {};
+    seq = null;
+    sentStates = null;
+    resyncSentAt = 0;
+    fullSinceConnect = false;
+    inspectSince = null;
+    reconnectDelay = RECONNECT_MIN_MS;
+    if (boxes().length) connect();
   }
 
   // ---------------------------------------------------------------------
@@ -871,6 +899,7 @@
       return inspecting === null ? null : inspecting.slice();
     },
     rescan: rescan,
+    useTransport: useTransport,
     inspect: inspect,
     onTrace: onTrace,
     send: send,
