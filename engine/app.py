@@ -93,7 +93,7 @@ class App:
             transports=["websocket"],
             always_connect=True,
         )
-        publisher = SocketPublisher(self.sio, bindings.connected_here, shared=shared)
+        publisher = SocketPublisher(self.sio, bindings.connection_of, shared=shared)
         confirmed = InOrder()
         tasks = TaskRegistry(settings, self.observers)
         if state_manager is None:

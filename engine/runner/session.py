@@ -50,6 +50,9 @@ class Publisher(Protocol):
     def update(self, token: str, seq: int, delta: Delta) -> Awaitable[None] | None:
         """The sending of an update, to await; None when nobody could receive it (nothing to wait for)."""
 
+    def background_update(self, token: str, seq: int, delta: Delta) -> Awaitable[None] | None:
+        """`update`, for a background change: it may be held and merged while the tab is behind."""
+
     def replace(self, token: str, seq: int, full: Delta) -> Awaitable[None]: ...
 
     def error(self, token: str, message: str, event: str | None = None) -> Awaitable[None]: ...
@@ -92,8 +95,8 @@ class Session(Guard):
     """
 
     __slots__ = (
-        "_by_class", "_inner", "_watching", "after_commit", "committed", "lane", "log", "open", "parts", "pending",
-        "root", "states", "token", "tx", "what",
+        "_by_class", "_inner", "_watching", "after_commit", "background", "committed", "lane", "log", "open",
+        "parts", "pending", "root", "states", "token", "tx", "what",
     )
 
     def __init__(self, parts: Parts, token: str, what: str | None = None, lane: str | None = None) -> None:
@@ -101,6 +104,9 @@ class Session(Guard):
         self.token = token
         self.what = what
         self.lane = lane
+        # A block of a task or of `modify_state`: its updates may merge while the tab is behind, and it
+        # takes turns with the others when the loop is saturated (pacing.py). Clicks never wait for it.
+        self.background = what is ASYNC_WITH_SELF or what is MODIFY_STATE
         self.committed = False  # the final commit landed (the holder's changes are stored)
         self.pending: asyncio.Future[None] | None = None  # the last commit still on its way (pipelined)
         self.open = False  # (as a guard: views write through only while it is)
@@ -217,7 +223,12 @@ class Session(Guard):
             self.parts.confirmed.after(commit.confirmed, lambda: self._deliver(commit, final, full))
             return None
         if not commit.replace and not commit.published and not self._watching:  # the usual case
-            return self.parts.publisher.update(self.token, commit.seq, commit.delta) if commit.delta else None
+            if not commit.delta:
+                return None
+            publisher = self.parts.publisher
+            if self.background:
+                return publisher.background_update(self.token, commit.seq, commit.delta)
+            return publisher.update(self.token, commit.seq, commit.delta)
         return self._deliver(commit, final)
 
     async def _deliver(self, commit: Commit, final: bool, full: Delta | None = None) -> None:
@@ -229,7 +240,8 @@ class Session(Guard):
         elif commit.replace:
             await publisher.replace(token, commit.seq, full or every_public_value(self.tx.root))
         elif commit.delta:
-            sending = publisher.update(token, commit.seq, commit.delta)
+            send = publisher.background_update if self.background else publisher.update
+            sending = send(token, commit.seq, commit.delta)
             if sending is not None:
                 await sending
         else:

@@ -53,6 +53,11 @@ async def _blocks(app: rx.App, token: str, state: type[rx.State], change: Any, t
             change(root.get_substate(path), i)
 
 
+def _covers(frame: dict[str, Any]) -> int:
+    """How many commits an update stands for (several, merged, when the tab's socket was behind)."""
+    return int(frame["seq"]) - int(frame.get("from", frame["seq"])) + 1
+
+
 def _frames(tab: RecordingTab, since: int) -> list[dict[str, Any]]:
     return tab.updates[since:]
 
@@ -79,14 +84,15 @@ async def test_an_update_carries_the_changed_item_not_the_state(app: rx.App, wor
     async with RecordingTab(app, states=[state]) as tab:
         await _fill(app, tab.token, state, var, fill(ITEMS))
         await tab.wait_for(lambda t: len(t.state(state)[var]) == len(fill(ITEMS)), timeout=20)
-        since = len(tab.updates)
+        since, seq = len(tab.updates), tab.seq
         await _blocks(app, tab.token, state, change, 20)
-        await tab.wait_for(lambda t: len(t.updates) - since >= 20, timeout=10)
+        await tab.wait_for(lambda t: t.seq - seq >= 20, timeout=10)
         frames = _frames(tab, since)
-        assert len(frames) == 20
+        # (Blocks made faster than the tab's socket sends merge: a frame may stand for several.)
+        assert sum(_covers(frame) for frame in frames) == 20
         for frame in frames:
-            size = _size(frame)
-            assert size <= 2 * _size(item(0)) + 120 and size <= 1024, (workload, size, frame)
+            size, blocks = _size(frame), _covers(frame)
+            assert size <= blocks * (2 * _size(item(0)) + 120) and size <= blocks * 1024, (workload, size, frame)
             assert "ops" in frame and state.get_full_name() in frame["ops"]
         # The tab's copy, built only from those operations, is the server's state.
         assert tab.state(state)[var] == (await server_values(app, tab.token, state))[var]
