@@ -20,7 +20,7 @@ from typing import Any
 from .directory import TabDirectory
 from .handler import EventSpec
 from .managers import MemoryStateManager, StateManager
-from .runner import MODIFY_STATE, InOrder, Observers, Parts, Runner, Session, TaskHandle, TaskRegistry
+from .runner import MODIFY_STATE, InOrder, Observers, Pacer, Parts, Runner, Session, TaskHandle, TaskRegistry
 from .settings import Settings
 from .socket import (
     LOCAL_NAMES,
@@ -106,7 +106,8 @@ class App:
         elif isinstance(state_manager, MemoryStateManager) and state_manager.protect is None:
             state_manager.protect = self._in_use  # (a manager made by the caller: the App adopts it)
         self.state_manager = state_manager
-        parts = Parts(state_manager, publisher, self.observers, settings, self._enter, confirmed)
+        self.pacer = Pacer(settings.pacing_lag)
+        parts = Parts(state_manager, publisher, self.observers, settings, self._enter, confirmed, self.pacer)
         self.runner = Runner(parts, redis.cluster if redis else None, tasks=tasks)
         self.event_namespace = EventNamespace(self.runner, settings, bindings, relay=relay)
         self.sio.register_namespace(self.event_namespace)
@@ -224,6 +225,7 @@ class App:
         if self._watchdog is not None:
             await self._watchdog.stop()
             self._watchdog = None
+        self.pacer.stop()
         await self.sio.shutdown()  # python-socketio's own background task (its client monitor)
         await _stop_pubsub(self.sio.manager)
         await self.state_manager.close()

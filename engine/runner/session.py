@@ -35,6 +35,7 @@ from ..views import Guard
 from .confirmed import InOrder
 from .flow import OPEN_BLOCKS, forget, lane_here, remember
 from .observe import Kind, Observers
+from .pacing import Pacer
 from .stateviews import BoundState, bind
 
 __all__ = ["ASYNC_WITH_SELF", "EVENT_HANDLER", "MODIFY_STATE", "Parts", "Publisher", "Session"]
@@ -67,6 +68,7 @@ class Parts(NamedTuple):
     settings: Settings
     enter_context: Callable[[], Any]  # sets what handlers may ask for (`rx.get_app()`)
     confirmed: InOrder  # updates of pipelined commits, sent once Redis holds them
+    pacer: Pacer  # background blocks take turns while the loop is saturated
 
 
 _ENDED = "through a reference taken inside {where}, which has ended; take it again inside the block that changes it"
@@ -151,6 +153,8 @@ class Session(Guard):
     async def __aenter__(self) -> Any:
         """Take the tab's lock and load its state: at once when it is free in memory, else waiting."""
         views = self.what is not None
+        if self.background and self.parts.pacer.gate:  # (the loop is behind: clicks first, blocks take turns)
+            await self.parts.pacer.turn()
         if views:
             if not OPEN_BLOCKS.get():  # (no block open in this flow, the usual case: nothing to check)
                 OPEN_BLOCKS.set((self,))

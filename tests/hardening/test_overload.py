@@ -153,3 +153,56 @@ async def test_a_stalled_tab_whose_updates_merge_is_still_cut_within_max_unsent_
                 handle.cancel()
     finally:
         await app.shutdown(timeout=1)
+
+
+async def _saturate(app: rx.App, tokens: list[str], workers: int, counts: list[int], stop: asyncio.Event) -> None:
+    """`workers` coroutines, each changing a tab's state in a block at every turn of the loop."""
+    path = OverloadState.get_full_name().split(".")
+
+    async def work(me: int) -> None:
+        token = tokens[me % len(tokens)]
+        while not stop.is_set():
+            async with app.modify_state(token) as root:
+                state = root.get_substate(path)
+                state.n += 1
+                state.pad = str(sum(range(300)) + me)  # (a little work inside the block)
+            counts[me] += 1
+            await asyncio.sleep(0)
+
+    await asyncio.gather(*(work(me) for me in range(workers)))
+
+
+async def test_background_blocks_take_turns_fairly_while_the_loop_is_saturated_and_clicks_still_pass():
+    """400 coroutines keep changing four tabs' states, so the loop falls behind and pacing begins.
+
+    Every coroutine gets its turns (first come, first served), the clicks sent
+    meanwhile are all answered, and each tab ends on the server's values,
+    every update in order.
+    """
+    app = rx.App(pacing_lag=0.002)
+    workers = 400
+    counts = [0] * workers
+    stop = asyncio.Event()
+    try:
+        async with TabClient(app, states=STATES) as first:
+            others = [TabClient(url=first.url, states=STATES) for _ in range(3)]
+            for other in others:
+                await other.connect()
+            tabs = [first, *others]
+            saturating = asyncio.ensure_future(_saturate(app, [tab.token for tab in tabs], workers, counts, stop))
+            await asyncio.sleep(0.3)  # (the loop falls behind; pacing begins)
+            for tab in tabs:
+                assert (await tab.send(OverloadState.click))["ok"]
+            stop.set()
+            await saturating
+            assert app.pacer.engagements >= 1 and app.pacer.waited > 0
+            assert min(counts) >= 1 and max(counts) - min(counts) <= 3, (min(counts), max(counts))
+            for index, tab in enumerate(tabs):
+                total = sum(counts[me] for me in range(workers) if me % len(tabs) == index)
+                await tab.wait_for(lambda t, total=total: t.state(OverloadState)["n"] == total, timeout=20)
+                assert tab.state(OverloadState) == await server_values(app, tab.token, OverloadState)
+                assert tab.resyncs == 0 and tab.state(OverloadState)["clicks"] == 1
+            for other in others:
+                await other.disconnect()
+    finally:
+        await app.shutdown(timeout=1)
