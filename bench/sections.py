@@ -6,7 +6,9 @@
 - `redis`: the state workloads on a private Redis: ours (confirm and, once the
   engine has it, pipelined commit mode), Reflex (default and oplock) and the
   bare redis-py round-trip limit;
-- `scale`: live tabs through real sockets, against a bare python-socketio server.
+- `scale`: live tabs through real sockets, against a bare python-socketio server;
+- `overload`: more live tabs than one process keeps up with, against the bare
+  server: Stop acknowledged, throughput held, every tab's final counter.
 
 Each contender runs in its own process; see `bench.states.runs` and
 `bench.scale.section` for how they are kept comparable. A section that
@@ -26,13 +28,14 @@ from .child_process import WorkerError, child_env
 from .paths import RESULTS, ROOT
 from .progress import Progress
 from .redis_server import RedisServer
+from .scale.overload import OverloadSettings, run_overload
 from .scale.section import ScaleSettings, run_scale
 from .states.contenders import MEMORY_CONTENDERS, REDIS_CONTENDERS, REDIS_WORKLOADS, STATE_WORKLOADS
 from .states.runs import run_memory_per_tab, run_state_workloads
 
 __all__ = ["SECTIONS", "lost_updates", "run_round_trip", "run_sections"]
 
-SECTIONS = ("memory", "tabs", "roundtrip", "redis", "scale")
+SECTIONS = ("memory", "tabs", "roundtrip", "redis", "scale", "overload")
 
 # Increments: (warm-up and sizing probe, smallest run, largest run). A Redis run on 100
 # tokens needs at least 10 increments per token to be more than its ramp-up.
@@ -110,6 +113,17 @@ def run_sections(args: argparse.Namespace, progress: Progress, results: dict[str
             results["scale"] = run_scale(scale_settings, progress, redis if redis.available else None)
         except (WorkerError, RuntimeError) as exc:
             failures.append(f"scale: {exc}")
+    if "overload" in sections:
+        overload = OverloadSettings(
+            sizes=tuple(int(n) for n in args.overload_sizes.split(",") if n.strip()),
+            rounds=args.overload_rounds, window_s=args.overload_seconds, settle_s=1.0 if args.quick else 2.0,
+            stops=args.overload_stops,
+        )
+        progress(f"overload: {', '.join(f'{n:,}' for n in overload.sizes)} tabs on one process, beside bare")
+        try:
+            results["overload"] = run_overload(overload, progress)
+        except (WorkerError, RuntimeError) as exc:
+            failures.append(f"overload: {exc}")
     return failures
 
 

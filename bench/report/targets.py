@@ -23,6 +23,8 @@ REDIS_SPEEDUP = 2.0  # every Redis row in confirm mode, ours / Reflex default
 ROUND_TRIP_SHARE = 0.8  # confirm mode, 1 token and 50 tasks, ours / sequential EVALSHA limit
 OPLOCK_PARITY = 1.0  # ours / Reflex with its oplock
 DELIVERY_SHARE = 0.9  # live tabs, updates delivered per second, engine / bare server
+STOP_ACK_SHARE = 1.0  # overload: Stop acknowledged p99, engine / bare server
+THROUGHPUT_HELD = 1.0  # overload: ticks delivered per second, largest size / smallest
 
 
 @dataclass(frozen=True)
@@ -126,5 +128,23 @@ def _scale_targets(results: dict[str, Any]) -> Iterator[Target]:
         yield Target(group, f"{tabs}: lost updates", problems["lost"] + problems["counter_jumps"], 0, "zero")
 
 
+def _overload_targets(results: dict[str, Any]) -> Iterator[Target]:
+    overload = results.get("overload") or {}
+    group = "Overload, one process, vs a bare server"
+    for tabs, pair in overload.get("sizes", {}).items():
+        engine, bare = pair["engine"], pair["bare"]
+        yield from _ratio(group, f"{int(tabs):,} tabs: Stop acknowledged p99", engine["stop_ack_ms"]["p99"],
+                          bare["stop_ack_ms"]["p99"], STOP_ACK_SHARE, "lower")
+        wrong = engine["tabs_checked"] - engine["tabs_right"] + engine["stops_clicked"] - engine["stops_answered"]
+        yield Target(group, f"{int(tabs):,} tabs: tabs ending on a wrong counter, or Stops unanswered", wrong, 0,
+                     "zero")
+    held = overload.get("throughput_held")
+    if held:
+        sizes = sorted(int(n) for n in overload["sizes"])
+        yield Target(group, f"ticks delivered per second, {sizes[-1]:,} tabs / {sizes[0]:,} tabs", held["engine"],
+                     THROUGHPUT_HELD, "higher")
+
+
 def evaluate(results: dict[str, Any]) -> list[Target]:
-    return [*_memory_targets(results), *_redis_targets(results), *_scale_targets(results)]
+    return [*_memory_targets(results), *_redis_targets(results), *_scale_targets(results),
+            *_overload_targets(results)]
