@@ -47,6 +47,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="items in the states of the bigstate section (comma-separated)")
     parser.add_argument("--big-kinds", default=",".join(big.KINDS),
                         help=f"workloads of the bigstate section: {', '.join(big.KINDS)}")
+    parser.add_argument("--overload-sizes", default="2000,5000",
+                        help="tab counts of the overload section (the first is the baseline its throughput is "
+                             "held against)")
+    parser.add_argument("--overload-seconds", type=float, default=6.0, help="one window of the overload section")
+    parser.add_argument("--overload-rounds", type=int, default=2, help="windows per server in the overload section")
+    parser.add_argument("--overload-stops", type=int, default=200, help="Stop clicks measured per window")
     parser.add_argument("--reflex-env", choices=("prod", "dev"), default="prod",
                         help="REFLEX_ENV_MODE for Reflex (prod: as deployed; dev: `reflex run`'s default)")
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
@@ -62,6 +68,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         args.scale_sizes, args.scale_workers_tabs, args.scale_seconds, args.scale_rounds = "20,100", 100, 2.0, 1
         if args.big_items == ",".join(str(n) for n in big.ITEMS):
             args.big_items = "10,1000"
+        args.overload_sizes, args.overload_seconds, args.overload_rounds, args.overload_stops = "20,60", 2.0, 1, 10
         if args.publish:
             parser.error("--publish needs a full run: the docs show real figures, not a smoke run")
     return args

@@ -11,6 +11,8 @@
   a table, a chat transcript, a counter beside a big table), in memory and on
   Redis, ours beside Reflex: blocks per second, update bytes, Redis bytes per block
   (`bench.states.big`; `--big-items`, `--big-kinds` pick some).
+- `overload`: more live tabs than one process keeps up with, against the bare
+  server: Stop acknowledged, throughput held, every tab's final counter.
 
 Each contender runs in its own process; see `bench.states.runs` and
 `bench.scale.section` for how they are kept comparable. A section that
@@ -30,6 +32,7 @@ from .child_process import WorkerError, child_env
 from .paths import RESULTS, ROOT
 from .progress import Progress
 from .redis_server import RedisServer
+from .scale.overload import OverloadSettings, run_overload
 from .scale.section import ScaleSettings, run_scale
 from .states.contenders import (
     BIG_REDIS_CONTENDERS,
@@ -43,7 +46,7 @@ from .states.runs import run_memory_per_tab, run_state_workloads
 
 __all__ = ["SECTIONS", "lost_updates", "run_round_trip", "run_sections"]
 
-SECTIONS = ("memory", "tabs", "roundtrip", "redis", "scale", "bigstate")
+SECTIONS = ("memory", "tabs", "roundtrip", "redis", "scale", "bigstate", "overload")
 
 # Increments: (warm-up and sizing probe, smallest run, largest run). A Redis run on 100
 # tokens needs at least 10 increments per token to be more than its ramp-up.
@@ -126,6 +129,17 @@ def run_sections(args: argparse.Namespace, progress: Progress, results: dict[str
             failures.append(f"scale: {exc}")
     if "bigstate" in sections:
         failures += _run_big(args, progress, results)
+    if "overload" in sections:
+        overload = OverloadSettings(
+            sizes=tuple(int(n) for n in args.overload_sizes.split(",") if n.strip()),
+            rounds=args.overload_rounds, window_s=args.overload_seconds, settle_s=1.0 if args.quick else 2.0,
+            stops=args.overload_stops,
+        )
+        progress(f"overload: {', '.join(f'{n:,}' for n in overload.sizes)} tabs on one process, beside bare")
+        try:
+            results["overload"] = run_overload(overload, progress)
+        except (WorkerError, RuntimeError) as exc:
+            failures.append(f"overload: {exc}")
     return failures
 
 

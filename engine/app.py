@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from .directory import TabDirectory
 from .handler import EventSpec
 from .managers import MemoryStateManager, StateManager
-from .runner import MODIFY_STATE, InOrder, Observers, Parts, Runner, Session, TaskHandle, TaskRegistry
+from .runner import MODIFY_STATE, InOrder, Observers, Pacer, Parts, Runner, Session, TaskHandle, TaskRegistry
 from .settings import Settings
 from .watchdog import LoopWatchdog
 
@@ -96,7 +96,7 @@ class App:
             transports=["websocket"],
             always_connect=True,
         )
-        publisher = SocketPublisher(self.sio, bindings.connected_here, shared=shared)
+        publisher = SocketPublisher(self.sio, bindings.connection_of, shared=shared)
         confirmed = InOrder()
         tasks = TaskRegistry(settings, self.observers)
         if state_manager is None:
@@ -109,7 +109,8 @@ class App:
         elif isinstance(state_manager, MemoryStateManager) and state_manager.protect is None:
             state_manager.protect = self._in_use  # (a manager made by the caller: the App adopts it)
         self.state_manager = state_manager
-        parts = Parts(state_manager, publisher, self.observers, settings, self._enter, confirmed)
+        self.pacer = Pacer(settings.pacing_lag)
+        parts = Parts(state_manager, publisher, self.observers, settings, self._enter, confirmed, self.pacer)
         self.runner = Runner(parts, redis.cluster if redis else None, tasks=tasks)
         self.event_namespace = EventNamespace(self.runner, settings, bindings, relay=relay)
         self.sio.register_namespace(self.event_namespace)
@@ -229,6 +230,7 @@ class App:
         if self._watchdog is not None:
             await self._watchdog.stop()
             self._watchdog = None
+        self.pacer.stop()
         await self.sio.shutdown()  # python-socketio's own background task (its client monitor)
         await _stop_pubsub(self.sio.manager)
         await self.state_manager.close()

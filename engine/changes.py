@@ -224,7 +224,9 @@ class Changes:
                     continue
                 else:
                     entry = now if kind in SCALAR_TYPES else to_wire(now)
-                    if kind is str or kind not in SCALAR_TYPES:  # (text and containers are counted)
+                    if (kind is str or kind not in SCALAR_TYPES) and not fields[name].internal:
+                        # (text and containers are counted; the engine's own status, small and bounded, is not:
+                        # a task must always be able to record how it ended)
                         size = wire_size(entry)
                         grew += size - known.get(name, 0)
                         sizes.append((state, name, size))

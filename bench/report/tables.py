@@ -170,6 +170,28 @@ def _big_table(results: dict[str, Any], mode: str) -> str | None:
     return markdown_table(header, rows)
 
 
+def _overload_table(results: dict[str, Any]) -> str | None:
+    overload = results.get("overload") or {}
+    rows = []
+    for pair in overload.get("sizes", {}).values():
+        for side in ("engine", "bare"):
+            run = pair[side]
+            acks = run["stop_ack_ms"]
+            rows.append([
+                f"{run['tabs']:,}", "engine" if side == "engine" else "bare python-socketio",
+                f"{acks['p50']:,.0f} / {acks['p99']:,.0f} / {acks['max']:,.0f} ms ({acks['samples']:,} Stops)",
+                f"{run['ticks_per_s']:,.0f}/s of {run['expected_ticks_per_s']:,.0f}/s",
+                f"{run['delivered_per_s']:,.0f}/s",
+                f"{run['tabs_right']:,} of {run['tabs_checked']:,}",
+                f"{run['server_cpu_cores']:.2f}",
+            ])
+    if not rows:
+        return None
+    header = ["Tabs", "Server", "Stop acknowledged p50 / p99 / max", "Counter ticks delivered",
+              "Messages delivered", "Tabs ending right", "Server CPU, cores"]
+    return markdown_table(header, rows)
+
+
 def _notes(results: dict[str, Any]) -> list[str]:
     lines = []
     for section, prefix in (("memory_manager", ""), ("redis", "Redis: ")):
@@ -200,6 +222,7 @@ def report(results: dict[str, Any]) -> str:
          "encode it)", _big_table(results, "memory")),
         ("Big states on Redis, ours in confirm mode beside Reflex's default (bytes: what Redis received per "
          "block, from its INFO stats)", _big_table(results, "redis")),
+        ("Overload: more tabs than one process keeps up with", _overload_table(results)),
     ):
         if table:
             lines += ["", f"{title}:", "", table]

@@ -31,6 +31,8 @@ UPDATE_ITEM_SHARE = 1.0  # an update / (2 x the changed item's JSON + UPDATE_ENV
 UPDATE_ENVELOPE = 120  # bytes of an update that are not the item: seq, the state's name, the path
 UPDATE_BYTES = 1024  # an update for one changed item, at most
 REDIS_BLOCK_BYTES = 4096  # bytes sent to Redis per block at the largest size, at most
+STOP_ACK_SHARE = 1.0  # overload: Stop acknowledged p99, engine / bare server
+THROUGHPUT_HELD = 1.0  # overload: ticks delivered per second, largest size / smallest
 
 
 @dataclass(frozen=True)
@@ -176,5 +178,23 @@ def _big_targets(results: dict[str, Any]) -> Iterator[Target]:
                          REDIS_BLOCK_BYTES, "lower", "B")
 
 
+def _overload_targets(results: dict[str, Any]) -> Iterator[Target]:
+    overload = results.get("overload") or {}
+    group = "Overload, one process, vs a bare server"
+    for tabs, pair in overload.get("sizes", {}).items():
+        engine, bare = pair["engine"], pair["bare"]
+        yield from _ratio(group, f"{int(tabs):,} tabs: Stop acknowledged p99", engine["stop_ack_ms"]["p99"],
+                          bare["stop_ack_ms"]["p99"], STOP_ACK_SHARE, "lower")
+        wrong = engine["tabs_checked"] - engine["tabs_right"] + engine["stops_clicked"] - engine["stops_answered"]
+        yield Target(group, f"{int(tabs):,} tabs: tabs ending on a wrong counter, or Stops unanswered", wrong, 0,
+                     "zero")
+    held = overload.get("throughput_held")
+    if held:
+        sizes = sorted(int(n) for n in overload["sizes"])
+        yield Target(group, f"ticks delivered per second, {sizes[-1]:,} tabs / {sizes[0]:,} tabs", held["engine"],
+                     THROUGHPUT_HELD, "higher")
+
+
 def evaluate(results: dict[str, Any]) -> list[Target]:
-    return [*_memory_targets(results), *_redis_targets(results), *_scale_targets(results), *_big_targets(results)]
+    return [*_memory_targets(results), *_redis_targets(results), *_scale_targets(results), *_big_targets(results),
+            *_overload_targets(results)]

@@ -364,8 +364,8 @@
   // applied update is `seq` (null before the first full one). Returns
   // {outcome, seq}, seq being the last one applied now:
   //   "full"       each state it names replaced
-  //   "delta"      the next seq: its vars written over the copy's, its
-  //                operations (`ops`) applied to them
+  //   "delta"      the next seq (or, merged, from the next one on): its vars
+  //                written over the copy's, its operations (`ops`) applied
   //   "stale"      already applied (or older): nothing changes
   //   "gap"        a seq is missing, no full one came yet, or the operations
   //                do not fit the copy: ask for a full copy
@@ -380,7 +380,10 @@
     }
     if (!has(msg, "delta")) return { outcome: "malformed", seq: seq };
     if (seq !== null && msg.seq <= seq) return { outcome: "stale", seq: seq };
-    if (seq === null || msg.seq !== seq + 1) return { outcome: "gap", seq: seq };
+    // A merged update (sent to a tab that was behind) stands for the seqs
+    // from `from` to `seq`; it fits when `from` is the next one.
+    var first = has(msg, "from") ? msg.from : msg.seq;
+    if (seq === null || first !== seq + 1) return { outcome: "gap", seq: seq };
     var changed = {};
     var failed = false;
     eachState(msg.ops, function (stateName, vars) {

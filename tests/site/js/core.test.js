@@ -182,6 +182,19 @@ test("applyUpdate: old deltas are ignored and a missing one asks for a full copy
   assert.equal(JSON.stringify(store), before);
 });
 
+test("applyUpdate: a merged update fits when its `from` is the next seq, and its seq becomes the copy's", () => {
+  const store = { A: { x: 1, log: ["a"] } };
+  const merged = { seq: 9, from: 6, delta: { A: { x: 4 } }, ops: { A: { log: [["set", [1], "b"], ["set", [2], "c"]] } } };
+  assert.deepEqual(core.applyUpdate(store, 5, merged), { outcome: "delta", seq: 9 });
+  assert.deepEqual(store, { A: { x: 4, log: ["a", "b", "c"] } });
+  const before = JSON.stringify(store);
+  // One that starts past the next seq, or inside what the copy already has, asks for a full copy.
+  assert.deepEqual(core.applyUpdate(store, 9, { seq: 12, from: 11, delta: { A: { x: 5 } } }), { outcome: "gap", seq: 9 });
+  assert.deepEqual(core.applyUpdate(store, 9, { seq: 12, from: 8, delta: { A: { x: 5 } } }), { outcome: "gap", seq: 9 });
+  assert.deepEqual(core.applyUpdate(store, 9, { seq: 9, from: 7, delta: { A: { x: 5 } } }), { outcome: "stale", seq: 9 });
+  assert.equal(JSON.stringify(store), before);
+});
+
 test("applyUpdate: anything but an update changes nothing", () => {
   const store = { A: { x: 1 } };
   for (const msg of [null, "update", [], {}, { seq: "1", full: {} }, { seq: 6 }, { full: { A: {} } }]) {
