@@ -72,3 +72,16 @@ async def _modify_many(app: rx.App, token: str, n: int) -> None:
     for _ in range(n):
         async with app.modify_state(token) as root:
             root.get_substate(path).count += 1
+
+
+class TickState(rx.State):
+    """A log of ticks: a commit lost leaves a gap, one applied twice a repeat."""
+
+    ticks: list[int] = []
+
+    @rx.event(background=True)
+    async def tick_on(self, interval: float):
+        while True:
+            async with self:
+                self.ticks.append(len(self.ticks))
+            await asyncio.sleep(interval)
