@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 
 from ..changes import Changes
-from ..errors import LimitExceededError
+from ..errors import LimitExceededError, TaskSupersededError
+from ..event import task_var
 from ..handler import EventHandler
 from ..state import State
 from .cluster import Cluster
@@ -123,6 +125,31 @@ class TaskControl:
         handle.under_way()
         await until
 
+    def fence(self, handle: TaskHandle, handler: EventHandler) -> Callable[[State], None] | None:
+        """With other workers on the tab: a check, as each block of this copy takes the lock, that its place
+        in the tab's status is still its own (None with one process: nobody else can take it).
+
+        Another worker drops a copy whose worker it has not heard from (dead, or paused past three
+        heartbeats) and may start the handler again; the copy that wakes up finds its place gone and
+        stops with `TaskSupersededError` before its block changes anything. The lock hands over the
+        current state and the commit checks it is still current, so the check cannot be overtaken.
+        """
+        if not self.cluster.shared:
+            return None
+        path, name, entry = path_of(handler), task_var(handler.name, "copies"), self._entry(handle)
+        worker = self.cluster.worker
+
+        def still_mine(root: State) -> None:
+            if entry not in root.get_substate(path)._rx_values[name]:
+                raise TaskSupersededError(
+                    f"{handler.qualname} of tab {root.get_token()[:8]} was stopped on worker {worker}: another "
+                    "worker did not hear from this one for three heartbeats (setting worker_heartbeat; this process "
+                    "was paused or cut off from Redis), took it for dead and gave the task's place away. This copy "
+                    "ends before changing anything, so the tab never runs two copies"
+                )
+
+        return still_mine
+
     def _entry(self, handle: TaskHandle, *, waiting: bool = False) -> str:
         """How a copy is listed in the tab's status: `worker/id`, or `~worker/id` while it waits."""
         return f"{WAITING if waiting else ''}{self.cluster.worker}/{handle.id}"
@@ -184,6 +211,8 @@ class TaskControl:
                 async with session as tx:
                     status = Status(tx.root.get_substate(path_of(handler)), handler, tx)
                     mine = (self._entry(handle), self._entry(handle, waiting=True))
+                    if self.cluster.shared and not any(copy in mine for copy in status["copies"]):
+                        return  # another worker took this copy for dead and gave its place away: not ours to tell
                     copies = [copy for copy in self._alive(handle.token, status["copies"]) if copy not in mine]
                     if outcome == "failed":
                         status["error"] = message

@@ -85,3 +85,17 @@ class TickState(rx.State):
             async with self:
                 self.ticks.append(len(self.ticks))
             await asyncio.sleep(interval)
+
+
+class MarkState(rx.State):
+    """Each copy of `mark_on` writes its own name at every tick: two copies at once show as two names."""
+
+    marks: list[str] = []
+
+    @rx.event(background=True)
+    async def mark_on(self, interval: float):
+        me = f"{os.getpid()}:{id(asyncio.current_task()):x}"
+        while True:
+            async with self:
+                self.marks.append(me)
+            await asyncio.sleep(interval)
