@@ -141,8 +141,10 @@ class Background:
         finally:
             if me is not None:
                 me._rx_done()
+            if outcome == "cancelled" and self.tasks.closing:
+                outcome = "interrupted"  # this server's shutdown (a deploy) stopped it, not the visitor
             if outcome not in ("skipped", "superseded"):
-                await _finish(self.control.release(handle, handler, outcome, message))
+                await _finish(self.control.release(handle, handler, outcome, message, spec.args))
 
     def create_task(self, token: str, coro: Coroutine[Any, Any, Any], name: str | None = None) -> TaskHandle:
         """Run any coroutine as a supervised task of a tab (see `App.create_task`)."""

@@ -27,11 +27,12 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
+from typing import Any
 
 from ..changes import Changes
 from ..errors import LimitExceededError, TaskSupersededError
 from ..event import task_var
-from ..handler import EventHandler
+from ..handler import EventHandler, EventSpec
 from ..state import State
 from .cluster import Cluster
 from .flow import current_lane, open_block
@@ -42,6 +43,8 @@ from .taskself import Seen
 
 __all__ = ["TaskControl"]
 
+STOPPED_BY_RESTART = "stopped by a restart of the server; start it again"
+RESUMES = "stopped by a restart of the server; it starts again when the tab is back"
 RETRY = 0.25  # seconds between two looks at the copies while waiting for one on another worker to end
 WAITING = "~"  # marks a listed copy that waits for its turn rather than runs: "~worker/copy-id"
 
@@ -200,10 +203,14 @@ class TaskControl:
             await asyncio.sleep(RETRY)
 
     # -- release ----------------------------------------------------------------------------------
-    async def release(self, handle: TaskHandle, handler: EventHandler, outcome: str, message: str) -> None:
+    async def release(
+        self, handle: TaskHandle, handler: EventHandler, outcome: str, message: str, args: tuple[Any, ...] = ()
+    ) -> None:
         """Give the copy's place back; the last copy to end sets the status (and the error, if it failed).
 
-        While another trigger of the handler still waits, the status stays "running".
+        While another trigger of the handler still waits, the status stays "running". A copy
+        "interrupted" by this server's shutdown ends "cancelled" and says so; a handler declared
+        `resume=True` also leaves its arguments, for the worker that next serves the tab (`resume`).
         """
         try:
             if handle.admitted or handle.waited:
@@ -216,8 +223,15 @@ class TaskControl:
                     copies = [copy for copy in self._alive(handle.token, status["copies"]) if copy not in mine]
                     if outcome == "failed":
                         status["error"] = message
+                    more = self._waiting_here(handle, handler)
+                    if outcome == "interrupted":
+                        outcome = "cancelled"
+                        if not copies and not more:
+                            status["error"] = STOPPED_BY_RESTART if not handler.resume else RESUMES
+                            if handler.resume:
+                                status["resume"] = list(args)
                     handle.waited = False  # (under the lock: the next to release must not wait for it)
-                    self._store_copies(status, copies, outcome=outcome, more=self._waiting_here(handle, handler))
+                    self._store_copies(status, copies, outcome=outcome, more=more)
                     await session.commit(final=True)
         finally:
             if handler.concurrency == "queue":
@@ -245,6 +259,24 @@ class TaskControl:
             if (copy_id in here) if worker == self.cluster.worker else self.cluster.alive(worker):
                 kept.append(copy)
         return kept
+
+    def to_resume(self, root: State, log: Changes) -> list[EventSpec]:
+        """The runs a restart stopped that are to start again (their records cleared, under the lock)."""
+        found = []
+        for node in root.walk():
+            for handler, _ in copies_vars(type(node)):
+                if not handler.resume:
+                    continue
+                status = Status(node, handler, log)
+                args = status["resume"]
+                if args is None:
+                    continue
+                status["resume"] = None
+                if status["copies"]:  # started again meanwhile (a visitor pressed Start): nothing to resume
+                    continue
+                status["error"] = ""
+                found.append(EventSpec(handler, tuple(args)))
+        return found
 
     def reconcile(self, root: State, log: Changes) -> bool:
         """Drop copies that died with their worker from every status the tab has (under its lock).
