@@ -80,7 +80,7 @@ class App:
 
         self.settings = settings = _settings(settings, redis_url, overrides)
         shared = bool(settings.redis_url)
-        redis = _RedisParts(settings) if shared else None
+        redis = self._redis = _RedisParts(settings) if shared else None
         # Built in dependency order, each part given what it needs (nothing is set on a part afterwards).
         self.observers = Observers()
         self.tickets = TicketSigner(settings.token_secret, settings.token_max_age)
@@ -192,13 +192,34 @@ class App:
         return HostGuard(guarded, allowed)
 
     async def startup(self) -> None:
-        """Start the loop-lag watchdog and the idle-state sweeper (the server's lifespan calls this)."""
+        """Start the loop-lag watchdog and the idle-state sweeper (the server's lifespan calls this);
+        with Redis and no `token_secret`, take the ticket key every worker shares from Redis."""
         self.event_namespace.token_to_sid.start()  # with Redis: learn other workers' tabs now
+        await self._ticket_key()
         if self._watchdog is None:
             self._watchdog = LoopWatchdog(self.settings.loop_lag_warn)
             self._watchdog.start()
         if self._sweeper is None and isinstance(self.state_manager, MemoryStateManager):
             self._sweeper = asyncio.create_task(self._sweep_idle(self.state_manager), name="engine:idle-sweeper")
+
+    async def _ticket_key(self) -> None:
+        """Say in the log what a restart does to the tickets tabs hold (and so to their states)."""
+        if self.tickets.configured:
+            logger.info("tab tickets are signed with token_secret: they survive restarts of every worker")
+        elif self._redis is None:
+            logger.info("tab tickets are signed with a key made at start, and tab states live in this process: "
+                        "a restart gives every tab a fresh state (use Redis to keep them)")
+        else:
+            from .redis import shared_ticket_key  # only an App on Redis imports it
+
+            key = await shared_ticket_key(str(self.settings.redis_url))
+            if key is None:
+                logger.error("tab tickets are signed with a key of this process only (Redis did not answer): "
+                             "after a restart its tabs come back fresh; set ENGINE_TOKEN_SECRET to avoid it")
+                return
+            self.tickets.use(key)
+            logger.info("tab tickets are signed with the key kept in Redis (engine:ticket-key), shared by every "
+                        "worker and every restart; ENGINE_TOKEN_SECRET would take its place")
 
     async def _sweep_idle(self, manager: MemoryStateManager) -> None:
         period = min(60.0, max(0.05, self.settings.idle_state_ttl / 4))

@@ -44,7 +44,8 @@ def _handler(state_name: str, key: str, fn: Any) -> EventHandler:
             f"background task {state_name}.{key} must be `async def` (a coroutine or async generator function)"
         )
     return EventHandler(
-        fn, name=key, background=options.background, concurrency=options.concurrency, lifetime=options.lifetime
+        fn, name=key, background=options.background, concurrency=options.concurrency, lifetime=options.lifetime,
+        resume=options.resume,
     )
 
 
@@ -183,6 +184,7 @@ def add_task_control(cls: Any, handler: EventHandler) -> None:
     for what, (type_, default) in TASK_VARS.items():
         add_field(cls, task_var(handler.name, what), type_, default, internal=True)
     add_field(cls, task_var(handler.name, "copies"), list[str], [], internal=True)
+    add_field(cls, task_var(handler.name, "resume"), Any, None, internal=True)  # the arguments of a stopped run
     cancel = EventHandler(_cancel_placeholder, name=f"{handler.name}@cancel")
     cancel.cancels = handler
     cancel.state_cls = cls

@@ -16,7 +16,7 @@ from .app import App, _settings
 from .directory import TabDirectory
 from .managers import MemoryStateManager
 from .port import PortPublisher, PortTab, Send
-from .runner import InOrder, Observers, Parts, Runner, TaskRegistry
+from .runner import InOrder, Observers, Pacer, Parts, Runner, TaskRegistry
 from .settings import Settings
 
 __all__ = ["LocalApp"]
@@ -34,7 +34,8 @@ class LocalApp(App):
         self.publisher = PortPublisher()
         tasks = TaskRegistry(settings, self.observers)
         self.state_manager = MemoryStateManager(settings, protect=self._in_use)
-        parts = Parts(self.state_manager, self.publisher, self.observers, settings, self._enter, InOrder())
+        self.pacer = Pacer(0)  # (one reader's tabs: nothing to pace)
+        parts = Parts(self.state_manager, self.publisher, self.observers, settings, self._enter, InOrder(), self.pacer)
         self.runner = Runner(parts, None, tasks=tasks)
         self._watchdog = None
         self._sweeper = None

@@ -52,6 +52,10 @@ class PortPublisher:
             return None  # nobody to tell: the commit awaits nothing
         return _now(send, protocol.UPDATE, protocol.update_delta(seq, delta))
 
+    def background_update(self, token: str, seq: int, delta: Delta) -> Awaitable[None] | None:
+        """A port has no socket buffer to fall behind on: a background change goes out as any other."""
+        return self.update(token, seq, delta)
+
     def replace(self, token: str, seq: int, full: Delta) -> Awaitable[None]:
         return self._post(token, protocol.UPDATE, protocol.update_full(seq, full))
 

@@ -75,7 +75,8 @@ class Settings:
     )
     token_secret: str | None = _setting(
         None,
-        "Key that signs tab tickets; unset generates one at start (tickets then die with the process).",
+        "Key that signs tab tickets; unset, with Redis every worker shares one kept in Redis (created once), "
+        "without Redis one is made at start (tickets then die with the process).",
         minimum=None,
     )
     token_max_age: float = _setting(

@@ -97,8 +97,8 @@ class Session(Guard):
     """
 
     __slots__ = (
-        "_by_class", "_inner", "_watching", "after_commit", "background", "committed", "lane", "log", "open",
-        "parts", "pending", "root", "states", "token", "tx", "what",
+        "_by_class", "_inner", "_watching", "after_commit", "background", "committed", "fence", "lane", "log",
+        "open", "parts", "pending", "root", "states", "token", "tx", "what",
     )
 
     def __init__(self, parts: Parts, token: str, what: str | None = None, lane: str | None = None) -> None:
@@ -121,6 +121,9 @@ class Session(Guard):
         # Called once the block's last commit has landed, before the lock is released (a task's `self`
         # keeps what it saw then, to read between its blocks).
         self.after_commit: Callable[[], None] | None = None
+        # Checked on the state as the lock hands it over, before anything can change: raises when this
+        # holder may no longer write the tab (a task copy whose place another worker took, control.py).
+        self.fence: Callable[[State], None] | None = None
 
     # -- as a guard ---------------------------------------------------------------------------
     @property
@@ -168,6 +171,8 @@ class Session(Guard):
         if tx is None:
             tx = await self._enter_waiting(views)
         self.tx = tx
+        if self.fence is not None:
+            await self._check_fence(tx, views)
         if watching:
             self._report(Kind.LOCK_TAKEN)
         self.log = tx  # (the transaction is the change log: every change goes through this session's views first)
@@ -185,6 +190,17 @@ class Session(Guard):
                 "nested (the inner one would wait for the outer forever). Take the lock in each helper "
                 "separately, outside the block"
             )
+
+    async def _check_fence(self, tx: Transaction, views: bool) -> None:
+        """Run the fence on the state just taken; if it refuses, let the lock go unchanged and raise."""
+        assert self.fence is not None
+        try:
+            self.fence(tx.root)
+        except BaseException as error:
+            if views:
+                forget(self)
+            await self.end(type(error), error, error.__traceback__)
+            raise
 
     async def _enter_waiting(self, views: bool) -> Transaction:
         inner = self._inner = self.parts.manager.modify(self.token)
