@@ -20,6 +20,12 @@ COMMIT_MODE_SETTING = "redis_commit_mode"
 BIG_STATE_BYTES = 64 * 2**20
 
 
+def _size_bound() -> dict[str, int]:
+    """max_state_bytes for the big states, on an engine that has the setting (`--against` runs older ones)."""
+    has = any(field.name == "max_state_bytes" for field in dataclasses.fields(rx.Settings))
+    return {"max_state_bytes": BIG_STATE_BYTES} if has else {}
+
+
 def commit_modes() -> list[str]:
     """The Redis commit modes this engine has: both once `Settings` knows the setting, else confirm only."""
     if any(field.name == COMMIT_MODE_SETTING for field in dataclasses.fields(rx.Settings)):
@@ -81,11 +87,11 @@ class EngineSide(BigEngineSide):
                 )
             options = {COMMIT_MODE_SETTING: self.commit_mode} if len(commit_modes()) > 1 else {}
             try:
-                self.app = rx.App(redis_url=self.redis_url, max_state_bytes=BIG_STATE_BYTES, **options)
+                self.app = rx.App(redis_url=self.redis_url, **_size_bound(), **options)
             except ImportError as exc:  # an engine without its Redis manager
                 raise Unavailable(f"the engine cannot use Redis here ({exc}); our Redis figures are skipped") from None
         else:
-            self.app = rx.App(max_state_bytes=BIG_STATE_BYTES)
+            self.app = rx.App(**_size_bound())
         await self.app.startup()  # what the server's lifespan does
         info = {
             "framework": "engine",

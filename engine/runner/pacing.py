@@ -6,7 +6,9 @@ holds thousands of blocks, and a click needs several turns (its frame read,
 its handler, its acknowledgement written): it waits seconds behind work
 nobody is looking at. So when the loop falls behind, background blocks
 (`async with self`, `modify_state`) queue here, first come first served,
-and each turn admits a budget of them; the budget follows how long the last
+and each turn admits a budget of them (a block that finds nobody queued and
+the turn's budget not spent goes at once, so a few busy tasks never wait);
+the budget follows how long the last
 turn took (it shrinks when a turn is longer than half of `pacing_lag`, and
 grows back when it is shorter). Every task still makes progress, in order,
 and a click waits a few short turns instead of a few long ones. Regular
@@ -48,6 +50,8 @@ class Pacer:
         self._admitting: asyncio.Handle | None = None
         self._budget = _START_BUDGET
         self._turn_began: float | None = None
+        self._free = 0  # blocks this loop turn may still let through without queueing (the budget's rest)
+        self._refill: asyncio.Handle | None = None
         self._stopped = False
 
     @property
@@ -61,6 +65,11 @@ class Pacer:
         if loop is not self._loop:
             self._start(loop)
         if not self.engaged:
+            return
+        if self._free and not self._waiting:  # (room left in this turn: a few busy tasks never wait)
+            self._free -= 1
+            if self._refill is None:
+                self._refill = loop.call_soon(self._new_turn)
             return
         waiter: asyncio.Future[None] = loop.create_future()
         self._waiting.append(waiter)
@@ -105,6 +114,7 @@ class Pacer:
                 self.engaged = self.gate = True
                 self.engagements += 1
                 self._budget = _START_BUDGET
+                self._free = int(_START_BUDGET)
         elif self.engaged:
             self._calm = self._calm + 1 if not self._waiting and late < self.lag / 2 else 0
             if self._calm >= _CALM_BEATS:
@@ -113,6 +123,11 @@ class Pacer:
         self._schedule(loop)
 
     # -- the turns ----------------------------------------------------------------------------
+    def _new_turn(self) -> None:
+        """A new loop turn: the budget is free again for blocks that find nobody queued."""
+        self._refill = None
+        self._free = int(self._budget)
+
     def _admit(self) -> None:
         """Once a turn while blocks wait: let the budget of them go, and fit the budget to the last turn."""
         self._admitting = None
@@ -146,4 +161,7 @@ class Pacer:
         if self._admitting is not None:
             self._admitting.cancel()
             self._admitting = None
+        if self._refill is not None:
+            self._refill.cancel()
+            self._refill = None
         self._turn_began = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 from typing import Any
 
 import pytest
@@ -173,7 +174,7 @@ async def _saturate(app: rx.App, tokens: list[str], workers: int, counts: list[i
 
 
 async def test_background_blocks_take_turns_fairly_while_the_loop_is_saturated_and_clicks_still_pass():
-    """400 coroutines keep changing four tabs' states, so the loop falls behind and pacing begins.
+    """400 coroutines keep changing 100 tabs' states, so the loop falls behind and pacing begins.
 
     Every coroutine gets its turns (first come, first served), the clicks sent
     meanwhile are all answered, and each tab ends on the server's values,
@@ -189,7 +190,10 @@ async def test_background_blocks_take_turns_fairly_while_the_loop_is_saturated_a
             for other in others:
                 await other.connect()
             tabs = [first, *others]
-            saturating = asyncio.ensure_future(_saturate(app, [tab.token for tab in tabs], workers, counts, stop))
+            # 100 tabs, four of them connected, four coroutines each: a loop turn wakes about 100 blocks, more
+            # than a turn's budget, so blocks queue for their turns.
+            tokens = [tab.token for tab in tabs] + [secrets.token_urlsafe(18) for _ in range(96)]
+            saturating = asyncio.ensure_future(_saturate(app, tokens, workers, counts, stop))
             await asyncio.sleep(0.3)  # (the loop falls behind; pacing begins)
             for tab in tabs:
                 assert (await tab.send(OverloadState.click))["ok"]
@@ -198,7 +202,7 @@ async def test_background_blocks_take_turns_fairly_while_the_loop_is_saturated_a
             assert app.pacer.engagements >= 1 and app.pacer.waited > 0
             assert min(counts) >= 1 and max(counts) - min(counts) <= 3, (min(counts), max(counts))
             for index, tab in enumerate(tabs):
-                total = sum(counts[me] for me in range(workers) if me % len(tabs) == index)
+                total = sum(counts[me] for me in range(workers) if me % len(tokens) == index)
                 await tab.wait_for(lambda t, total=total: t.state(OverloadState)["n"] == total, timeout=20)
                 assert tab.state(OverloadState) == await server_values(app, tab.token, OverloadState)
                 assert tab.resyncs == 0 and tab.state(OverloadState)["clicks"] == 1
