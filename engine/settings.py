@@ -175,8 +175,9 @@ class Settings:
         10.0, "On shutdown, running tasks get this long to finish before they are cancelled.", unit="s"
     )
     pacing_lag: float = _setting(
-        0.05, "When the event loop falls this far behind, background tasks' blocks take turns, a budget of them "
-        "each loop turn, so that clicks are served first; 0 turns pacing off.", unit="s"
+        0.0, "When the event loop falls this far behind, background tasks' blocks take turns, a budget of them "
+        "each loop turn, so that clicks are served first (0.05 is a good start); 0, the default, leaves pacing "
+        "off: measured past saturation it answered clicks sooner but delivered fewer ticks.", unit="s"
     )
     loop_lag_warn: float = _setting(
         0.5, "Log the running handler when the event loop is blocked longer than this.", unit="s"

@@ -8,13 +8,15 @@ nobody is looking at. So when the loop falls behind, background blocks
 (`async with self`, `modify_state`) queue here, first come first served,
 and each turn admits a budget of them (a block that finds nobody queued and
 the turn's budget not spent goes at once, so a few busy tasks never wait);
-the budget follows how long the last
-turn took (it shrinks when a turn is longer than half of `pacing_lag`, and
-grows back when it is shorter). Every task still makes progress, in order,
+the budget follows how much CPU time the last turn took (it shrinks when a
+turn took more than half of `pacing_lag`, and grows back when it took
+less). Every task still makes progress, in order,
 and a click waits a few short turns instead of a few long ones. Regular
 events and the engine's own bookkeeping never wait here.
 
-Whether the loop is behind is measured by a heartbeat timer (every half of
+Off by default (`pacing_lag=0`): past saturation on a shared machine it
+answered clicks sooner but delivered fewer ticks (docs/limits.md). Whether
+the loop is behind is measured by a heartbeat timer (every half of
 `pacing_lag`): when it fires later than `pacing_lag`, pacing begins; it ends
 once nothing waits and the heartbeat has been on time for a while. Until
 then a block pays one attribute read (`gate`).
@@ -23,12 +25,13 @@ then a block pays one attribute read (`gate`).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 
 __all__ = ["Pacer"]
 
-_START_BUDGET = 16.0  # blocks admitted in a turn when pacing begins
-_MIN_BUDGET = 2.0  # every turn admits at least this many: background work never stops
+_START_BUDGET = 32.0  # blocks admitted in a turn when pacing begins
+_MIN_BUDGET = 8.0  # every turn admits at least this many: background work never stops
 _MAX_BUDGET = 512.0
 _CALM_BEATS = 8  # heartbeats on time with nothing waiting before pacing ends
 
@@ -133,7 +136,9 @@ class Pacer:
         self._admitting = None
         loop = self._loop
         assert loop is not None
-        now = loop.time()
+        # The turn is measured in this thread's CPU time, not on the clock: on a shared machine the
+        # process is also descheduled, and that time says nothing about how much work a turn holds.
+        now = time.thread_time()
         if self._turn_began is not None:
             took = now - self._turn_began
             if took > self.lag / 2:
