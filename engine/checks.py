@@ -14,182 +14,20 @@ worker that loads the tab, or in the browser. What is allowed:
 - `X | Y`, `Optional[X]`, `Literal[...]`.
 
 `check_for(annotation)` compiles a `Check` once per var; a container view
-asks it for the check of what it holds (`items`, `value`, `at`).
+asks it for the check of what it holds (`items`, `value`, `at`). The
+`Check` itself, the plain JSON rule and the scalars are in `jsonchecks.py`.
 """
 
 from __future__ import annotations
 
-import math
 import types
 import typing
-from collections.abc import Callable
 from typing import Any
 
 from .codec import type_name
+from .jsonchecks import ANY, SCALARS, Check, Misfit, describe, plain_json
 
 __all__ = ["ANY", "Check", "Misfit", "check_for", "describe"]
-
-
-class Misfit(Exception):
-    """A value does not fit (internal: the view turns it into an `InvalidValueError` naming the var)."""
-
-    def __init__(self, expected: str, value: Any, path: tuple[Any, ...] = ()) -> None:
-        super().__init__(expected)
-        self.expected = expected
-        self.value = value
-        self.path = path
-
-    def at(self, key: Any) -> Misfit:
-        self.path = (key, *self.path)
-        return self
-
-
-def describe(value: Any) -> str:
-    """A value as an error message shows it: its type and a short repr."""
-    shown = repr(value)
-    if len(shown) > 60:
-        shown = shown[:57] + "..."
-    return f"{type(value).__name__} {shown}"
-
-
-class Check:
-    """Checks (and, for floats, converts) values written where this annotation applies.
-
-    `__call__(value)` returns the value to store or raises `Misfit`.
-    `kind` is the container it accepts ("list", "dict", "set", "tuple") or
-    "" for scalars and unions; `items`/`value`/`at` give the check of what a
-    container holds, so a view of a nested list checks what is appended to it.
-    """
-
-    __slots__ = ("fields", "fn", "items", "key", "kind", "members", "name")
-
-    def __init__(self, name: str, fn: Callable[[Any], Any], kind: str = "") -> None:
-        self.name = name
-        self.fn = fn  # (what __call__ calls: a caller on a hot path calls it directly)
-        self.kind = kind
-        self.items: Check = self  # list/set/tuple[T, ...]: the items' check; dict: the values'
-        self.key: Callable[[Any], Any] | None = None  # dict: the keys' check
-        self.fields: tuple[Check, ...] = ()  # tuple[A, B]: each position's check
-        self.members: tuple[Check, ...] = ()  # a union: its options
-
-    def __call__(self, value: Any) -> Any:
-        return self.fn(value)
-
-    def at(self, key: Any) -> Check:
-        """The check of what the container holds at `key` (a fixed tuple differs by position)."""
-        if self.fields and isinstance(key, int) and -len(self.fields) <= key < len(self.fields):
-            return self.fields[key]
-        return self.items
-
-    def of(self, container: Any) -> Check:
-        """This check, or the union member that accepts this container (for a `list[int] | None` var)."""
-        if not self.members:
-            return self
-        kind = _KINDS.get(type(container), "")
-        for member in self.members:
-            if member.kind == kind or member is ANY:
-                return member
-        return ANY
-
-    def __repr__(self) -> str:
-        return f"<Check {self.name}>"
-
-
-# -- plain JSON (typing.Any) ------------------------------------------------------------------
-def _json(value: Any) -> Any:
-    kind = type(value)
-    if kind is str or kind is bool or value is None or kind is int:
-        return value
-    if kind is float:
-        if math.isfinite(value):
-            return value
-        raise Misfit("a finite number (JSON has no inf or NaN)", value)
-    if kind is list:
-        for index, item in enumerate(value):
-            try:
-                checked = _json(item)
-            except Misfit as misfit:
-                raise misfit.at(index) from None
-            if checked is not item:
-                value[index] = checked
-        return value
-    if kind is dict:
-        for key in value:
-            if type(key) is not str:
-                raise Misfit("text keys (JSON object keys are strings)", key)
-        for key, item in value.items():
-            try:
-                checked = _json(item)
-            except Misfit as misfit:
-                raise misfit.at(key) from None
-            if checked is not item:
-                value[key] = checked
-        return value
-    if kind is tuple:
-        return tuple(_json(item) for item in value)
-    if kind is set or kind is frozenset:
-        for item in value:
-            _json(item)
-        return value
-    if isinstance(value, bool):
-        return bool(value)
-    if isinstance(value, int):  # an IntEnum, say: stored as the number
-        return int(value)
-    if isinstance(value, str):
-        return str(value)
-    raise Misfit("plain JSON (str, int, float, bool, None, lists, dicts, sets, tuples)", value)
-
-
-ANY = Check("Any", _json)
-_KINDS: dict[type, str] = {list: "list", dict: "dict", set: "set", frozenset: "set", tuple: "tuple"}
-
-
-# -- scalars ---------------------------------------------------------------------------------
-def _int(value: Any) -> Any:
-    if type(value) is int:
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return int(value)
-    raise Misfit("int", value)
-
-
-def _float(value: Any) -> Any:
-    kind = type(value)
-    if kind is float:
-        if math.isfinite(value):
-            return value
-        raise Misfit("a finite float (JSON has no inf or NaN)", value)
-    if (kind is int or isinstance(value, (int, float))) and not isinstance(value, bool):
-        number = float(value)
-        if math.isfinite(number):
-            return number
-    raise Misfit("float", value)
-
-
-def _str(value: Any) -> Any:
-    if type(value) is str:
-        return value
-    if isinstance(value, str):
-        return str(value)
-    raise Misfit("str", value)
-
-
-def _bool(value: Any) -> Any:
-    if type(value) is bool:
-        return value
-    raise Misfit("bool", value)
-
-
-def _none(value: Any) -> Any:
-    if value is None:
-        return None
-    raise Misfit("None", value)
-
-
-_SCALARS: dict[Any, Check] = {
-    int: Check("int", _int), float: Check("float", _float), str: Check("str", _str), bool: Check("bool", _bool),
-    type(None): Check("None", _none), None: Check("None", _none),
-}
 
 
 # -- compiling an annotation ---------------------------------------------------------------------
@@ -199,7 +37,7 @@ def check_for(annotation: Any) -> Check:
         return ANY  # (an annotation left as text could not be resolved: any plain JSON)
     if isinstance(annotation, typing.ForwardRef):
         return ANY
-    scalar = _SCALARS.get(annotation) if _hashable(annotation) else None
+    scalar = SCALARS.get(annotation) if _hashable(annotation) else None
     if scalar is not None:
         return scalar
     origin = typing.get_origin(annotation)
@@ -264,7 +102,7 @@ def _sequence(annotation: Any, container: type, items: Check) -> Check:
         if type(value) is not container and not (kind == "set" and type(value) in (set, frozenset)):
             raise Misfit(type_name(annotation), value)
         if items is ANY:
-            return _json(value)
+            return plain_json(value)
         if kind == "list":
             for index, item in enumerate(value):
                 try:

@@ -4,8 +4,9 @@ from .confirmed import InOrder
 from .observe import Kind, Observation, Observers
 from .outcome import EventResult, Outcome, failure_message
 from .pacing import Pacer
+from .parts import Parts, Publisher
 from .runner import Runner
-from .session import MODIFY_STATE, Parts, Publisher, Session
+from .session import MODIFY_STATE, Session
 from .tasks import TaskHandle, TaskRegistry
 
 __all__ = [

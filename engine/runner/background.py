@@ -23,8 +23,9 @@ from .control import TaskControl
 from .flow import current_lane, open_block
 from .observe import EVENTS_LANE, Kind
 from .outcome import EventResult, Outcome, failure_message
+from .parts import Parts
 from .queues import TabQueues
-from .session import ASYNC_WITH_SELF, Parts, Session
+from .session import ASYNC_WITH_SELF, Session
 from .tasks import TaskHandle, TaskRegistry
 from .taskself import TaskSelf
 

@@ -36,7 +36,8 @@ from ..handler import EventHandler, EventSpec
 from ..state import State
 from .cluster import Cluster
 from .flow import current_lane, open_block
-from .session import Parts, Session
+from .parts import Parts
+from .session import Session
 from .status import Status, copies_vars, path_of, progress_fraction, set_running
 from .tasks import TaskHandle, TaskRegistry
 from .taskself import Seen

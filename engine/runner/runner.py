@@ -30,8 +30,9 @@ from .cluster import Cluster, LocalCluster
 from .control import TaskControl
 from .observe import EVENTS_LANE, Kind
 from .outcome import EventResult, Outcome
+from .parts import Parts
 from .queues import TabQueues
-from .session import EVENT_HANDLER, MODIFY_STATE, Parts, Session
+from .session import EVENT_HANDLER, MODIFY_STATE, Session
 from .tasks import TaskHandle, TaskRegistry
 
 __all__ = ["Runner"]

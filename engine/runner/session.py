@@ -16,7 +16,8 @@ a tab opened while the same flow already has one open for it is refused with
 Taking the lock and committing have a path that never waits (a free lock
 in memory: `modify_now`, `commit_now`), tried first, and one that does
 (Redis, or a lock somebody holds), as `trio.Lock.acquire()` tries
-`acquire_nowait()` first. Both are written once, here.
+`acquire_nowait()` first. Both are written once, here. What a session is
+given to work with (`Parts`: the manager, the publisher...) is in `parts.py`.
 """
 
 from __future__ import annotations
@@ -24,51 +25,23 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Any, NamedTuple, Protocol
+from typing import Any
 
 from ..delta import Delta, every_public_value
 from ..errors import NestedBlockError
-from ..managers import Commit, StateManager, Transaction
-from ..settings import Settings
+from ..managers import Commit, Transaction
 from ..state import State
 from ..views import Guard
-from .confirmed import InOrder
 from .flow import OPEN_BLOCKS, forget, lane_here, remember
-from .observe import Kind, Observers
-from .pacing import Pacer
+from .observe import Kind
+from .parts import Parts
 from .stateviews import BoundState, bind
 
-__all__ = ["ASYNC_WITH_SELF", "EVENT_HANDLER", "MODIFY_STATE", "Parts", "Publisher", "Session"]
+__all__ = ["ASYNC_WITH_SELF", "EVENT_HANDLER", "MODIFY_STATE", "Session"]
 
 MODIFY_STATE = "`async with app.modify_state(token)`"
 ASYNC_WITH_SELF = "`async with self`"
 EVENT_HANDLER = "an event handler"
-
-
-class Publisher(Protocol):
-    """Where updates and errors for a tab go (the socket layer, in a running server)."""
-
-    def update(self, token: str, seq: int, delta: Delta) -> Awaitable[None] | None:
-        """The sending of an update, to await; None when nobody could receive it (nothing to wait for)."""
-
-    def background_update(self, token: str, seq: int, delta: Delta) -> Awaitable[None] | None:
-        """`update`, for a background change: it may be held and merged while the tab is behind."""
-
-    def replace(self, token: str, seq: int, full: Delta) -> Awaitable[None]: ...
-
-    def error(self, token: str, message: str, event: str | None = None) -> Awaitable[None]: ...
-
-
-class Parts(NamedTuple):
-    """The runner's collaborators, handed to the pieces that need them (never the App)."""
-
-    manager: StateManager
-    publisher: Publisher
-    observers: Observers
-    settings: Settings
-    enter_context: Callable[[], Any]  # sets what handlers may ask for (`rx.get_app()`)
-    confirmed: InOrder  # updates of pipelined commits, sent once Redis holds them
-    pacer: Pacer  # background blocks take turns while the loop is saturated
 
 
 _ENDED = "through a reference taken inside {where}, which has ended; take it again inside the block that changes it"

@@ -1,12 +1,8 @@
-"""Test an App the way a browser uses it: a real server on a loopback port and a Socket.IO tab.
+"""One browser tab driven from a test: its socket, its lifecycle and the events it sends.
 
-    async with TabClient(app) as tab:
-        await tab.send(MyTaskState.toggle_running)
-        await tab.wait_for(lambda t: t.state(MyTaskState)["counter"] >= 3, timeout=5)
-
-`TabClient` speaks the same protocol as the browser runtime (see the
-protocol page): it keeps a mirror of the tab's public vars from the updates
-it receives, applies them in `seq` order and asks for a full copy on a gap.
+It speaks the protocol as the browser runtime does (see the protocol page):
+it applies the updates it receives in `seq` order into the mirror its
+reading half keeps (`view.py`) and asks for a full copy on a gap.
 """
 
 from __future__ import annotations
@@ -20,56 +16,22 @@ from typing import Any
 import aiohttp
 import socketio
 
-from . import protocol
-from .app import App
-from .event import TASK_VARS, task_var
-from .handler import EventHandler, EventSpec
-from .protocol import NAMESPACE, Applied
-from .state import State
-from .testserver import SERVERS, SharedServer, serve
+from .. import protocol
+from ..app import App
+from ..handler import EventHandler, EventSpec
+from ..protocol import NAMESPACE, Applied
+from ..state import State
+from ..testserver import SERVERS, SharedServer
+from .refusal import Refusal, TabRefusedError
+from .view import TabView
 
-__all__ = ["TabClient", "TabRefusedError", "serve"]
-
-
-class TabRefusedError(ConnectionRefusedError, socketio.exceptions.ConnectionError):  # type: ignore[misc]
-    """The server refused to open the tab; the message is its reason (a limit reached, an unknown host...)."""
-
-
-class _Refusal:
-    """What the server said while refusing one connection attempt of a tab (the first error it sent)."""
-
-    def __init__(self, tab: TabClient) -> None:
-        self._tab = tab
-        self._errors_before = len(tab.errors)
-        self._said: str | None = None
-        self.closed = False
-
-    def connect_error(self, data: Any = None) -> None:
-        message = data.get("message") if isinstance(data, dict) else data
-        self._said = self._said or (str(message) if message else None)
-
-    def disconnected(self, *reason: Any) -> None:
-        self.closed = True
-        self._tab._wake()
-
-    @property
-    def refused(self) -> bool:
-        """Closed before the tab was sent its state, or told an error before its greeting (hello).
-
-        (A refusing server sends an error, then closes the namespace; python-socketio's
-        client may drop that close when it comes before its connect() has returned.)
-        """
-        return self.closed or (not self._tab._greeted and len(self._tab.errors) > self._errors_before)
-
-    def reason(self, exc: Exception | None) -> str:
-        said = self._tab.errors[self._errors_before:] or [self._said or str(exc or "") or "no reason given"]
-        return f"the server refused this tab: {said[0]}"
+__all__ = ["TabClient"]
 
 
 _ids = itertools.count(1)
 
 
-class TabClient:
+class TabClient(TabView):
     """One browser tab, driven from a test.
 
     Args:
@@ -166,7 +128,7 @@ class TabClient:
         sio.on(protocol.UPDATE, self._on_update, namespace=NAMESPACE)
         sio.on(protocol.ERROR, self._on_error, namespace=NAMESPACE)
         sio.on(protocol.TRACE, self._on_trace, namespace=NAMESPACE)
-        refusal = _Refusal(self)
+        refusal = Refusal(self)
         lost = self._on_lost(sio)
 
         async def disconnected(*reason: Any) -> None:
@@ -245,16 +207,6 @@ class TabClient:
             self._wake()
         return ack
 
-    def state(self, state_cls: type[State] | str, *, with_tasks: bool = False) -> dict[str, Any]:
-        """The public vars one state declares, as this tab sees them now (a copy).
-
-        The status the engine keeps for the state's background tasks is left
-        out (see `task()`), unless `with_tasks`.
-        """
-        name = state_cls if isinstance(state_cls, str) else state_cls.get_full_name()
-        values = self._values.get(name, {})
-        return dict(values) if with_tasks else {key: value for key, value in values.items() if "@" not in key}
-
     async def inspect(self, on: bool = True, states: list[type[State] | str] | None = None) -> dict[str, Any]:
         """Turn the inspector on (for `states`, by default the tab's) or off; traces arrive in `traces`."""
         if self._sio is None:
@@ -264,41 +216,6 @@ class TabClient:
         if not isinstance(ack, dict) or not ack.get("ok"):
             raise RuntimeError(f"the server refused the inspector: {ack!r}")
         return ack
-
-    def traced(self, kind: str | None = None) -> list[dict[str, Any]]:
-        """Every observation the inspector sent so far (of one kind, if given), in order."""
-        events = [event for trace in self.traces for event in trace["events"]]
-        return [event for event in events if kind is None or event["kind"] == kind]
-
-    def task(self, handler: EventHandler) -> dict[str, Any]:
-        """A background handler's status as this tab sees it: `status`, `running`, `progress`, `error`."""
-        if not handler.background or handler.state_cls is None:
-            raise TypeError(f"task() takes a background handler such as MyState.my_task, got {handler!r}")
-        values = self._values.get(handler.state_cls.get_full_name(), {})
-        return {what: values.get(task_var(handler.name, what), default) for what, (_, default) in TASK_VARS.items()}
-
-    def running_tasks(self) -> list[str]:
-        """The background handlers this tab sees running (`state.name.handler`)."""
-        return [
-            f"{state}.{key.partition('@')[0]}"
-            for state, values in self._values.items()
-            for key, value in values.items()
-            if key.endswith("@running") and value
-        ]
-
-    async def settle(self, timeout: float = 10) -> None:
-        """Wait until no background task of this tab runs, as the tab sees it.
-
-        Raises `TimeoutError` naming the handlers that still run after `timeout` seconds.
-        """
-        try:
-            await self.wait_for(lambda tab: not tab.running_tasks(), timeout)
-        except TimeoutError:
-            raise TimeoutError(f"still running after {timeout}s: {', '.join(self.running_tasks())}") from None
-
-    def _check_connection(self, when: str) -> None:
-        if self.lost is not None:
-            raise ConnectionError(f"the server's side of this tab's connection went away {when}: {self.lost}")
 
     def _on_lost(self, sio: socketio.AsyncClient) -> Callable[..., Any]:
         async def lost(reason: Any = None) -> None:
@@ -314,34 +231,6 @@ class TabClient:
             self._wake()
 
         return lost
-
-    async def wait_for(self, predicate: Callable[[TabClient], bool], timeout: float = 5) -> None:
-        """Wait until `predicate(tab)` is true; `TimeoutError` shows what the tab saw.
-
-        `ConnectionError` at once if the connection is lost meanwhile: nothing more can arrive.
-        """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not predicate(self):
-            self._check_connection("while waiting")
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise TimeoutError(
-                    f"condition not met within {timeout}s; tab sees {self._values!r}, errors {self.errors!r}"
-                )
-            changed = loop.create_future()
-            self._waiters.add(changed)
-            try:
-                await asyncio.wait_for(changed, remaining)
-            except TimeoutError:
-                pass
-            finally:
-                self._waiters.discard(changed)
-
-    def _wake(self) -> None:
-        for waiter in self._waiters:
-            if not waiter.done():
-                waiter.set_result(None)
 
     # -- messages from the server ---------------------------------------------------
     async def _on_hello(self, data: dict[str, Any]) -> None:
