@@ -204,8 +204,22 @@
     var text = toText(v);
     if (el.value !== text) el.value = text;
     lastSent.delete(el); // the next edit is news again, whatever it says
-    // The refused text is gone; the box's message still says why.
-    if (!fieldProblem(el)) setAriaFlag(el, "aria-invalid", false);
+    // The refused text is gone; the box's message still says why, and now
+    // also what the field holds again, so the two do not seem to disagree.
+    if (!fieldProblem(el)) {
+      setAriaFlag(el, "aria-invalid", false);
+      sayFieldIsBack(el, text);
+    }
+  }
+
+  var BACK_NOTE = / [^.]+ is back to .*$/; // the note below, as added last time
+
+  function sayFieldIsBack(el, text) {
+    var box = el.closest("[data-rx-demo]");
+    var holder = box && box.querySelector("[data-rx-error]:not([hidden])");
+    if (!holder || errorSource.get(box) !== el) return;
+    var message = errorTextHolder(holder).textContent.replace(BACK_NOTE, "");
+    showError(box, message + " " + fieldName(el) + " is back to " + text + ".", el);
   }
 
   function renderValue(el, force) {
