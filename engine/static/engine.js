@@ -70,6 +70,7 @@
     offline: "Cannot reach the server; trying again by itself.",
   };
   var NOTE_NO_CLIENT = "The demo's scripts did not load; reload the page to try again.";
+  var NOTE_STARTED_OVER = "The server restarted: this tab's demos start over from their first values.";
 
   // ---------------------------------------------------------------------
   // Runtime state
@@ -99,6 +100,8 @@
   var reconnectTimer = null;
   var listenersInstalled = false;
   var clientMissing = false; // socket.io-client did not load: the box can never go live
+  var wasLive = false; // has this page load been live before (so a new tab means its state was lost)?
+  var startedOver = false; // reconnected to a new tab: say so until the reader acts
 
   var CONTROLS = "[data-rx-on-click], [data-rx-on-change], [data-rx-disabled], [data-rx-busy]";
 
@@ -327,6 +330,7 @@
     var i, els = box.querySelectorAll("[data-rx-status]");
     for (i = 0; i < els.length; i++) setText(els[i], status);
     var note = clientMissing ? NOTE_NO_CLIENT : NOTES[status] || "";
+    if (!note && startedOver && status === STATUS_LIVE) note = NOTE_STARTED_OVER;
     els = box.querySelectorAll("[data-rx-note]");
     for (i = 0; i < els.length; i++) {
       setText(els[i], note);
@@ -336,6 +340,7 @@
 
   function setStatus(next) {
     status = next;
+    if (next === STATUS_LIVE) wasLive = true;
     boxes().forEach(showStatus);
     renderControls();
   }
@@ -505,6 +510,10 @@
             showError(b, "No answer from the server for " + name + ".");
           });
         } else if (answer.kind === "ok") {
+          if (startedOver) {
+            startedOver = false; // the reader has moved on: the note goes
+            boxes().forEach(showStatus);
+          }
           boxesHit.forEach(function (b) {
             clearErrorAfterSuccess(b, el);
           });
@@ -780,7 +789,14 @@
       if (inspecting !== null) sendInspect(); // the new socket has no inspector yet
     });
     socket.on("hello", function (msg) {
-      if (isPlainObject(msg)) writeTicket(msg.token);
+      if (!isPlainObject(msg)) return;
+      // A ticket starts with its tab's id: a reconnect of this page that gets
+      // another tab lost its old state (a restarted server), and says so.
+      var before = readTicket();
+      if (wasLive && before && typeof msg.token === "string" && msg.token.split(".")[0] !== before.split(".")[0]) {
+        startedOver = true;
+      }
+      writeTicket(msg.token);
     });
     socket.on("update", onUpdate);
     socket.on("trace", onTraceMessage);
