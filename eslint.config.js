@@ -44,6 +44,25 @@ module.exports = [
     languageOptions: { globals: { module: "readonly" } },
   },
   {
+    // The playground's pure parts are require()d by the unit tests too.
+    files: ["docsite/static/playground/port.js", "docsite/static/playground/share.js"],
+    languageOptions: { globals: { module: "readonly" } },
+  },
+  {
+    // The playground's ES modules: the worker (module Web Worker) and the editor (bundled by esbuild).
+    files: ["docsite/static/playground/*.mjs"],
+    languageOptions: {
+      ecmaVersion: 2022,
+      sourceType: "module",
+      globals: { ...globals.browser, ...globals.worker },
+    },
+    rules: { ...rules, strict: "off" },
+  },
+  {
+    files: ["docsite/static/playground/sw.js"],
+    languageOptions: { globals: { ...globals.serviceworker } },
+  },
+  {
     files: ["tests/site/js/**/*.js", "eslint.config.js"],
     languageOptions: {
       ecmaVersion: 2022,

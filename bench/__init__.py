@@ -8,8 +8,9 @@ about the same time; see docs/performance.md for what each figure means.
 Subpackages, each one concept:
 
 - `states/`: the state workloads (`modify_state`, `async with self`, memory per
-  idle tab), the engine, Reflex and bare redis-py as contenders, each in a
-  worker process of its own; in memory and on Redis.
+  idle tab, and big states: one small change per block in 10 to 10,000 items),
+  the engine, Reflex and bare redis-py as contenders, each in a worker process
+  of its own; in memory and on Redis.
 - `scale/`: live tabs through real sockets, the engine's docs server beside a
   bare python-socketio server.
 - `report/`: the targets as ratios, the printed tables, the charts, and where

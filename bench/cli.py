@@ -22,6 +22,7 @@ from .report.publish import write_results
 from .report.tables import machine_line, report
 from .report.targets import evaluate
 from .sections import SECTIONS, lost_updates, run_sections
+from .states import big
 
 __all__ = ["main"]
 
@@ -42,6 +43,16 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scale-workers-tabs", type=int, default=1_000, help="live tabs on two workers with Redis")
     parser.add_argument("--scale-seconds", type=float, default=5.0, help="one measured window of the scale section")
     parser.add_argument("--scale-rounds", type=int, default=3, help="windows per server in the scale section")
+    parser.add_argument("--big-items", default=",".join(str(n) for n in big.ITEMS),
+                        help="items in the states of the bigstate section (comma-separated)")
+    parser.add_argument("--big-kinds", default=",".join(big.KINDS),
+                        help=f"workloads of the bigstate section: {', '.join(big.KINDS)}")
+    parser.add_argument("--overload-sizes", default="2000,5000",
+                        help="tab counts of the overload section (the first is the baseline its throughput is "
+                             "held against)")
+    parser.add_argument("--overload-seconds", type=float, default=6.0, help="one window of the overload section")
+    parser.add_argument("--overload-rounds", type=int, default=2, help="windows per server in the overload section")
+    parser.add_argument("--overload-stops", type=int, default=200, help="Stop clicks measured per window")
     parser.add_argument("--reflex-env", choices=("prod", "dev"), default="prod",
                         help="REFLEX_ENV_MODE for Reflex (prod: as deployed; dev: `reflex run`'s default)")
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
@@ -55,6 +66,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     if args.quick:
         args.repeats, args.seconds, args.redis_seconds, args.tabs, args.samples = 2, 0.1, 0.2, 2_000, 200
         args.scale_sizes, args.scale_workers_tabs, args.scale_seconds, args.scale_rounds = "20,100", 100, 2.0, 1
+        if args.big_items == ",".join(str(n) for n in big.ITEMS):
+            args.big_items = "10,1000"
+        args.overload_sizes, args.overload_seconds, args.overload_rounds, args.overload_stops = "20,60", 2.0, 1, 10
         if args.publish:
             parser.error("--publish needs a full run: the docs show real figures, not a smoke run")
     return args

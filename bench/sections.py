@@ -6,7 +6,13 @@
 - `redis`: the state workloads on a private Redis: ours (confirm and, once the
   engine has it, pipelined commit mode), Reflex (default and oplock) and the
   bare redis-py round-trip limit;
-- `scale`: live tabs through real sockets, against a bare python-socketio server.
+- `scale`: live tabs through real sockets, against a bare python-socketio server;
+- `bigstate`: one small change per block in states of 10 to 10,000 items (a log,
+  a table, a chat transcript, a counter beside a big table), in memory and on
+  Redis, ours beside Reflex: blocks per second, update bytes, Redis bytes per block
+  (`bench.states.big`; `--big-items`, `--big-kinds` pick some).
+- `overload`: more live tabs than one process keeps up with, against the bare
+  server: Stop acknowledged, throughput held, every tab's final counter.
 
 Each contender runs in its own process; see `bench.states.runs` and
 `bench.scale.section` for how they are kept comparable. A section that
@@ -26,18 +32,29 @@ from .child_process import WorkerError, child_env
 from .paths import RESULTS, ROOT
 from .progress import Progress
 from .redis_server import RedisServer
+from .scale.overload import OverloadSettings, run_overload
 from .scale.section import ScaleSettings, run_scale
-from .states.contenders import MEMORY_CONTENDERS, REDIS_CONTENDERS, REDIS_WORKLOADS, STATE_WORKLOADS
+from .states.contenders import (
+    BIG_REDIS_CONTENDERS,
+    MEMORY_CONTENDERS,
+    REDIS_CONTENDERS,
+    REDIS_WORKLOADS,
+    STATE_WORKLOADS,
+    big_workloads,
+)
 from .states.runs import run_memory_per_tab, run_state_workloads
 
 __all__ = ["SECTIONS", "lost_updates", "run_round_trip", "run_sections"]
 
-SECTIONS = ("memory", "tabs", "roundtrip", "redis", "scale")
+SECTIONS = ("memory", "tabs", "roundtrip", "redis", "scale", "bigstate", "overload")
 
 # Increments: (warm-up and sizing probe, smallest run, largest run). A Redis run on 100
 # tokens needs at least 10 increments per token to be more than its ramp-up.
 MEMORY_SIZES = (2_000, 2_000, 200_000)
 REDIS_SIZES = (500, 1_000, 30_000)
+# Blocks per big-state run: a block on 10,000 rows may take milliseconds (Reflex on Redis writes them all).
+BIG_MEMORY_SIZES = (200, 200, 50_000)
+BIG_REDIS_SIZES = (100, 100, 20_000)
 
 
 def run_round_trip(samples: int) -> dict[str, Any]:
@@ -110,6 +127,49 @@ def run_sections(args: argparse.Namespace, progress: Progress, results: dict[str
             results["scale"] = run_scale(scale_settings, progress, redis if redis.available else None)
         except (WorkerError, RuntimeError) as exc:
             failures.append(f"scale: {exc}")
+    if "bigstate" in sections:
+        failures += _run_big(args, progress, results)
+    if "overload" in sections:
+        overload = OverloadSettings(
+            sizes=tuple(int(n) for n in args.overload_sizes.split(",") if n.strip()),
+            rounds=args.overload_rounds, window_s=args.overload_seconds, settle_s=1.0 if args.quick else 2.0,
+            stops=args.overload_stops,
+        )
+        progress(f"overload: {', '.join(f'{n:,}' for n in overload.sizes)} tabs on one process, beside bare")
+        try:
+            results["overload"] = run_overload(overload, progress)
+        except (WorkerError, RuntimeError) as exc:
+            failures.append(f"overload: {exc}")
+    return failures
+
+
+def _run_big(args: argparse.Namespace, progress: Progress, results: dict[str, Any]) -> list[str]:
+    workloads = big_workloads(args.big_kinds.split(","), [int(n) for n in args.big_items.split(",") if n.strip()])
+    failures: list[str] = []
+    part: dict[str, Any] = results.setdefault("bigstate", {})
+    progress(f"big states in memory: {len(workloads)} workloads")
+    try:
+        part["memory"] = run_state_workloads(
+            "memory", MEMORY_CONTENDERS, workloads, args.seconds, BIG_MEMORY_SIZES, args.repeats,
+            time.monotonic() + args.budget, progress,
+        )
+    except WorkerError as exc:
+        failures.append(f"bigstate: {exc}")
+    server = RedisServer()
+    if not server.available:
+        part["notes"] = ["redis-server is not installed; the big states on Redis are skipped"]
+        return failures
+    url = server.start()
+    progress(f"big states on Redis (a private redis-server at {url})")
+    try:
+        part["redis"] = run_state_workloads(
+            "redis", BIG_REDIS_CONTENDERS, workloads, args.redis_seconds, BIG_REDIS_SIZES, args.repeats,
+            time.monotonic() + args.budget, progress, redis_url=url,
+        )
+    except WorkerError as exc:
+        failures.append(f"bigstate on Redis: {exc}")
+    finally:
+        server.close()
     return failures
 
 
@@ -121,4 +181,9 @@ def lost_updates(results: dict[str, Any]) -> list[str]:
             for name in ("ours", "ours-pipelined"):
                 if name in sides and not sides[name]["exact"]:
                     failures.append(f"{section}/{key}: our final counter was not exact ({name}: a lost update)")
+    for mode, section in (results.get("bigstate") or {}).items():
+        for key, sides in (section.get("workloads", {}) if isinstance(section, dict) else {}).items():
+            for name, side in sides.items():
+                if not side["exact"]:
+                    failures.append(f"bigstate {mode}/{key}: {name}'s final state was not exact (a lost update)")
     return failures

@@ -16,7 +16,8 @@ class MyTaskState(rx.State):
     running: bool = False
     _n_tasks: int = 0
 
-    @rx.event(background=True)
+    # resume=True: a deploy that stops the server starts the task again for the tab
+    @rx.event(background=True, resume=True)
     async def my_task(self):
         async with self:
             # The latest state values are always available inside the context

@@ -25,10 +25,10 @@ from unittest import mock
 import demos.lab_duplicates  # noqa: F401
 import engine as rx
 from demos.background_tasks import MyTaskState
+from engine import inspector as inspector_module
 from engine import protocol
 from engine.patch import Patch
 from engine.runner import observe
-from engine.socket import inspector as inspector_module
 
 __all__ = ["BAD_LIMIT", "EXAMPLE_NAMES", "GOOD_LIMIT", "example", "setter_acks", "trace_example"]
 

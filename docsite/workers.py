@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import signal
 import sys
 from collections.abc import Iterable
@@ -63,8 +62,8 @@ def serve_workers(workers: int, host: str, port: int, site: Path) -> int:
     """Run `workers` server processes on one port until SIGTERM or SIGINT; returns an exit status."""
     os.environ[SITE_ENV] = str(site)
     os.environ[HOST_ENV] = host
-    # One ticket key for all workers, so a tab's ticket is valid wherever it reconnects.
-    os.environ.setdefault("ENGINE_TOKEN_SECRET", secrets.token_urlsafe(32))
+    # No ticket key is made here: without ENGINE_TOKEN_SECRET the workers share the one kept in Redis,
+    # so a tab's ticket is valid wherever it reconnects, and after a restart of them all.
     config = uvicorn.Config(
         f"{__name__}:worker_asgi", factory=True, workers=workers, host=host, port=port, log_level="warning",
         **uvicorn_options(rx.Settings.from_env().max_message_bytes),

@@ -30,17 +30,18 @@ from .errors import (
     StateLockError,
     StateStoreError,
     StoredStateError,
+    TaskSupersededError,
     TransitionError,
     UnknownEventError,
     UnknownStateError,
 )
 from .event import background, event
 from .handler import EventHandler, EventSpec
+from .inspector import show_backend_vars
 from .lifecycle import TaskState
 from .managers import MemoryStateManager, StateManager
 from .runner import TaskHandle
 from .settings import Settings
-from .socket import show_backend_vars
 from .state import State
 from .vars import Var
 
@@ -68,6 +69,7 @@ __all__ = [
     "StoredStateError",
     "TaskHandle",
     "TaskState",
+    "TaskSupersededError",
     "TransitionError",
     "UnknownEventError",
     "UnknownStateError",

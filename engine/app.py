@@ -15,27 +15,17 @@ import contextvars
 import logging
 import time
 from collections.abc import Callable, Coroutine, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .directory import TabDirectory
 from .handler import EventSpec
 from .managers import MemoryStateManager, StateManager
-from .runner import MODIFY_STATE, InOrder, Observers, Parts, Runner, Session, TaskHandle, TaskRegistry
+from .runner import MODIFY_STATE, InOrder, Observers, Pacer, Parts, Runner, Session, TaskHandle, TaskRegistry
 from .settings import Settings
-from .socket import (
-    LOCAL_NAMES,
-    Bindings,
-    ClientLimits,
-    EventNamespace,
-    GuardedASGIApp,
-    HostGuard,
-    SocketPublisher,
-    SocketServer,
-    TicketSigner,
-    UnsentLimits,
-    origin_policy,
-)
 from .watchdog import LoopWatchdog
+
+if TYPE_CHECKING:
+    from .socket import SocketPublisher
 
 __all__ = ["App", "get_app"]
 
@@ -75,9 +65,22 @@ class App:
         settings: Settings | None = None,
         **overrides: Any,
     ) -> None:
+        # The Socket.IO layer (python-socketio and the rest) is imported only when an App is built:
+        # `import engine` needs the standard library alone, so the engine also runs in a browser (Pyodide).
+        from .socket import (
+            Bindings,
+            ClientLimits,
+            EventNamespace,
+            SocketPublisher,
+            SocketServer,
+            TicketSigner,
+            UnsentLimits,
+            origin_policy,
+        )
+
         self.settings = settings = _settings(settings, redis_url, overrides)
         shared = bool(settings.redis_url)
-        redis = _RedisParts(settings) if shared else None
+        redis = self._redis = _RedisParts(settings) if shared else None
         # Built in dependency order, each part given what it needs (nothing is set on a part afterwards).
         self.observers = Observers()
         self.tickets = TicketSigner(settings.token_secret, settings.token_max_age)
@@ -93,7 +96,7 @@ class App:
             transports=["websocket"],
             always_connect=True,
         )
-        publisher = SocketPublisher(self.sio, bindings.connected_here, shared=shared)
+        publisher = SocketPublisher(self.sio, bindings.connection_of, shared=shared)
         confirmed = InOrder()
         tasks = TaskRegistry(settings, self.observers)
         if state_manager is None:
@@ -106,7 +109,8 @@ class App:
         elif isinstance(state_manager, MemoryStateManager) and state_manager.protect is None:
             state_manager.protect = self._in_use  # (a manager made by the caller: the App adopts it)
         self.state_manager = state_manager
-        parts = Parts(state_manager, publisher, self.observers, settings, self._enter, confirmed)
+        self.pacer = Pacer(settings.pacing_lag)
+        parts = Parts(state_manager, publisher, self.observers, settings, self._enter, confirmed, self.pacer)
         self.runner = Runner(parts, redis.cluster if redis else None, tasks=tasks)
         self.event_namespace = EventNamespace(self.runner, settings, bindings, relay=relay)
         self.sio.register_namespace(self.event_namespace)
@@ -181,18 +185,41 @@ class App:
             if on_startup is not None:
                 await on_startup()
 
+        from .socket import LOCAL_NAMES, GuardedASGIApp, HostGuard
+
         guarded = GuardedASGIApp(self.sio, other_asgi_app=other_asgi_app, on_startup=startup, on_shutdown=self.shutdown)
         allowed = self.settings.allowed_hosts or (*LOCAL_NAMES, *hosts)
         return HostGuard(guarded, allowed)
 
     async def startup(self) -> None:
-        """Start the loop-lag watchdog and the idle-state sweeper (the server's lifespan calls this)."""
+        """Start the loop-lag watchdog and the idle-state sweeper (the server's lifespan calls this);
+        with Redis and no `token_secret`, take the ticket key every worker shares from Redis."""
         self.event_namespace.token_to_sid.start()  # with Redis: learn other workers' tabs now
+        await self._ticket_key()
         if self._watchdog is None:
             self._watchdog = LoopWatchdog(self.settings.loop_lag_warn)
             self._watchdog.start()
         if self._sweeper is None and isinstance(self.state_manager, MemoryStateManager):
             self._sweeper = asyncio.create_task(self._sweep_idle(self.state_manager), name="engine:idle-sweeper")
+
+    async def _ticket_key(self) -> None:
+        """Say in the log what a restart does to the tickets tabs hold (and so to their states)."""
+        if self.tickets.configured:
+            logger.info("tab tickets are signed with token_secret: they survive restarts of every worker")
+        elif self._redis is None:
+            logger.info("tab tickets are signed with a key made at start, and tab states live in this process: "
+                        "a restart gives every tab a fresh state (use Redis to keep them)")
+        else:
+            from .redis import shared_ticket_key  # only an App on Redis imports it
+
+            key = await shared_ticket_key(str(self.settings.redis_url))
+            if key is None:
+                logger.error("tab tickets are signed with a key of this process only (Redis did not answer): "
+                             "after a restart its tabs come back fresh; set ENGINE_TOKEN_SECRET to avoid it")
+                return
+            self.tickets.use(key)
+            logger.info("tab tickets are signed with the key kept in Redis (engine:ticket-key), shared by every "
+                        "worker and every restart; ENGINE_TOKEN_SECRET would take its place")
 
     async def _sweep_idle(self, manager: MemoryStateManager) -> None:
         period = min(60.0, max(0.05, self.settings.idle_state_ttl / 4))
@@ -224,6 +251,7 @@ class App:
         if self._watchdog is not None:
             await self._watchdog.stop()
             self._watchdog = None
+        self.pacer.stop()
         await self.sio.shutdown()  # python-socketio's own background task (its client monitor)
         await _stop_pubsub(self.sio.manager)
         await self.state_manager.close()

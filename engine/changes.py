@@ -198,19 +198,35 @@ class Changes:
             backend = False
             for name, old in olds.items():
                 now = values[name]
+                kind = type(now)
+                if kind is not str and kind in SCALAR_TYPES and (logs is None or (state, name) not in logs):
+                    # (a number, a bool or None, the usual change: compared, sent as it is, not counted)
+                    if now is old or (kind is type(old) and now == old):
+                        continue
+                    entry: Any = now
+                    if name in known:  # (it replaced a text or a container, which was counted)
+                        grew -= known[name]
+                        sizes.append((state, name, None))
+                    if kept is None:
+                        kept = stored[cls._rx_full_name] = {}
+                    kept[name] = entry
+                    if fields[name].backend:
+                        backend = True
+                    continue
                 log = logs.get((state, name)) if logs is not None else None
                 if log is not None and log.ops and not log.whole:
                     before = known.get(name)
                     size = wire_size(to_wire(now)) if before is None else before + log.grew
-                    entry: Any = Patch(log.ops) if log.bytes < size else to_wire(now)
+                    entry = Patch(log.ops) if log.bytes < size else to_wire(now)
                     grew += size - (before or 0)
                     sizes.append((state, name, size))
                 elif (log is None or not log.whole) and type(now) is type(old) and (now is old or now == old):
                     continue
                 else:
-                    kind = type(now)
                     entry = now if kind in SCALAR_TYPES else to_wire(now)
-                    if kind is str or kind not in SCALAR_TYPES:  # (text and containers are counted)
+                    if (kind is str or kind not in SCALAR_TYPES) and not fields[name].internal:
+                        # (text and containers are counted; the engine's own status, small and bounded, is not:
+                        # a task must always be able to record how it ended)
                         size = wire_size(entry)
                         grew += size - known.get(name, 0)
                         sizes.append((state, name, size))
@@ -227,7 +243,7 @@ class Changes:
             if not backend:  # (the tab's part is the same dict, unless a backend var changed too)
                 delta[cls._rx_full_name] = kept
             else:
-                shown = {name: entry for name, entry in kept.items() if not fields[name].backend}
+                shown = _public(kept, fields)
                 if shown:
                     delta[cls._rx_full_name] = shown
         return tuple.__new__(Commitment, (delta, stored, sizes, grew))  # (no NamedTuple __new__ frame)
@@ -247,6 +263,12 @@ class Changes:
         for state, olds in self.olds.items():
             state._rx_values.update(olds)
         self.clear()
+
+
+def _public(kept: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+    """The tab's part of a state's changes. (A function of its own: a comprehension in `delta` would
+    make `fields` a closure cell on every commit.)"""
+    return {name: entry for name, entry in kept.items() if not fields[name].backend}
 
 
 def _give_own_copy(pins: list[dict[str, Any]], name: str, value: Any) -> None:

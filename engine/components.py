@@ -36,7 +36,7 @@ __all__ = [
 
 Values = Mapping[str, Mapping[str, Any]]
 
-_ATTRIBUTES = {"id", "placeholder", "min", "max", "step", "title", "aria_label", "aria_live"}
+_ATTRIBUTES = {"id", "placeholder", "min", "max", "step", "title", "aria_label", "aria_live", "role", "tabindex"}
 _STYLE_ALIASES = {"spacing": "gap"}
 _ACTIONS = ("data-rx-on-click", "data-rx-on-change")
 

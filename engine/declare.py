@@ -20,7 +20,7 @@ from .fields import VarField, implicit_default, is_classvar, make_setter, resolv
 from .handler import EventHandler
 from .views import detach, invalid
 
-__all__ = ["RESERVED", "StateMeta"]
+__all__ = ["RESERVED", "StateMeta", "class_annotations"]
 
 # Methods of State itself: a subclass may not shadow them with handlers or vars.
 RESERVED = frozenset(
@@ -44,7 +44,8 @@ def _handler(state_name: str, key: str, fn: Any) -> EventHandler:
             f"background task {state_name}.{key} must be `async def` (a coroutine or async generator function)"
         )
     return EventHandler(
-        fn, name=key, background=options.background, concurrency=options.concurrency, lifetime=options.lifetime
+        fn, name=key, background=options.background, concurrency=options.concurrency, lifetime=options.lifetime,
+        resume=options.resume,
     )
 
 
@@ -55,6 +56,27 @@ def _cancel_placeholder(self: Any) -> None:
 def _snake(name: str) -> str:
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+
+
+def class_annotations(ns: dict[str, Any]) -> dict[str, Any]:
+    """The annotations written in a class body, read from its namespace before the class exists.
+
+    Up to Python 3.13 (and under `from __future__ import annotations`) they are
+    in `__annotations__`. From 3.14 (PEP 649/749) they are evaluated lazily:
+    the namespace holds an annotate function instead, which `annotationlib`
+    calls; names not defined yet come back as forward references, which
+    `resolve_hints` tries again once the class exists.
+    """
+    if "__annotations__" in ns:
+        return dict(ns["__annotations__"])
+    try:
+        import annotationlib  # type: ignore[import-not-found,unused-ignore]  # Python 3.14+
+    except ImportError:
+        return {}
+    annotate = annotationlib.get_annotate_from_class_namespace(ns)
+    if annotate is None:
+        return {}
+    return dict(annotationlib.call_annotate_function(annotate, annotationlib.Format.FORWARDREF))
 
 
 class StateMeta(type):
@@ -82,7 +104,7 @@ class StateMeta(type):
         if not is_root:
             raw_annotations = {
                 key: value
-                for key, value in ns.get("__annotations__", {}).items()
+                for key, value in class_annotations(ns).items()
                 if not is_classvar(value)
             }
             defaults = {key: ns.pop(key) for key in raw_annotations if key in ns}
@@ -153,6 +175,8 @@ def init_class(
         f.name: f.default for f in cls._rx_fields.values() if not f.mutable
     }
     cls._rx_mutable_fields = tuple(f for f in cls._rx_fields.values() if f.mutable)
+    cls._rx_engine_lists = tuple(f for f in cls._rx_mutable_fields if f.internal)
+    cls._rx_holds_containers = any(not f.internal for f in cls._rx_mutable_fields)
     cls._rx_public = tuple(name for name, f in cls._rx_fields.items() if not f.backend)
 
 def add_task_control(cls: Any, handler: EventHandler) -> None:
@@ -160,6 +184,7 @@ def add_task_control(cls: Any, handler: EventHandler) -> None:
     for what, (type_, default) in TASK_VARS.items():
         add_field(cls, task_var(handler.name, what), type_, default, internal=True)
     add_field(cls, task_var(handler.name, "copies"), list[str], [], internal=True)
+    add_field(cls, task_var(handler.name, "resume"), Any, None, internal=True)  # the arguments of a stopped run
     cancel = EventHandler(_cancel_placeholder, name=f"{handler.name}@cancel")
     cancel.cancels = handler
     cancel.state_cls = cls

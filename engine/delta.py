@@ -10,10 +10,30 @@ from __future__ import annotations
 from typing import Any
 
 from .changes import Delta, detached
-from .patch import Patch
+from .patch import Patch, merged_into, owned
 from .state import State
 
-__all__ = ["Delta", "Patch", "detached", "every_public_value"]
+__all__ = ["Delta", "Patch", "detached", "every_public_value", "merge_into", "owned_delta"]
+
+
+def owned_delta(delta: Delta) -> Delta:
+    """A copy of a delta that may be changed freely (`merge_into`)."""
+    return {name: {var: owned(entry) for var, entry in values.items()} for name, values in delta.items()}
+
+
+def merge_into(mine: Delta, later: Delta) -> None:
+    """Make `mine` (a delta its caller owns) stand for itself then `later`; `later` is not changed.
+
+    What a tab that is behind is sent instead of both: every var ends at its
+    latest value, and a var changed in place in both keeps its operations,
+    one run after the other (patch.py `merged_into`).
+    """
+    for name, values in later.items():
+        vars_ = mine.get(name)
+        if vars_ is None:
+            vars_ = mine[name] = {}
+        for var, entry in values.items():
+            vars_[var] = merged_into(vars_[var], entry) if var in vars_ else owned(entry)
 
 
 def every_public_value(root: State) -> Delta:

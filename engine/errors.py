@@ -7,6 +7,7 @@
     ├── InvalidValueError (TypeError)         a value written to a var does not fit its type, or is not JSON
     ├── StateLockError (RuntimeError)         the tab lock was misused (re-entered, not owned) or timed out
     │   ├── LockExpiredError                  a lease ran out before the commit; changes discarded
+    │   ├── TaskSupersededError               this copy of a task was presumed dead and replaced; it stops
     │   └── NestedBlockError (+ImmutableStateError)  a block opened inside another block of the same tab
     ├── EventError (ValueError)               an event from a tab cannot be run as sent
     │   ├── UnknownEventError (LookupError)   no such handler
@@ -36,6 +37,7 @@ __all__ = [
     "StateLockError",
     "StateStoreError",
     "StoredStateError",
+    "TaskSupersededError",
     "TransitionError",
     "UnknownStateError",
     "UnknownEventError",
@@ -71,6 +73,12 @@ class StateLockError(EngineError, RuntimeError):
 
 class LockExpiredError(StateLockError):
     """The lock's lease ran out before the commit; the changes were discarded."""
+
+
+class TaskSupersededError(StateLockError):
+    """This copy of a background task was presumed dead (its worker went unheard: paused, cut off) and its
+    place in the tab's status was given away; it is stopped at its next block, before that block changes anything.
+    """
 
 
 class NestedBlockError(StateLockError, ImmutableStateError):

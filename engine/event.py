@@ -24,24 +24,30 @@ TASK_VARS: dict[str, tuple[Any, Any]] = {
 }
 
 
+BACKEND_TASK_VARS = ("copies", "resume")  # the engine's own records of a handler, never sent to the tab
+
+
 def task_var(handler_name: str, what: str) -> str:
-    """The name of one of a background handler's status vars (`run@status`), or of its copies (`_run@copies`)."""
-    return f"_{handler_name}@copies" if what == "copies" else f"{handler_name}@{what}"
+    """The name of one of a background handler's status vars (`run@status`), or of its records
+    (`_run@copies`: the copies that run; `_run@resume`: the arguments of a run a restart stopped)."""
+    return f"_{handler_name}@{what}" if what in BACKEND_TASK_VARS else f"{handler_name}@{what}"
 
 
 class EventOptions:
     """What `@rx.event(...)` says about a method, read when its State class is created."""
 
-    __slots__ = ("background", "concurrency", "lifetime")
+    __slots__ = ("background", "concurrency", "lifetime", "resume")
 
-    def __init__(self, background: bool, concurrency: str | None, lifetime: str | None) -> None:
+    def __init__(self, background: bool, concurrency: str | None, lifetime: str | None, resume: bool = False) -> None:
         self.background = background
         self.concurrency = concurrency
         self.lifetime = lifetime
+        self.resume = resume
 
     def check(self, where: str) -> None:
         """Refuse a policy or lifetime that cannot apply (`where` names the method)."""
         given = [name for name in ("concurrency", "lifetime") if getattr(self, name) is not None]
+        given += ["resume"] if self.resume else []
         if given and not self.background:
             raise StateDefinitionError(
                 f"{where}: {' and '.join(given)}= apply to background handlers only; "
@@ -59,14 +65,17 @@ class EventOptions:
 
 @overload
 def event(
-    fn: F, *, background: bool = False, concurrency: str | None = None, lifetime: str | None = None
+    fn: F, *, background: bool = False, concurrency: str | None = None, lifetime: str | None = None,
+    resume: bool = False,
 ) -> F: ...
 @overload
 def event(
-    fn: None = None, *, background: bool = False, concurrency: str | None = None, lifetime: str | None = None
+    fn: None = None, *, background: bool = False, concurrency: str | None = None, lifetime: str | None = None,
+    resume: bool = False,
 ) -> Callable[[F], F]: ...
 def event(
-    fn: F | None = None, *, background: bool = False, concurrency: str | None = None, lifetime: str | None = None
+    fn: F | None = None, *, background: bool = False, concurrency: str | None = None, lifetime: str | None = None,
+    resume: bool = False,
 ) -> F | Callable[[F], F]:
     """Mark a State method as an event handler; `background=True` runs it as a task.
 
@@ -76,11 +85,15 @@ def event(
     (the default: run side by side), "skip" (ignore the trigger), "replace"
     (cancel the running copy, then start), "queue" (run after it, in order).
     `lifetime` is "tab" (the default: cancelled once the tab has been gone
-    longer than `tab_grace`) or "detached" (runs to its end).
+    longer than `tab_grace`) or "detached" (runs to its end). `resume=True`:
+    a run that a server's shutdown (a deploy) cancels is started again, from
+    the beginning with the same arguments and the tab's current values, by the
+    worker that next serves the tab (within `tab_grace`); without it, such a
+    run ends "cancelled" with an error saying a restart stopped it.
     """
 
     def mark(func: F) -> F:
-        setattr(func, _MARK, EventOptions(background, concurrency, lifetime))
+        setattr(func, _MARK, EventOptions(background, concurrency, lifetime, resume))
         return func
 
     return mark(fn) if fn is not None else mark

@@ -33,7 +33,7 @@ class EventHandler:
 
     __slots__ = (
         "_cancel", "_hints", "_plain", "_signature", "background", "cancels", "concurrency", "fn", "lifetime", "name",
-        "state_cls",
+        "resume", "state_cls",
     )
 
     def __init__(
@@ -44,8 +44,10 @@ class EventHandler:
         background: bool = False,
         concurrency: str | None = None,
         lifetime: str | None = None,
+        resume: bool = False,
     ) -> None:
         self.fn = fn
+        self.resume = resume  # a run a server's shutdown stopped is started again where the tab is next served
         self.name = name or fn.__name__
         self.background = background
         self.concurrency = concurrency or "parallel"

@@ -28,7 +28,7 @@ from typing import Any
 
 from .codec import wire_order
 
-__all__ = ["OPS", "Patch", "apply_ops", "merged"]
+__all__ = ["OPS", "Patch", "apply_ops", "merged_into", "owned"]
 
 OPS = ("set", "ins", "del", "text", "add", "rem")
 
@@ -92,13 +92,32 @@ def apply_ops(value: Any, ops: list[list[Any]]) -> Any:
     return value
 
 
-def merged(earlier: Any, later: Any) -> Any:
-    """One var's entry in a delta that stands for `earlier` then `later` (each a value or a Patch)."""
+def owned(entry: Any) -> Any:
+    """A copy of one var's entry in a delta (a value or a Patch) that may be changed freely."""
+    if isinstance(entry, Patch):
+        return Patch(_copy(op) for op in entry)
+    return _copy(entry)
+
+
+def merged_into(mine: Any, later: Any) -> Any:
+    """`mine` (an entry its caller owns: see `owned`) followed by `later`: changed in place where it can be.
+
+    `later` is not changed. The work is in proportion to `later`, not to what
+    `mine` has gathered, so merging a long run of updates stays linear.
+    """
     if not isinstance(later, Patch):
-        return later
-    if isinstance(earlier, Patch):
-        return Patch([*earlier, *later])
-    return apply_ops(_copy(earlier), later)
+        return owned(later)
+    if not isinstance(mine, Patch):
+        return apply_ops(mine, _copy(list(later)))
+    for op in later:
+        last = mine[-1] if mine else None
+        if last is not None and op[0] == "text" == last[0] and op[1] == last[1]:
+            last[2] = last[2] + op[2]  # text appended to the same place twice: sent once
+        elif last is not None and op[0] == "set" == last[0] and op[1] == last[1]:
+            mine[-1] = _copy(op)  # the same place set twice: the first value is gone
+        else:
+            mine.append(_copy(op))
+    return mine
 
 
 def _copy(value: Any) -> Any:

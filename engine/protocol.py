@@ -54,8 +54,13 @@ def update_full(seq: int, full: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {"seq": seq, "full": full}
 
 
-def update_delta(seq: int, delta: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def update_delta(seq: int, delta: dict[str, dict[str, Any]], first: int | None = None) -> dict[str, Any]:
     """The public vars that changed, by state; `seq` is one more than the tab's last.
+
+    Updates merged for a tab that was behind (several commits sent as one:
+    engine/socket/behind.py) stand for the seqs `first` to `seq` and say so
+    with `"from": first`; the tab applies one when `from` is one more than its
+    last seq, and its seq becomes `seq`.
 
     A var given as operations on its value (engine/patch.py: a long list that
     got one item, a text that got a few words) goes under `ops` instead of
@@ -69,12 +74,17 @@ def update_delta(seq: int, delta: dict[str, dict[str, Any]]) -> dict[str, Any]:
                     ops = {}
                 ops.setdefault(name, {})[var] = value
     if ops is None:
+        if first is not None and first != seq:
+            return {"seq": seq, "from": first, "delta": delta}
         return {"seq": seq, "delta": delta}
     plain = {
         name: {var: value for var, value in values.items() if type(value) is not Patch}
         for name, values in delta.items()
     }
-    return {"seq": seq, "delta": {name: values for name, values in plain.items() if values}, "ops": ops}
+    message = {"seq": seq, "delta": {name: values for name, values in plain.items() if values}, "ops": ops}
+    if first is not None and first != seq:
+        message["from"] = first
+    return message
 
 
 def error(message: str, event: str | None = None) -> dict[str, Any]:
@@ -195,7 +205,8 @@ def apply_update(values: dict[str, dict[str, Any]], seq: int, message: dict[str,
         return Applied.APPLIED, new
     if seq >= 0 and new <= seq:
         return Applied.OLD, seq
-    if seq < 0 or new != seq + 1:
+    first = message.get("from", new)  # (a merged update stands for the seqs from `from` to `seq`)
+    if seq < 0 or first != seq + 1:
         return Applied.GAP, seq
     for name, changed in message.get("ops", {}).items():
         state = values.setdefault(name, {})

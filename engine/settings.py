@@ -75,7 +75,8 @@ class Settings:
     )
     token_secret: str | None = _setting(
         None,
-        "Key that signs tab tickets; unset generates one at start (tickets then die with the process).",
+        "Key that signs tab tickets; unset, with Redis every worker shares one kept in Redis (created once), "
+        "without Redis one is made at start (tickets then die with the process).",
         minimum=None,
     )
     token_max_age: float = _setting(
@@ -172,6 +173,10 @@ class Settings:
     )
     shutdown_timeout: float = _setting(
         10.0, "On shutdown, running tasks get this long to finish before they are cancelled.", unit="s"
+    )
+    pacing_lag: float = _setting(
+        0.05, "When the event loop falls this far behind, background tasks' blocks take turns, a budget of them "
+        "each loop turn, so that clicks are served first; 0 turns pacing off.", unit="s"
     )
     loop_lag_warn: float = _setting(
         0.5, "Log the running handler when the event loop is blocked longer than this.", unit="s"

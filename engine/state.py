@@ -39,6 +39,8 @@ class State(metaclass=StateMeta):
     _rx_handlers: ClassVar[dict[str, EventHandler]] = {}
     _rx_immutable_defaults: ClassVar[dict[str, Any]] = {}
     _rx_mutable_fields: ClassVar[tuple[VarField, ...]] = ()
+    _rx_engine_lists: ClassVar[tuple[VarField, ...]] = ()  # the engine's own mutable vars (a task's copies)
+    _rx_holds_containers: ClassVar[bool] = False  # a var of the program's own can hold a list, dict or set
     _rx_public: ClassVar[tuple[str, ...]] = ()
 
     _rx_values: dict[str, Any]

@@ -107,6 +107,8 @@ class TabClient:
         self.traces: list[dict[str, Any]] = []  # `trace` messages, while the inspector is on
         self.seq = -1
         self.resyncs = 0
+        self.update_count = 0  # `update` messages received (a merged one counts once)
+        self.merged_count = 0  # of those, updates that stood for several commits (with `from`)
         self._states = [s if isinstance(s, str) else s.get_full_name() for s in states] if states else None
         self._client_id = secrets.token_urlsafe(9)
         self._values: dict[str, dict[str, Any]] = {}
@@ -348,6 +350,9 @@ class TabClient:
         self.token = self.ticket.split(".")[0]
 
     async def _on_update(self, data: dict[str, Any]) -> None:
+        self.update_count += 1
+        if "from" in data:
+            self.merged_count += 1
         applied, self.seq = protocol.apply_update(self._values, self.seq, data)
         if applied is Applied.GAP:
             self.resyncs += 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import operator
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -22,6 +23,27 @@ def _truthy(value: Any) -> bool:
     return bool(value)
 
 
+_FIELD = re.compile(r"\{(\w*)\}", re.ASCII)
+
+
+def _join(items: Any, template: Any, sep: Any) -> str:
+    """Each item of a list written into `template` (`{key}`: that key of a dict item, `{}`: the item), joined
+    by `sep`; anything but a list reads as no text. The runtime's `join` (core.js) follows the same rules."""
+    if not isinstance(items, list) or not isinstance(template, str) or not isinstance(sep, str):
+        return ""
+
+    def fill(item: Any) -> str:
+        def field(match: re.Match[str]) -> str:
+            key = match.group(1)
+            if not key:
+                return to_text(item)
+            return to_text(item.get(key)) if isinstance(item, dict) else ""
+
+        return _FIELD.sub(field, template)
+
+    return sep.join(fill(item) for item in items)
+
+
 _OPERATORS: dict[str, Callable[..., Any]] = {
     "not": lambda a: not _truthy(a),
     "and": lambda a, b: _truthy(a) and _truthy(b),
@@ -32,6 +54,7 @@ _OPERATORS: dict[str, Callable[..., Any]] = {
     "le": operator.le,
     "gt": operator.gt,
     "ge": operator.ge,
+    "join": _join,
 }
 
 
@@ -50,6 +73,12 @@ class Expr:
     def var_paths(self) -> set[str]:
         """Every var path the expression reads."""
         return set()
+
+    def join(self, template: str = "{}", sep: str = "\n") -> Op:
+        """A list shown as text: each item written into `template` (`"{who}: {text}"` takes those keys of a
+        dict item, `"{}"` the item itself), joined by `sep`. A list that changes by one item is sent as that
+        item (an operation), and the page writes the text again from its copy."""
+        return Op("join", self, template, sep)
 
     def __invert__(self) -> Op:
         return Op("not", self)

@@ -7,7 +7,9 @@ times. If the same frame of one State handler is running in every look, that
 handler is blocking the loop (`time.sleep`, a long computation), and it is
 named. Otherwise the loop is merely saturated: many short callbacks, none of
 them at fault, and the warning says so instead of blaming whichever handler
-happened to be running (one stall, one line).
+happened to be running (one stall, one line). When the watching thread itself
+woke up late by as much, nothing in the process ran at all (SIGSTOP, a VM
+freeze, swapping): the warning says the process was paused.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ logger = logging.getLogger("engine.watchdog")
 
 _LOOKS = 3  # looks at the loop thread's stack per stall
 _LOOK_GAP = 0.02  # seconds between two looks
+_PAUSED_AFTER = 1.0  # seconds this thread must oversleep to call it a pause (a busy machine delays it a little)
 
 
 def _handler_codes() -> dict[CodeType, str]:
@@ -62,6 +65,7 @@ class LoopWatchdog:
         self.threshold = threshold
         self.interval = interval or min(0.1, threshold / 4)
         self.stalls: list[tuple[float, str | None]] = []  # (seconds blocked, handler), for tests
+        self.pauses: list[float] = []  # seconds the whole process was stopped, for tests
         self._beat = time.monotonic()
         self._loop_thread = 0
         self._stop = threading.Event()
@@ -93,9 +97,20 @@ class LoopWatchdog:
 
     def _watch(self) -> None:
         reported_beat = None
+        woke = time.monotonic()
         while not self._stop.wait(self.interval):
+            slept, woke = woke, time.monotonic()
+            paused = woke - slept - self.interval  # this thread, too, was held up: nothing ran
             beat = self._beat
-            lag = time.monotonic() - beat - self.interval
+            lag = woke - beat - self.interval
+            if paused >= max(self.threshold, _PAUSED_AFTER):
+                reported_beat = beat
+                self.pauses.append(paused)
+                logger.warning(
+                    "this process was paused for %.1fs (SIGSTOP, a frozen VM or swapping: nothing in it ran, "
+                    "not even this watchdog); the event loop is not at fault", paused,
+                )
+                continue
             if lag < self.threshold or beat == reported_beat:
                 continue
             reported_beat = beat

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..states import big
 from ..states.contenders import REDIS_CONTENDERS, REDIS_WORKLOADS, STATE_WORKLOADS
-from .targets import evaluate
+from .targets import big_figure, evaluate
 
 __all__ = ["machine_line", "markdown_table", "report"]
 
@@ -141,6 +142,56 @@ def _scale_table(results: dict[str, Any]) -> str | None:
     return markdown_table(header, rows)
 
 
+def _bytes(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value / 1024:,.1f} KiB" if value >= 10_240 else f"{value:,.0f} B"
+
+
+def _big_table(results: dict[str, Any], mode: str) -> str | None:
+    """Blocks per second and bytes, ours beside Reflex, for each big-state workload of `mode`."""
+    section = (results.get("bigstate") or {}).get(mode) or {}
+    field, what = ("update_bytes", "update a tab receives") if mode == "memory" else \
+        ("redis_bytes_per_block", "bytes sent to Redis per block")
+    rows = []
+    for key, entry in section.get("workloads", {}).items():
+        if "ours" not in entry or "reflex" not in entry:
+            continue
+        ours, theirs = entry["ours"], entry["reflex"]
+        rows.append([
+            big.label(*big.parse_key(key)), _rate(ours["median"]), _rate(theirs["median"]),
+            f"{ours['median'] / theirs['median']:.2f}x", _bytes(big_figure(section, key, "ours", field)),
+            _bytes(big_figure(section, key, "reflex", field)), _yes(ours["exact"] and theirs["exact"]),
+        ])
+    if not rows:
+        return None
+    header = ["Workload (one change per block)", "Ours, blocks/s", "Reflex 0.10.1, blocks/s", "Ratio",
+              f"Ours: {what}", f"Reflex: {what}", "Exact"]
+    return markdown_table(header, rows)
+
+
+def _overload_table(results: dict[str, Any]) -> str | None:
+    overload = results.get("overload") or {}
+    rows = []
+    for pair in overload.get("sizes", {}).values():
+        for side in ("engine", "bare"):
+            run = pair[side]
+            acks = run["stop_ack_ms"]
+            rows.append([
+                f"{run['tabs']:,}", "engine" if side == "engine" else "bare python-socketio",
+                f"{acks['p50']:,.0f} / {acks['p99']:,.0f} / {acks['max']:,.0f} ms ({acks['samples']:,} Stops)",
+                f"{run['ticks_per_s']:,.0f}/s of {run['expected_ticks_per_s']:,.0f}/s",
+                f"{run['delivered_per_s']:,.0f}/s",
+                f"{run['tabs_right']:,} of {run['tabs_checked']:,}",
+                f"{run['server_cpu_cores']:.2f}",
+            ])
+    if not rows:
+        return None
+    header = ["Tabs", "Server", "Stop acknowledged p50 / p99 / max", "Counter ticks delivered",
+              "Messages delivered", "Tabs ending right", "Server CPU, cores"]
+    return markdown_table(header, rows)
+
+
 def _notes(results: dict[str, Any]) -> list[str]:
     lines = []
     for section, prefix in (("memory_manager", ""), ("redis", "Redis: ")):
@@ -167,6 +218,11 @@ def report(results: dict[str, Any]) -> str:
         ("In memory, and the event round trip", _memory_table(results)),
         ("On Redis (in brackets: ratio to Reflex's default mode)", _redis_table(results)),
         ("Live tabs through real sockets", _scale_table(results)),
+        ("Big states in memory (bytes: one block's update; ours at a real socket, Reflex's as its server would "
+         "encode it)", _big_table(results, "memory")),
+        ("Big states on Redis, ours in confirm mode beside Reflex's default (bytes: what Redis received per "
+         "block, from its INFO stats)", _big_table(results, "redis")),
+        ("Overload: more tabs than one process keeps up with", _overload_table(results)),
     ):
         if table:
             lines += ["", f"{title}:", "", table]
@@ -199,6 +255,10 @@ def report(results: dict[str, Any]) -> str:
         f"Note ({section}): {note}"
         for section in ("memory_manager", "redis", "scale")
         for note in (results.get(section) or {}).get("notes", [])
+    ] + [
+        f"Note (big states, {mode}): {note}"
+        for mode, part in (results.get("bigstate") or {}).items() if isinstance(part, dict)
+        for note in part.get("notes", [])
     ]
     if notes:
         lines += ["", *notes]

@@ -8,13 +8,15 @@ target whose figures were not measured in this run is left out.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from ..states import big
 from ..states.contenders import REDIS_WORKLOADS, STATE_WORKLOADS
 
-__all__ = ["Target", "evaluate"]
+__all__ = ["Target", "big_figure", "evaluate"]
 
 MEMORY_SPEEDUP = 3.0  # in-memory rows, ours / Reflex
 TAB_BYTES = 1 / 3  # memory per idle tab, ours / Reflex
@@ -23,6 +25,14 @@ REDIS_SPEEDUP = 2.0  # every Redis row in confirm mode, ours / Reflex default
 ROUND_TRIP_SHARE = 0.8  # confirm mode, 1 token and 50 tasks, ours / sequential EVALSHA limit
 OPLOCK_PARITY = 1.0  # ours / Reflex with its oplock
 DELIVERY_SHARE = 0.9  # live tabs, updates delivered per second, engine / bare server
+BIG_SPEEDUP = 3.0  # big states in memory, at the largest size: blocks per second, ours / Reflex
+BIG_FLAT = 0.5  # big states in memory: ours at the largest size / ours at the smallest
+UPDATE_ITEM_SHARE = 1.0  # an update / (2 x the changed item's JSON + UPDATE_ENVELOPE)
+UPDATE_ENVELOPE = 120  # bytes of an update that are not the item: seq, the state's name, the path
+UPDATE_BYTES = 1024  # an update for one changed item, at most
+REDIS_BLOCK_BYTES = 4096  # bytes sent to Redis per block at the largest size, at most
+STOP_ACK_SHARE = 1.0  # overload: Stop acknowledged p99, engine / bare server
+THROUGHPUT_HELD = 1.0  # overload: ticks delivered per second, largest size / smallest
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,7 @@ class Target:
     value: float
     needed: float
     better: str  # "higher", "lower" or "zero"
+    unit: str = "x"  # "x" (a ratio) or "B" (bytes)
 
     @property
     def met(self) -> bool:
@@ -47,10 +58,13 @@ class Target:
     def needed_text(self) -> str:
         if self.better == "zero":
             return "0"
-        return f"{'>=' if self.better == 'higher' else '<='} {self.needed:.2g}x"
+        sign = ">=" if self.better == "higher" else "<="
+        return f"{sign} {self.needed:,.0f} B" if self.unit == "B" else f"{sign} {self.needed:.2g}x"
 
     @property
     def value_text(self) -> str:
+        if self.unit == "B":
+            return f"{self.value:,.0f} B"
         return f"{self.value:,.0f}" if self.better == "zero" else f"{self.value:.2f}x"
 
     def as_dict(self) -> dict[str, Any]:
@@ -126,5 +140,61 @@ def _scale_targets(results: dict[str, Any]) -> Iterator[Target]:
         yield Target(group, f"{tabs}: lost updates", problems["lost"] + problems["counter_jumps"], 0, "zero")
 
 
+def big_figure(section: dict[str, Any] | None, key: str, who: str, field: str) -> float | None:
+    """The median over a big-state workload's runs of `field` (`update_bytes`, `redis_bytes_per_block`)."""
+    entry = (section or {}).get("workloads", {}).get(key, {}).get(who)
+    values = [run[field] for run in (entry or {}).get("runs", []) if run.get(field) is not None]
+    return statistics.median(values) if values else None
+
+
+def _big_targets(results: dict[str, Any]) -> Iterator[Target]:
+    part = results.get("bigstate") or {}
+    memory, redis = part.get("memory"), part.get("redis")
+    keys = list((memory or redis or {}).get("workloads", {}))
+    sizes = sorted({big.parse_key(key)[1] for key in keys})
+    if not sizes:
+        return
+    small, large = sizes[0], sizes[-1]
+    for key in keys:
+        kind, items, via = big.parse_key(key)
+        if items != large:
+            continue
+        name = big.label(kind, large, via).rsplit(", ", 1)[0] + f", {large:,} items"
+        yield from _ratio("Big states, in memory", f"{name}: blocks per second vs Reflex",
+                          _median(memory, key, "ours"), _median(memory, key, "reflex"), BIG_SPEEDUP)
+        if small != large:
+            yield from _ratio("Big states, in memory", f"{name}: blocks per second vs ours at {small:,} items",
+                              _median(memory, key, "ours"), _median(memory, big.run_key(kind, small, via), "ours"),
+                              BIG_FLAT)
+        update = big_figure(memory, key, "ours", "update_bytes") or big_figure(redis, key, "ours", "update_bytes")
+        if update is not None and kind != "counter":
+            item = big.item_json(kind)
+            yield Target("Big states, an update", f"{name}: update / (2 x the item's {item} B + "
+                         f"{UPDATE_ENVELOPE} B)", update / (2 * item + UPDATE_ENVELOPE), UPDATE_ITEM_SHARE, "lower")
+            yield Target("Big states, an update", f"{name}: bytes of the update", update, UPDATE_BYTES, "lower", "B")
+        written = big_figure(redis, key, "ours", "redis_bytes_per_block")
+        if written is not None:
+            yield Target("Big states, on Redis", f"{name}: bytes sent to Redis per block", written,
+                         REDIS_BLOCK_BYTES, "lower", "B")
+
+
+def _overload_targets(results: dict[str, Any]) -> Iterator[Target]:
+    overload = results.get("overload") or {}
+    group = "Overload, one process, vs a bare server"
+    for tabs, pair in overload.get("sizes", {}).items():
+        engine, bare = pair["engine"], pair["bare"]
+        yield from _ratio(group, f"{int(tabs):,} tabs: Stop acknowledged p99", engine["stop_ack_ms"]["p99"],
+                          bare["stop_ack_ms"]["p99"], STOP_ACK_SHARE, "lower")
+        wrong = engine["tabs_checked"] - engine["tabs_right"] + engine["stops_clicked"] - engine["stops_answered"]
+        yield Target(group, f"{int(tabs):,} tabs: tabs ending on a wrong counter, or Stops unanswered", wrong, 0,
+                     "zero")
+    held = overload.get("throughput_held")
+    if held:
+        sizes = sorted(int(n) for n in overload["sizes"])
+        yield Target(group, f"ticks delivered per second, {sizes[-1]:,} tabs / {sizes[0]:,} tabs", held["engine"],
+                     THROUGHPUT_HELD, "higher")
+
+
 def evaluate(results: dict[str, Any]) -> list[Target]:
-    return [*_memory_targets(results), *_redis_targets(results), *_scale_targets(results)]
+    return [*_memory_targets(results), *_redis_targets(results), *_scale_targets(results), *_big_targets(results),
+            *_overload_targets(results)]

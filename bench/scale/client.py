@@ -45,6 +45,8 @@ class Totals:
 
     def __init__(self) -> None:
         self.arrivals = array("d")  # time of every delta, in order of arrival
+        self.advances = array("l")  # per arrival: how many ticks it moved the counter (more than 1: merged)
+        self.merged = 0  # updates that stood for several seqs (with `from`)
         self.interval_ends = array("d")  # time of each delta that closed a tick interval
         self.intervals = array("d")  # seconds since the same tab's previous delta
         self.lost = 0  # seq numbers skipped (each one an update the tab never saw)
@@ -73,6 +75,7 @@ class Tab:
         self.counter: int | None = None
         self.last_tick = 0.0
         self.leaving = False
+        self.checking: asyncio.Future[bool] | None = None  # `check`: whether the server's counter is the mirror's
         self.full = asyncio.Event()
         self.sio = socketio.AsyncClient(reconnection=False)
         self.sio.on("update", self.on_update, namespace=NAMESPACE)
@@ -103,8 +106,11 @@ class Tab:
         now = time.monotonic()
         seq = data["seq"]
         if "full" in data:
+            full_counter = data["full"].get(self.state, {}).get("counter")
+            if self.checking is not None and not self.checking.done():
+                self.checking.set_result(full_counter == self.counter)
             self.seq = seq
-            self.counter = data["full"].get(self.state, {}).get("counter")
+            self.counter = full_counter
             self.last_tick = 0.0  # no interval spans a resync
             self.full.set()
             return
@@ -113,21 +119,26 @@ class Tab:
         if seq <= self.seq:
             self.totals.out_of_order += 1
             return
-        if seq != self.seq + 1:
-            self.totals.lost += seq - self.seq - 1
+        first = data.get("from", seq)  # (a merged update stands for the seqs from `from` to `seq`)
+        if first != self.seq + 1:
+            self.totals.lost += first - self.seq - 1
             self.totals.resyncs += 1
             self.seq = -1
             await self.sio.emit("resync", {"states": [self.state]}, namespace=NAMESPACE)
             return
         self.seq = seq
+        if first != seq:
+            self.totals.merged += 1
         counter = data["delta"].get(self.state, {}).get("counter")
         if counter is None:
             return  # the setter's or the toggle's update, not a tick
-        if self.counter is not None and counter != self.counter + 1:
+        if self.counter is not None and counter != self.counter + 1 and first == seq:
             self.totals.counter_jumps += 1
+        advance = counter - self.counter if self.counter is not None else 1
         self.counter = counter
         totals = self.totals
         totals.arrivals.append(now)
+        totals.advances.append(advance)
         if self.last_tick:
             totals.interval_ends.append(now)
             totals.intervals.append(now - self.last_tick)
@@ -152,10 +163,12 @@ class Tab:
 
 def _window(totals: Totals, tabs: list[Tab], began: float, ended: float) -> dict[str, Any]:
     arrivals = totals.arrivals
-    delivered = bisect_right(arrivals, ended) - bisect_left(arrivals, began)
+    first, last = bisect_left(arrivals, began), bisect_right(arrivals, ended)
+    delivered = last - first
     low, high = bisect_left(totals.interval_ends, began), bisect_right(totals.interval_ends, ended)
     return {
         "delivered": delivered,
+        "ticks": sum(totals.advances[first:last]),
         "tabs_ticking": sum(1 for tab in tabs if tab.last_tick >= began),
         "intervals_ms": [round(x * 1000, 2) for x in totals.intervals[low:high]],
     }
@@ -181,6 +194,50 @@ async def _click_all(tabs: list[Tab], toggle: str) -> dict[str, Any]:
 
     clicked = await asyncio.gather(*(click(tab) for tab in tabs if tab.full.is_set()))
     return {"clicked": sum(clicked), "refused": len(clicked) - sum(clicked), "took_s": time.monotonic() - began}
+
+
+async def _stop_sample(tabs: list[Tab], toggle: str, count: int, spread_s: float) -> dict[str, Any]:
+    """`count` running tabs click Stop, spread over `spread_s` seconds, each then Start again; the Stops' acks.
+
+    What a visitor feels on a saturated server: how long a click waits for its answer.
+    """
+    chosen = [tab for tab in tabs if tab.full.is_set()][:count]
+    latencies: list[float] = []
+
+    async def stop_then_start(tab: Tab, delay: float) -> None:
+        await asyncio.sleep(delay)
+        tab.last_tick = 0.0
+        began = time.monotonic()
+        if await tab.send(toggle):
+            latencies.append((time.monotonic() - began) * 1000)
+        tab.last_tick = 0.0
+        await tab.send(toggle)
+        tab.last_tick = 0.0
+
+    gap = spread_s / max(1, len(chosen))
+    await asyncio.gather(*(stop_then_start(tab, i * gap) for i, tab in enumerate(chosen)))
+    return {"latencies_ms": sorted(round(x, 2) for x in latencies), "clicked": len(chosen)}
+
+
+async def _check_all(tabs: list[Tab]) -> dict[str, Any]:
+    """Every tab asks for a full copy; how many mirrors (built from the deltas) equal the server's counter."""
+    loop = asyncio.get_running_loop()
+    open_tabs = [tab for tab in tabs if tab.full.is_set() and tab.sio.connected]
+    for tab in open_tabs:
+        tab.checking = loop.create_future()
+    gate = asyncio.Semaphore(CLICKS_AT_ONCE)
+
+    async def ask(tab: Tab) -> bool:
+        async with gate:
+            await tab.sio.emit("resync", {"states": [tab.state]}, namespace=NAMESPACE)
+            assert tab.checking is not None
+            try:
+                return await asyncio.wait_for(tab.checking, EVENT_TIMEOUT)
+            except TimeoutError:
+                return False
+
+    right = await asyncio.gather(*(ask(tab) for tab in open_tabs))
+    return {"tabs": len(tabs), "checked": len(open_tabs), "right": sum(right)}
 
 
 async def run(url: str, count: int, state: str, setter: str, toggle: str, out: Any) -> None:
@@ -215,11 +272,18 @@ async def run(url: str, count: int, state: str, setter: str, toggle: str, out: A
             if command.get("toggle"):
                 answer({"result": await _click_all(tabs, toggle)})
                 continue
+            if "stop_sample" in command:
+                count, spread_s = command["stop_sample"]
+                answer({"result": await _stop_sample(tabs, toggle, count, spread_s)})
+                continue
+            if command.get("check"):
+                answer({"result": await _check_all(tabs)})
+                continue
             t0, t1 = command["report"]
             report = _window(totals, tabs, t0, t1)
             report.update({
                 key: getattr(totals, key)
-                for key in ("lost", "out_of_order", "counter_jumps", "resyncs", "failed_events",
+                for key in ("lost", "out_of_order", "counter_jumps", "merged", "resyncs", "failed_events",
                             "failed_connects", "errors", "disconnects", "samples")
             })
             report["ticks_total"] = len(totals.arrivals)

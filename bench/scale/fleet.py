@@ -38,7 +38,7 @@ def _demo_names() -> tuple[str, str, str]:
     return state, f"{state}.set_max_counter", f"{state}.toggle_running"
 
 
-_COUNTED = ("lost", "out_of_order", "counter_jumps", "resyncs", "failed_events", "failed_connects",
+_COUNTED = ("lost", "out_of_order", "counter_jumps", "merged", "resyncs", "failed_events", "failed_connects",
             "errors", "disconnects")
 
 
@@ -109,6 +109,39 @@ class Fleet:
         if redis is not None and redis_end is not None:
             result["redis_cpu_cores"] = (redis_end.cpu_s - redis.cpu_s) / seconds
         return result
+
+    def overload_window(self, settle_s: float, window_s: float, stops: int) -> dict[str, Any]:
+        """Start every counter; in the measured window `stops` tabs click Stop (and Start again), spread out;
+        then stop them all, and check every tab's counter against the server's. That window's figures."""
+        self.click_all()
+        time.sleep(settle_s)
+        began = time.monotonic()
+        server = self.server.usage()
+        shares = [stops // len(self.clients) + (1 if i < stops % len(self.clients) else 0)
+                  for i in range(len(self.clients))]
+        for client, share in zip(self.clients, shares, strict=True):
+            client.send({"stop_sample": [share, window_s * 0.8]})
+        sampled = [client.answer(timeout=120 + window_s)["result"] for client in self.clients]
+        time.sleep(max(0.0, began + window_s - time.monotonic()))
+        ended = time.monotonic()
+        server_end = self.server.usage()
+        reports = [client.request({"report": [began, ended]}, timeout=120) for client in self.clients]
+        self.click_all()
+        time.sleep(settle_s)  # (what was on its way arrives)
+        checks = [client.request({"check": True}, timeout=120 + self.tabs * 0.05) for client in self.clients]
+        seconds = ended - began
+        return {
+            "window_s": seconds,
+            "delivered_per_s": sum(r["delivered"] for r in reports) / seconds,
+            "ticks_per_s": sum(r["ticks"] for r in reports) / seconds,
+            "stop_ack_ms": sorted(x for r in sampled for x in r["latencies_ms"]),
+            "stops_clicked": sum(r["clicked"] for r in sampled),
+            "checked": sum(c["checked"] for c in checks),
+            "right": sum(c["right"] for c in checks),
+            "server_cpu_cores": (server_end.cpu_s - server.cpu_s) / seconds,
+            "problems": {key: sum(r[key] for r in reports) for key in _COUNTED},
+            "problem_samples": [sample for r in reports for sample in r["samples"]][:10],
+        }
 
     def close(self) -> None:
         for client in self.clients:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["MEMORY_CONTENDERS", "REDIS_CONTENDERS", "REDIS_WORKLOADS", "STATE_WORKLOADS", "Contender"]
+from . import big
+
+__all__ = [
+    "BIG_REDIS_CONTENDERS", "MEMORY_CONTENDERS", "REDIS_CONTENDERS", "REDIS_WORKLOADS", "STATE_WORKLOADS", "Contender",
+    "big_workloads",
+]
 
 
 @dataclass(frozen=True)
@@ -42,3 +47,16 @@ STATE_WORKLOADS = [
     ("background_demo", "the demo's loop in a background task (an await between blocks)"),
 ]
 REDIS_WORKLOADS = STATE_WORKLOADS[:3]
+
+# The big states on Redis: ours in confirm mode (its default) beside Reflex's default.
+BIG_REDIS_CONTENDERS = [REDIS_CONTENDERS[0], REDIS_CONTENDERS[2]]
+
+
+def big_workloads(kinds: list[str], items: list[int]) -> list[tuple[str, str]]:
+    """(key, label) of the big-state workloads, kind by kind, smallest state first."""
+    unknown = [kind for kind in kinds if kind not in big.KINDS]
+    if unknown:
+        raise ValueError(f"unknown big-state kinds {unknown}: pick from {', '.join(big.KINDS)}")
+    keys = [(kind, n, "task") for kind in kinds for n in items]
+    keys += [(kind, n, "modify") for kind in kinds if kind in big.MODIFY_KINDS for n in items]
+    return [(big.run_key(*key), big.label(*key)) for key in keys]

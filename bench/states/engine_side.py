@@ -10,11 +10,14 @@ from typing import Any
 import engine as rx
 from demos.background_tasks import MyTaskState
 
+from .big_engine import BigEngineSide
 from .workloads import Unavailable
 
 __all__ = ["BenchTaskState", "EngineSide", "commit_modes"]
 
 COMMIT_MODE_SETTING = "redis_commit_mode"
+# The big-state workloads hold up to 10,000 items and grow them by a block per change; Reflex has no such bound.
+BIG_STATE_BYTES = 64 * 2**20
 
 
 def commit_modes() -> list[str]:
@@ -57,7 +60,7 @@ class BenchTaskState(rx.State):
             await asyncio.sleep(0)  # the demo awaits here (0.5 s) outside the block
 
 
-class EngineSide:
+class EngineSide(BigEngineSide):
     """What the workload driver needs from one framework (the same methods on `ReflexSide`)."""
 
     name = "ours"
@@ -78,11 +81,11 @@ class EngineSide:
                 )
             options = {COMMIT_MODE_SETTING: self.commit_mode} if len(commit_modes()) > 1 else {}
             try:
-                self.app = rx.App(redis_url=self.redis_url, **options)
+                self.app = rx.App(redis_url=self.redis_url, max_state_bytes=BIG_STATE_BYTES, **options)
             except ImportError as exc:  # an engine without its Redis manager
                 raise Unavailable(f"the engine cannot use Redis here ({exc}); our Redis figures are skipped") from None
         else:
-            self.app = rx.App()
+            self.app = rx.App(max_state_bytes=BIG_STATE_BYTES)
         await self.app.startup()  # what the server's lifespan does
         info = {
             "framework": "engine",

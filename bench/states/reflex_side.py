@@ -27,6 +27,8 @@ from reflex.istate.manager.token import BaseStateToken
 from reflex_base.environment import environment
 from reflex_base.event import Event
 
+from .big_reflex import BigReflexSide
+
 __all__ = ["ReflexSide", "TwinBenchTaskState", "TwinState"]
 
 
@@ -76,7 +78,7 @@ class TwinBenchTaskState(rx.State):
             await asyncio.sleep(0)  # the demo awaits here (0.5 s) outside the block
 
 
-class ReflexSide:
+class ReflexSide(BigReflexSide):
     """Reflex behind the same methods as `bench.states.engine_side.EngineSide`."""
 
     name = "reflex"

@@ -11,11 +11,14 @@ update shows as `ok: false`, never as a faster figure.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import secrets
 import time
 import tracemalloc
 from typing import Any
+
+from . import big
 
 __all__ = ["RUNS", "Unavailable", "memory", "new_token"]
 
@@ -136,7 +139,46 @@ async def asyncio_floor(side: Any, n: int) -> dict[str, Any]:
     }
 
 
-RUNS = {
+async def _redis_input_bytes(url: str | None) -> int | None:
+    """What Redis has received from every client so far (INFO stats): the same count for every side."""
+    if not url:
+        return None
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(url)
+    try:
+        return int((await client.info("stats"))["total_net_input_bytes"])
+    finally:
+        await client.aclose()
+
+
+_UPDATE_BYTES: dict[str, int | None] = {}  # (per worker) one probe per workload
+
+
+async def big_state(side: Any, n: int, kind: str, items: int, via: str = "task") -> dict[str, Any]:
+    """A state of `items` items (filled before the clock), then n blocks, one change each (`bench.states.big`),
+    in one background task or (`via="modify"`) as `modify_state` blocks; blocks per second, the update one
+    block sends, on Redis the bytes sent to it."""
+    key = big.run_key(kind, items, via)
+    if key not in _UPDATE_BYTES:
+        _UPDATE_BYTES[key] = await side.big_update_bytes(kind, items, via)
+    await side.reset()
+    token = new_token()
+    await side.big_fill(token, kind, items)
+    url = getattr(side, "redis_url", None) if getattr(side, "mode", "memory") == "redis" else None
+    before = await _redis_input_bytes(url)
+    blocks = side.big_blocks if via == "task" else side.big_modify
+    result = await _timed(side, blocks(token, kind, n), n)
+    after = await _redis_input_bytes(url)
+    expected, got = big.check(kind, items, n, await side.big_read(token))
+    result.update(expected=repr(expected), got=repr(got), ok=expected == got, update_bytes=_UPDATE_BYTES[key],
+                  item_bytes=big.item_json(kind))
+    if before is not None and after is not None:
+        result["redis_bytes_per_block"] = (after - before) / n
+    return result
+
+
+RUNS: dict[str, Any] = {
     "one_token": one_token,
     "many_tokens": many_tokens,
     "contended": contended,
@@ -144,6 +186,12 @@ RUNS = {
     "background_demo": background_demo,
     "asyncio_floor": asyncio_floor,
 }
+for _kind in big.KINDS:
+    for _items in big.ITEMS:
+        RUNS[big.run_key(_kind, _items)] = functools.partial(big_state, kind=_kind, items=_items)
+        if _kind in big.MODIFY_KINDS:
+            RUNS[big.run_key(_kind, _items, "modify")] = functools.partial(
+                big_state, kind=_kind, items=_items, via="modify")
 
 
 def _rss() -> int:

@@ -47,7 +47,11 @@ BUNDLE_MAP = PACKAGE_DIR / "dist" / "socket.io.min.js.map"
 MERMAID = "mermaid"
 MERMAID_BUNDLE = REPO_ROOT / "node_modules" / MERMAID / "dist" / "mermaid.min.js"
 # Each npm package the site ships, with the file of it that is copied.
-BUNDLES = {PACKAGE: BUNDLE, MERMAID: MERMAID_BUNDLE}
+BUNDLES = {PACKAGE: BUNDLE, MERMAID: MERMAID_BUNDLE,
+           # (the playground's, which docsite/hooks/playground.py copies and bundles: installed here too)
+           "pyodide": REPO_ROOT / "node_modules" / "pyodide" / "pyodide.asm.wasm",
+           "codemirror": REPO_ROOT / "node_modules" / "codemirror" / "package.json",
+           "esbuild": REPO_ROOT / "node_modules" / "esbuild" / "package.json"}
 # The engine's browser runtime ships with the engine; the site's own scripts live with the site.
 ENGINE_STATIC = REPO_ROOT / "engine" / "static"
 SITE_STATIC = REPO_ROOT / "docsite" / "static"

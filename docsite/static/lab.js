@@ -8,8 +8,9 @@
  *
  *   - a timeline (SVG) with one lane per task copy and one for the tab's
  *     regular events: waiting for the lock, holding it, running outside a
- *     block, each update sent (with its seq), each error and cancel, and
- *     where a copy ended;
+ *     block, each update sent (with its seq and its size as this tab
+ *     received it), each error and cancel, and where a copy ended, with a
+ *     line under it listing the sizes of the latest updates;
  *   - a table of the box's states as the server holds them (backend vars
  *     only for states the demo module opted in with rx.show_backend_vars).
  *
@@ -59,6 +60,10 @@
   var unsubscribe = null;
   var panels = []; // open panels, in the order they were opened
   var values = {}; // {stateName: {var: value}}: the latest table the server sent
+  var updateBytes = new Map(); // seq -> bytes of that `update` as this tab received it (as UTF-8 JSON)
+  var sizedSocket = null; // the socket whose updates are measured
+  var MAX_SIZES = 2000;
+  var LAST_SIZES = 8; // updates the sizes line lists
   var tickTimer = null;
   var since = null; // the inspector session the router's bookkeeping belongs to
   var serial = 0;
@@ -110,6 +115,24 @@
       .join("");
   }
 
+  function byteText(n) {
+    return n < 10240 ? n + " B" : (n / 1024).toFixed(1) + " KiB";
+  }
+
+  // Note the size of every update the socket delivers, by seq: the trace of
+  // the commit that sent it comes after it, on the same socket.
+  function measureUpdates(rt) {
+    var socket = rt.socket;
+    if (!socket || socket === sizedSocket || typeof window.TextEncoder !== "function") return;
+    sizedSocket = socket;
+    var encoder = new window.TextEncoder();
+    socket.on("update", function (msg) {
+      if (!isPlainObject(msg) || typeof msg.seq !== "number") return;
+      updateBytes.set(msg.seq, encoder.encode(JSON.stringify(msg)).length);
+      if (updateBytes.size > MAX_SIZES) updateBytes.delete(updateBytes.keys().next().value);
+    });
+  }
+
   function parseJSON(text, fallback) {
     try {
       return JSON.parse(text);
@@ -146,6 +169,14 @@
       this.note.hidden = true;
       this.timeline.parentNode.insertBefore(this.note, this.timeline.nextSibling);
     }
+    this.sizes = el.querySelector("[data-lab-sizes]");
+    if (!this.sizes) {
+      this.sizes = document.createElement("div");
+      this.sizes.className = "lab-panel__sizes";
+      this.sizes.setAttribute("data-lab-sizes", "");
+      this.timeline.parentNode.insertBefore(this.sizes, this.note);
+    }
+    this.sizes.hidden = true; // (a panel opened again starts empty)
     this.shownValues = {};
     this.lane("events", "events");
     var self = this;
@@ -239,7 +270,9 @@
         break;
       case "checkpoint":
       case "block_left":
-        if (typeof detail.seq === "number") pushCapped(lane.marks, { type: "update", t: s, seq: detail.seq });
+        if (typeof detail.seq === "number") {
+          pushCapped(lane.marks, { type: "update", t: s, seq: detail.seq, bytes: updateBytes.get(detail.seq) });
+        }
         break;
       case "lock_released":
         if (lane.hold !== null) {
@@ -368,7 +401,26 @@
       setText(this.note, "The server dropped " + this.dropped + " observations this tab could not take in time.");
       this.note.hidden = false;
     }
+    this.drawSizes();
     this.summarize();
+  };
+
+  // The latest updates of this box's lanes and their sizes, in words.
+  Panel.prototype.drawSizes = function () {
+    var self = this;
+    var sized = [];
+    this.order.forEach(function (id) {
+      self.lanes[id].marks.forEach(function (m) {
+        if (m.type === "update" && typeof m.bytes === "number") sized.push(m);
+      });
+    });
+    if (!sized.length) return;
+    sized.sort(function (a, b) { return a.seq - b.seq; });
+    var text = sized.slice(-LAST_SIZES).map(function (m) {
+      return "#" + m.seq + " " + byteText(m.bytes);
+    });
+    setText(this.sizes, "Size of each update as this tab received it, the latest last: " + text.join(", "));
+    this.sizes.hidden = false;
   };
 
   Panel.prototype.drawLane = function (root, lane, top, x, now) {
@@ -427,9 +479,13 @@
           { class: "lab-update", cx: mx, cy: mid - 13, r: 4, "data-mark": "update", "data-seq": m.seq },
           g
         );
-        svg("title", {}, mark).textContent = "update #" + m.seq + " sent to the tab";
-        if (mx - lastSeqX >= 24) {
-          svg("text", { class: "lab-seq", x: mx, y: mid + 21 }, g).textContent = "#" + m.seq;
+        var sized = typeof m.bytes === "number";
+        if (sized) mark.setAttribute("data-bytes", String(m.bytes));
+        svg("title", {}, mark).textContent =
+          "update #" + m.seq + " sent to the tab" + (sized ? ", " + byteText(m.bytes) : "");
+        if (mx - lastSeqX >= (sized ? 64 : 24)) {
+          svg("text", { class: "lab-seq", x: mx, y: mid + 21 }, g).textContent =
+            "#" + m.seq + (sized ? " " + byteText(m.bytes) : "");
           lastSeqX = mx;
         }
       } else if (m.type === "error") {
@@ -658,6 +714,7 @@
     var el = panelOf(toggle);
     if (!rt || !el) return;
     if (!unsubscribe) unsubscribe = rt.onTrace(onTrace);
+    measureUpdates(rt);
     var panel = new Panel(toggle.closest("[data-rx-demo]"), el);
     panels.push(panel);
     el.hidden = false;

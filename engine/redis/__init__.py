@@ -8,5 +8,9 @@ from .cluster import RedisCluster
 from .directory import RedisTabDirectory
 from .manager import RedisStateManager
 from .relay import RedisRelay
+from .ticketkey import shared_ticket_key
 
-__all__ = ["Pool", "RedisCluster", "RedisRelay", "RedisStateManager", "RedisTabDirectory", "new_worker_id"]
+__all__ = [
+    "Pool", "RedisCluster", "RedisRelay", "RedisStateManager", "RedisTabDirectory", "new_worker_id",
+    "shared_ticket_key",
+]

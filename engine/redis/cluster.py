@@ -17,6 +17,8 @@ __all__ = ["RedisCluster"]
 
 
 class RedisCluster:
+    shared = True
+
     def __init__(self, directory: RedisTabDirectory) -> None:
         self.directory = directory
         self.worker = directory.worker

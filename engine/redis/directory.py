@@ -8,7 +8,11 @@ worker keeps a mirror of every other worker's connections, kept current by
 announcements on a pub/sub channel. Each worker also keeps its connections in
 a hash of its own with a TTL, read by workers that start later, and sends a
 heartbeat every `beat` seconds; a worker not heard from for three beats
-(killed, or cut off) is dropped with its tabs.
+(killed, or cut off) is dropped with its tabs. A worker judges others only
+while it is listening itself: one that finds it has not listened for more
+than a beat and a half (this process was paused, or Redis was out of reach)
+says so and gives every other worker three beats more to be heard, instead
+of declaring the healthy ones dead.
 
 Entries carry the page's client id, so the duplicate-tab rule (a live tab's
 ticket from another page gets a fresh tab; the same page reconnecting keeps
@@ -70,6 +74,8 @@ class RedisTabDirectory(TabDirectory):
         self._closed = False
         self.live = False  # subscribed: other workers' announcements reach us
         self._settled_at: float | None = None  # loop time after which a worker not heard is surely dead
+        self._listened_at: float | None = None  # loop time the reader last heard from Redis (a message or none)
+        self.pauses = 0  # times this worker found it had not been listening (paused, or Redis out of reach)
         # Called with (token, handler full name or None) when another worker asks to cancel a tab's tasks.
         self.on_cancel: Callable[[str, str | None], None] | None = None
 
@@ -236,9 +242,11 @@ class RedisTabDirectory(TabDirectory):
                     self._kick.set()
                 backoff = 0.1
                 next_sweep = loop.time() + self.beat
+                self._listened_at = loop.time()
                 while True:
                     message = await pubsub.get_message(timeout=self.beat)
                     check_cancelled()
+                    self._listening_again(loop.time())
                     if message is not None and message.get("type") == "message":
                         async with asyncio.timeout(COMMAND_TIMEOUT):
                             await self._apply(message.get("data"))
@@ -251,6 +259,7 @@ class RedisTabDirectory(TabDirectory):
                 if self.live:
                     logger.warning("lost other workers' tab announcements (%s); reconnecting", exc)
                 self.live = False
+                self._listened_at = None  # not listening: judge nobody
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, _BACKOFF_MAX)
             finally:
@@ -313,13 +322,37 @@ class RedisTabDirectory(TabDirectory):
                 self.on_cancel(token, handler or None)
 
     # -- other workers --------------------------------------------------------------------------
+    def _deaf_for(self, now: float) -> float:
+        """Seconds since the reader last heard from Redis, beyond the beat it may wait (0 while listening)."""
+        if self._listened_at is None:
+            return float("inf")
+        return max(0.0, now - self._listened_at - self.beat * 1.5)
+
+    def _listening_again(self, now: float) -> None:
+        """The reader is back: if it was away (paused, starved), every other worker gets three beats anew."""
+        away = self._deaf_for(now)
+        self._listened_at = now
+        if away > 0:
+            self.pauses += 1
+            self._heard = dict.fromkeys(self._heard, now)
+            if self._settled_at is not None:
+                self._settled_at = max(self._settled_at, now + self._dead_after)
+            logger.warning(
+                "this worker did not listen to the others for %.1fs (this process was paused, or its event loop "
+                "or Redis stalled); it judges no other worker dead until it has listened for %gs again",
+                away + self.beat * 1.5, self._dead_after,
+            )
+
     def alive(self, worker: str) -> bool:
         """Whether a worker is alive: heard from recently, or not long enough listening to tell."""
         if worker == self.worker:
             return True
         settled = self._settled_at
-        if settled is None or asyncio.get_running_loop().time() < settled:
+        now = asyncio.get_running_loop().time()
+        if settled is None or now < settled:
             return True  # a worker not heard yet may just not have spoken since we started listening
+        if self._deaf_for(now) > 0:
+            return True  # this worker has not been listening (paused, or Redis out of reach): it cannot tell
         return worker in self._heard
 
     def announce_cancel(self, token: str, handler: str | None) -> None:

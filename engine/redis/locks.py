@@ -149,8 +149,9 @@ class RedisTabLocks:
                 hold = self.holds.begin(token)  # once the script is sent, it may be ours
                 sent_at = loop.time()
                 try:
-                    reply: list[Any] = await self.reply(
-                        self._acquire_script(keys=keys, args=full_args), "taking the lock of tab", token
+                    reply: list[Any] = await self.reply(  # (waits out a Redis restart until the deadline)
+                        self._acquire_script(keys=keys, args=full_args, within=max(0.0, deadline - sent_at)),
+                        "taking the lock of tab", token,
                     )
                 except StateStoreError:
                     if not ours:  # most likely never ran; if it did, the lease frees it
@@ -209,7 +210,9 @@ class RedisTabLocks:
         if self._before_release is not None:
             await self._before_release()
         try:
-            await self.reply(self._release_script(keys=keys, args=args), "releasing the lock of tab", token)
+            # Sent once (within=0): a release that fails is retried here, with the hold kept meanwhile.
+            released = self._release_script(keys=keys, args=args, within=0.0)
+            await self.reply(released, "releasing the lock of tab", token)
         except StateStoreError as exc:
             loop = asyncio.get_running_loop()
             if loop.time() >= hold.lease_until or self._closed or token in self.holds:

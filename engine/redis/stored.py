@@ -134,7 +134,7 @@ def load_tree(token: str, fields: Iterable[bytes], log: Iterable[bytes]) -> Load
         except InvalidArgumentError as exc:
             dropped += _drop(token, (state_name, var), str(exc))
             continue
-        if type(value) is str or not isinstance(value, (int, float, bool, type(None))):
+        if not field.internal and (type(value) is str or not isinstance(value, (int, float, bool, type(None)))):
             size = wire_size(value)
             sizes.setdefault(node, {})[var] = size
             total += size

@@ -11,11 +11,15 @@ the oldest command still waiting. Order on the connection is order in Redis, whi
 relies on: a tab's release queued after its commits runs after them, and a
 commit sent without waiting (pipelined mode) is fenced by the ones before it.
 
-A connection that breaks is replaced once and the commands that had no reply
-are sent again, in order (every script is safe to repeat, see scripts.py);
-if the new connection breaks too, they fail with `StateStoreError`. A reply
-that takes longer than COMMAND_TIMEOUT means Redis is in trouble: the
-connection is dropped in the same way.
+A connection that breaks is replaced and the commands that had no reply are
+sent again, in order (every script is safe to repeat, see scripts.py). While
+Redis refuses connections (a restart, a failover) the stream tries again with
+back-off, and the commands wait: each has a deadline of its own (`within`,
+from when it was sent: a block's `lock_timeout` to take a lock, its lease to
+commit) and fails with `StateStoreError` only once that has passed, so an
+outage shorter than the deadline costs a wait, not an error. A reply that
+takes longer than COMMAND_TIMEOUT means Redis is in trouble: the connection
+is dropped in the same way.
 """
 
 from __future__ import annotations
@@ -38,8 +42,11 @@ __all__ = ["CommandStream", "Reply", "StreamScript", "uncancelled"]
 
 logger = logging.getLogger("engine.redis")
 
-_TRIES = 2  # sends of one command: the first, and one more on a new connection
+_TRIES = 8  # sends of one command at most: one that breaks connection after connection is given up
 _CHECK_EVERY = 1.0  # seconds between checks for a reply that is overdue
+WITHIN = COMMAND_TIMEOUT  # seconds a command without a deadline of its own may wait out an outage
+_BACKOFF_FIRST = 0.05  # seconds before the first new connection after a refused one (doubling)
+_BACKOFF_MAX = 1.0
 
 
 class Reply(asyncio.Future[Any]):
@@ -57,12 +64,13 @@ def uncancelled(sent: asyncio.Future[Any]) -> asyncio.Future[Any]:
 
 
 class _Command:
-    __slots__ = ("args", "doing", "future", "sent_at", "tries")
+    __slots__ = ("args", "deadline", "doing", "future", "sent_at", "tries")
 
-    def __init__(self, args: tuple[Any, ...], doing: str, future: asyncio.Future[Any]) -> None:
+    def __init__(self, args: tuple[Any, ...], doing: str, future: asyncio.Future[Any], deadline: float) -> None:
         self.args = args
         self.doing = doing
         self.future = future
+        self.deadline = deadline  # loop time after which it is not sent again
         self.tries = 0
         self.sent_at = 0.0
 
@@ -78,8 +86,10 @@ class StreamScript:
         self.doing = doing
         stream._scripts[self.sha] = source
 
-    def __call__(self, *, keys: tuple[str, ...], args: tuple[Any, ...]) -> asyncio.Future[Any]:
-        return self.stream.send(("EVALSHA", self.sha, len(keys), *keys, *args), self.doing)
+    def __call__(
+        self, *, keys: tuple[str, ...], args: tuple[Any, ...], within: float = WITHIN
+    ) -> asyncio.Future[Any]:
+        return self.stream.send(("EVALSHA", self.sha, len(keys), *keys, *args), self.doing, within)
 
 
 class CommandStream:
@@ -104,8 +114,10 @@ class CommandStream:
         self._flush_soon = False
         self._connecting: asyncio.Task[None] | None = None
         self._checker: asyncio.TimerHandle | None = None
+        self._backoff = 0.0  # seconds to wait before the next connection attempt (0: Redis answered last time)
         self._closed = False
         self.reconnects = 0
+        self.refused = 0  # connection attempts that failed (Redis restarting, or gone)
 
     def script(self, source: str, doing: str) -> StreamScript:
         """A script to call on this stream; `doing` completes error messages ("saving a tab")."""
@@ -116,18 +128,22 @@ class CommandStream:
         """Commands queued or written that have no reply yet."""
         return len(self._queue) + len(self._in_flight)
 
-    def send(self, args: tuple[Any, ...], doing: str) -> Reply:
-        """Queue a command; it is written at once when nothing is on its way, else with this turn's others."""
+    def send(self, args: tuple[Any, ...], doing: str, within: float = WITHIN) -> Reply:
+        """Queue a command; it is written at once when nothing is on its way, else with this turn's others.
+
+        `within`: seconds it may wait out a lost connection before it fails.
+        """
         future = Reply()
         if self._closed:
             future.set_exception(StateStoreError(f"the state store was closed while {doing}; nothing was changed"))
             return future
-        self._queue.append(_Command(args, doing, future))
+        loop = asyncio.get_running_loop()
+        self._queue.append(_Command(args, doing, future, loop.time() + within))
         if not self._in_flight and not self._flush_soon:
             self._flush()  # nothing on its way: write now, one turn of the loop sooner
         elif not self._flush_soon:
             self._flush_soon = True  # replies are due: gather this turn's commands into one write
-            asyncio.get_running_loop().call_soon(self._flush)
+            loop.call_soon(self._flush)
         return future
 
     # -- writing ------------------------------------------------------------------------
@@ -159,21 +175,43 @@ class CommandStream:
             self._checker = loop.call_later(_CHECK_EVERY, self._check_overdue, link)
 
     async def _connect(self) -> None:
-        """Open a connection, load the scripts on it (ahead of anything else), then write the queue."""
-        connection: Any = self._new_connection()
-        try:
-            await connection.connect()
-        except (RedisError, OSError) as exc:
-            self._fail(self._queue, exc)
-            self._queue = []
-            return
+        """Open a connection, load the scripts on it (ahead of anything else), then write the queue.
+
+        Refused (Redis restarting): the commands whose deadline has passed fail,
+        the others wait, and a new attempt follows after a back-off.
+        """
+        loop = asyncio.get_running_loop()
+        while True:
+            if self._backoff:
+                await asyncio.sleep(self._backoff)
+            connection: Any = self._new_connection()
+            try:
+                async with asyncio.timeout(COMMAND_TIMEOUT):  # (a stopped Redis accepts, then never answers)
+                    await connection.connect()
+            except (RedisError, OSError) as exc:  # TimeoutError is an OSError
+                self.refused += 1
+                if self._backoff == 0:
+                    logger.warning("could not connect to Redis (%s); retrying while commands can wait", exc)
+                self._backoff = min(_BACKOFF_MAX, max(_BACKOFF_FIRST, self._backoff * 2))
+                now = loop.time()
+                expired = [command for command in self._queue if command.deadline <= now]
+                if expired:
+                    self._fail(expired, exc)
+                    self._queue = [command for command in self._queue if command.deadline > now]
+                if not self._queue or self._closed:
+                    return  # nothing waits: the next command connects again (after the back-off)
+                continue
+            break
+        if self._backoff:
+            logger.info("connected to Redis again")
+        self._backoff = 0.0
         if self._closed:
             await connection.disconnect()
             return
         link = _Link(self, connection)
         self._link = link
-        loop = asyncio.get_running_loop()
-        loads = [_Command(("SCRIPT", "LOAD", source), "loading the engine's scripts", loop.create_future())
+        deadline = loop.time() + WITHIN
+        loads = [_Command(("SCRIPT", "LOAD", source), "loading the engine's scripts", loop.create_future(), deadline)
                  for source in self._scripts.values()]
         for load in loads:
             load.future.add_done_callback(_quiet)
@@ -205,7 +243,8 @@ class CommandStream:
     def _reload_scripts(self) -> None:
         loop = asyncio.get_running_loop()
         for source in self._scripts.values():
-            load = _Command(("SCRIPT", "LOAD", source), "loading the engine's scripts", loop.create_future())
+            load = _Command(("SCRIPT", "LOAD", source), "loading the engine's scripts", loop.create_future(),
+                            loop.time() + WITHIN)
             load.future.add_done_callback(_quiet)
             self._queue.insert(0, load)
         if not self._flush_soon:
@@ -224,7 +263,7 @@ class CommandStream:
 
     # -- failures -------------------------------------------------------------------------
     def _broken(self, link: _Link, exc: BaseException) -> None:
-        """The connection is lost: send what had no reply again on a new one, once; fail the rest."""
+        """The connection is lost: send what had no reply again on a new one, within each command's deadline."""
         if self._link is not link:
             return
         self._link = None
@@ -234,7 +273,9 @@ class CommandStream:
         link.close()
         unanswered = [command for command in self._in_flight if not command.future.done()]
         self._in_flight.clear()
-        again = [command for command in unanswered if command.tries < _TRIES and command.args[0] != "SCRIPT"]
+        now = asyncio.get_running_loop().time()
+        again = [command for command in unanswered
+                 if command.tries < _TRIES and command.deadline > now and command.args[0] != "SCRIPT"]
         self._fail([command for command in unanswered if command not in again], exc)
         if self._closed:
             self._fail(again + self._queue, exc)

@@ -20,9 +20,10 @@ from ..delta import Delta, every_public_value
 from ..settings import Settings
 from ..state import State
 from . import scripts
+from .holds import Hold
 from .locks import RedisTabLocks, tab_keys
 from .stored import changed_fields, every_field
-from .stream import CommandStream
+from .stream import WITHIN, CommandStream
 
 __all__ = ["Announce", "CommitWriter", "Sent"]
 
@@ -99,5 +100,7 @@ class CommitWriter:
         sent_at = asyncio.get_running_loop().time()
         keys = tab_keys(token, "lock", "state", "waiting", "socket", "log")
         self.bytes_written += sum(map(len, fields)) + sum(map(len, log)) + len(update)
-        write = asyncio.ensure_future(self.script(keys=keys, args=args))
+        # A lost connection is retried while the lease lasts (after it, Redis would refuse the commit anyway).
+        within = hold.lease_until - sent_at if isinstance(hold, Hold) and hold.lease_until > sent_at else WITHIN
+        write = asyncio.ensure_future(self.script(keys=keys, args=args, within=within))
         return Sent(write, version, hold, sent_at, published, sum(map(len, log)))

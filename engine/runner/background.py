@@ -16,7 +16,7 @@ import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
 from typing import Any
 
-from ..errors import LimitExceededError
+from ..errors import LimitExceededError, TaskSupersededError
 from ..handler import EventSpec, as_specs
 from ..views import detach
 from .control import TaskControl
@@ -113,7 +113,13 @@ class Background:
             if seen is None:
                 outcome = "skipped"
                 return  # its policy says another copy is enough
-            blocks = lambda: Session(parts, token, ASYNC_WITH_SELF)  # noqa: E731
+            fence = self.control.fence(handle, handler)
+
+            def blocks() -> Session:
+                block = Session(parts, token, ASYNC_WITH_SELF)
+                block.fence = fence
+                return block
+
             me = TaskSelf.of(owner)(token, owner, seen, blocks, self._progress(handle, spec))
             out = handler.fn(me, *spec.args)
             if inspect.isasyncgen(out):
@@ -123,6 +129,10 @@ class Background:
             outcome = "done"
         except asyncio.CancelledError:
             raise
+        except TaskSupersededError as exc:
+            outcome = "superseded"  # its place is another copy's now: the tab's status is not this copy's to set
+            logger.warning("%s", exc)
+            raise
         except Exception as exc:
             outcome, message = "failed", failure_message(handler, exc)
             logger.error("background task %s of tab %s failed", handler.qualname, token[:8], exc_info=True)
@@ -131,8 +141,10 @@ class Background:
         finally:
             if me is not None:
                 me._rx_done()
-            if outcome != "skipped":
-                await _finish(self.control.release(handle, handler, outcome, message))
+            if outcome == "cancelled" and self.tasks.closing:
+                outcome = "interrupted"  # this server's shutdown (a deploy) stopped it, not the visitor
+            if outcome not in ("skipped", "superseded"):
+                await _finish(self.control.release(handle, handler, outcome, message, spec.args))
 
     def create_task(self, token: str, coro: Coroutine[Any, Any, Any], name: str | None = None) -> TaskHandle:
         """Run any coroutine as a supervised task of a tab (see `App.create_task`)."""

@@ -17,6 +17,7 @@ class Cluster(Protocol):
     """The workers that share tab states: who we are, who is alive, how to reach the others."""
 
     worker: str
+    shared: bool  # other workers may run this tab's tasks: a copy's place in the tab's status may be taken
 
     def alive(self, worker: str) -> bool: ...
 
@@ -30,6 +31,7 @@ class LocalCluster:
     """One process: there is no other worker to ask or to tell."""
 
     worker = "local"
+    shared = False
 
     def alive(self, worker: str) -> bool:
         return False

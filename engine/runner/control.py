@@ -26,10 +26,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
+from typing import Any
 
 from ..changes import Changes
-from ..errors import LimitExceededError
-from ..handler import EventHandler
+from ..errors import LimitExceededError, TaskSupersededError
+from ..event import task_var
+from ..handler import EventHandler, EventSpec
 from ..state import State
 from .cluster import Cluster
 from .flow import current_lane, open_block
@@ -40,6 +43,8 @@ from .taskself import Seen
 
 __all__ = ["TaskControl"]
 
+STOPPED_BY_RESTART = "stopped by a restart of the server; start it again"
+RESUMES = "stopped by a restart of the server; it starts again when the tab is back"
 RETRY = 0.25  # seconds between two looks at the copies while waiting for one on another worker to end
 WAITING = "~"  # marks a listed copy that waits for its turn rather than runs: "~worker/copy-id"
 
@@ -123,6 +128,31 @@ class TaskControl:
         handle.under_way()
         await until
 
+    def fence(self, handle: TaskHandle, handler: EventHandler) -> Callable[[State], None] | None:
+        """With other workers on the tab: a check, as each block of this copy takes the lock, that its place
+        in the tab's status is still its own (None with one process: nobody else can take it).
+
+        Another worker drops a copy whose worker it has not heard from (dead, or paused past three
+        heartbeats) and may start the handler again; the copy that wakes up finds its place gone and
+        stops with `TaskSupersededError` before its block changes anything. The lock hands over the
+        current state and the commit checks it is still current, so the check cannot be overtaken.
+        """
+        if not self.cluster.shared:
+            return None
+        path, name, entry = path_of(handler), task_var(handler.name, "copies"), self._entry(handle)
+        worker = self.cluster.worker
+
+        def still_mine(root: State) -> None:
+            if entry not in root.get_substate(path)._rx_values[name]:
+                raise TaskSupersededError(
+                    f"{handler.qualname} of tab {root.get_token()[:8]} was stopped on worker {worker}: another "
+                    "worker did not hear from this one for three heartbeats (setting worker_heartbeat; this process "
+                    "was paused or cut off from Redis), took it for dead and gave the task's place away. This copy "
+                    "ends before changing anything, so the tab never runs two copies"
+                )
+
+        return still_mine
+
     def _entry(self, handle: TaskHandle, *, waiting: bool = False) -> str:
         """How a copy is listed in the tab's status: `worker/id`, or `~worker/id` while it waits."""
         return f"{WAITING if waiting else ''}{self.cluster.worker}/{handle.id}"
@@ -173,10 +203,14 @@ class TaskControl:
             await asyncio.sleep(RETRY)
 
     # -- release ----------------------------------------------------------------------------------
-    async def release(self, handle: TaskHandle, handler: EventHandler, outcome: str, message: str) -> None:
+    async def release(
+        self, handle: TaskHandle, handler: EventHandler, outcome: str, message: str, args: tuple[Any, ...] = ()
+    ) -> None:
         """Give the copy's place back; the last copy to end sets the status (and the error, if it failed).
 
-        While another trigger of the handler still waits, the status stays "running".
+        While another trigger of the handler still waits, the status stays "running". A copy
+        "interrupted" by this server's shutdown ends "cancelled" and says so; a handler declared
+        `resume=True` also leaves its arguments, for the worker that next serves the tab (`resume`).
         """
         try:
             if handle.admitted or handle.waited:
@@ -184,11 +218,20 @@ class TaskControl:
                 async with session as tx:
                     status = Status(tx.root.get_substate(path_of(handler)), handler, tx)
                     mine = (self._entry(handle), self._entry(handle, waiting=True))
+                    if self.cluster.shared and not any(copy in mine for copy in status["copies"]):
+                        return  # another worker took this copy for dead and gave its place away: not ours to tell
                     copies = [copy for copy in self._alive(handle.token, status["copies"]) if copy not in mine]
                     if outcome == "failed":
                         status["error"] = message
+                    more = self._waiting_here(handle, handler)
+                    if outcome == "interrupted":
+                        outcome = "cancelled"
+                        if not copies and not more:
+                            status["error"] = STOPPED_BY_RESTART if not handler.resume else RESUMES
+                            if handler.resume:
+                                status["resume"] = list(args)
                     handle.waited = False  # (under the lock: the next to release must not wait for it)
-                    self._store_copies(status, copies, outcome=outcome, more=self._waiting_here(handle, handler))
+                    self._store_copies(status, copies, outcome=outcome, more=more)
                     await session.commit(final=True)
         finally:
             if handler.concurrency == "queue":
@@ -216,6 +259,24 @@ class TaskControl:
             if (copy_id in here) if worker == self.cluster.worker else self.cluster.alive(worker):
                 kept.append(copy)
         return kept
+
+    def to_resume(self, root: State, log: Changes) -> list[EventSpec]:
+        """The runs a restart stopped that are to start again (their records cleared, under the lock)."""
+        found = []
+        for node in root.walk():
+            for handler, _ in copies_vars(type(node)):
+                if not handler.resume:
+                    continue
+                status = Status(node, handler, log)
+                args = status["resume"]
+                if args is None:
+                    continue
+                status["resume"] = None
+                if status["copies"]:  # started again meanwhile (a visitor pressed Start): nothing to resume
+                    continue
+                status["error"] = ""
+                found.append(EventSpec(handler, tuple(args)))
+        return found
 
     def reconcile(self, root: State, log: Changes) -> bool:
         """Drop copies that died with their worker from every status the tab has (under its lock).

@@ -217,7 +217,9 @@ class Runner:
         await self.parts.manager.socket_here(token)  # (with Redis: other workers' commits then publish)
         session = Session(self.parts, token, lane="connect")
         async with session as tx:
-            if self.control.reconcile(tx.root, tx):  # copies that died with their worker stop running
+            changed = self.control.reconcile(tx.root, tx)  # copies that died with their worker stop running
+            resumed = self.control.to_resume(tx.root, tx)  # runs a restart stopped, to start again
+            if changed or resumed:
                 await session.commit(final=True)
             await tx.settled()  # (pipelined: show only what Redis holds)
             full: Delta = {}
@@ -228,6 +230,9 @@ class Runner:
                     continue
                 full[name] = tx.root.get_substate(state_cls._rx_path).public_values()
             await send(tx.seq, full)
+        for spec in resumed:  # (after the tab has its values: the task's updates follow them)
+            logger.info("tab %s: %s starts again after a restart stopped it", token[:8], spec.handler.qualname)
+            self.background.start(token, spec)
 
     async def read(self, token: str, reader: Callable[[State], Any], lane: str = "read") -> Any:
         """`reader(root)` under the tab's lock (it must not keep the root); returns what it returns."""

@@ -35,6 +35,7 @@ from ..views import Guard
 from .confirmed import InOrder
 from .flow import OPEN_BLOCKS, forget, lane_here, remember
 from .observe import Kind, Observers
+from .pacing import Pacer
 from .stateviews import BoundState, bind
 
 __all__ = ["ASYNC_WITH_SELF", "EVENT_HANDLER", "MODIFY_STATE", "Parts", "Publisher", "Session"]
@@ -50,6 +51,9 @@ class Publisher(Protocol):
     def update(self, token: str, seq: int, delta: Delta) -> Awaitable[None] | None:
         """The sending of an update, to await; None when nobody could receive it (nothing to wait for)."""
 
+    def background_update(self, token: str, seq: int, delta: Delta) -> Awaitable[None] | None:
+        """`update`, for a background change: it may be held and merged while the tab is behind."""
+
     def replace(self, token: str, seq: int, full: Delta) -> Awaitable[None]: ...
 
     def error(self, token: str, message: str, event: str | None = None) -> Awaitable[None]: ...
@@ -64,6 +68,7 @@ class Parts(NamedTuple):
     settings: Settings
     enter_context: Callable[[], Any]  # sets what handlers may ask for (`rx.get_app()`)
     confirmed: InOrder  # updates of pipelined commits, sent once Redis holds them
+    pacer: Pacer  # background blocks take turns while the loop is saturated
 
 
 _ENDED = "through a reference taken inside {where}, which has ended; take it again inside the block that changes it"
@@ -92,8 +97,8 @@ class Session(Guard):
     """
 
     __slots__ = (
-        "_by_class", "_inner", "_watching", "after_commit", "committed", "lane", "log", "open", "parts", "pending",
-        "root", "states", "token", "tx", "what",
+        "_by_class", "_inner", "_watching", "after_commit", "background", "committed", "fence", "lane", "log",
+        "open", "parts", "pending", "root", "states", "token", "tx", "what",
     )
 
     def __init__(self, parts: Parts, token: str, what: str | None = None, lane: str | None = None) -> None:
@@ -101,6 +106,9 @@ class Session(Guard):
         self.token = token
         self.what = what
         self.lane = lane
+        # A block of a task or of `modify_state`: its updates may merge while the tab is behind, and it
+        # takes turns with the others when the loop is saturated (pacing.py). Clicks never wait for it.
+        self.background = what is ASYNC_WITH_SELF or what is MODIFY_STATE
         self.committed = False  # the final commit landed (the holder's changes are stored)
         self.pending: asyncio.Future[None] | None = None  # the last commit still on its way (pipelined)
         self.open = False  # (as a guard: views write through only while it is)
@@ -113,6 +121,9 @@ class Session(Guard):
         # Called once the block's last commit has landed, before the lock is released (a task's `self`
         # keeps what it saw then, to read between its blocks).
         self.after_commit: Callable[[], None] | None = None
+        # Checked on the state as the lock hands it over, before anything can change: raises when this
+        # holder may no longer write the tab (a task copy whose place another worker took, control.py).
+        self.fence: Callable[[State], None] | None = None
 
     # -- as a guard ---------------------------------------------------------------------------
     @property
@@ -145,6 +156,8 @@ class Session(Guard):
     async def __aenter__(self) -> Any:
         """Take the tab's lock and load its state: at once when it is free in memory, else waiting."""
         views = self.what is not None
+        if self.background and self.parts.pacer.gate:  # (the loop is behind: clicks first, blocks take turns)
+            await self.parts.pacer.turn()
         if views:
             if not OPEN_BLOCKS.get():  # (no block open in this flow, the usual case: nothing to check)
                 OPEN_BLOCKS.set((self,))
@@ -158,6 +171,8 @@ class Session(Guard):
         if tx is None:
             tx = await self._enter_waiting(views)
         self.tx = tx
+        if self.fence is not None:
+            await self._check_fence(tx, views)
         if watching:
             self._report(Kind.LOCK_TAKEN)
         self.log = tx  # (the transaction is the change log: every change goes through this session's views first)
@@ -175,6 +190,17 @@ class Session(Guard):
                 "nested (the inner one would wait for the outer forever). Take the lock in each helper "
                 "separately, outside the block"
             )
+
+    async def _check_fence(self, tx: Transaction, views: bool) -> None:
+        """Run the fence on the state just taken; if it refuses, let the lock go unchanged and raise."""
+        assert self.fence is not None
+        try:
+            self.fence(tx.root)
+        except BaseException as error:
+            if views:
+                forget(self)
+            await self.end(type(error), error, error.__traceback__)
+            raise
 
     async def _enter_waiting(self, views: bool) -> Transaction:
         inner = self._inner = self.parts.manager.modify(self.token)
@@ -217,7 +243,12 @@ class Session(Guard):
             self.parts.confirmed.after(commit.confirmed, lambda: self._deliver(commit, final, full))
             return None
         if not commit.replace and not commit.published and not self._watching:  # the usual case
-            return self.parts.publisher.update(self.token, commit.seq, commit.delta) if commit.delta else None
+            if not commit.delta:
+                return None
+            publisher = self.parts.publisher
+            if self.background:
+                return publisher.background_update(self.token, commit.seq, commit.delta)
+            return publisher.update(self.token, commit.seq, commit.delta)
         return self._deliver(commit, final)
 
     async def _deliver(self, commit: Commit, final: bool, full: Delta | None = None) -> None:
@@ -229,7 +260,8 @@ class Session(Guard):
         elif commit.replace:
             await publisher.replace(token, commit.seq, full or every_public_value(self.tx.root))
         elif commit.delta:
-            sending = publisher.update(token, commit.seq, commit.delta)
+            send = publisher.background_update if self.background else publisher.update
+            sending = send(token, commit.seq, commit.delta)
             if sending is not None:
                 await sending
         else:

@@ -75,11 +75,12 @@ class ViewVar:
     the change reported to the block's log (changes.py) before it is made.
     """
 
-    __slots__ = ("check", "checks", "exact", "field", "name", "where")
+    __slots__ = ("check", "checks", "exact", "field", "name", "owner", "where")
 
     def __init__(self, field: VarField) -> None:
         self.field = field
         self.name = field.name
+        self.owner = field.owner
         self.check = field.check  # what may be stored in it, for the views of its containers
         self.checks = field.check.fn  # the same, called on every write
         self.exact = _EXACT.get(field.check.name)  # a type every value of which fits (no check needed)
@@ -101,8 +102,8 @@ class ViewVar:
         if not guard.open:
             guard.check(f"set {self.where}")
         state = view._rx_state
-        if type(state) is not self.field.owner:
-            state = state._rx_ancestor(self.field.owner)
+        if type(state) is not self.owner:
+            state = state._rx_ancestor(self.owner)
         values = state._rx_values
         name = self.name
         old = values[name]
@@ -131,6 +132,9 @@ class ViewVar:
                 else:
                     log.before(state, name)
             logs = log.logs
+            if logs is None and kind is not str and kind in SCALAR_TYPES:  # (a number, a bool or None)
+                values[name] = value
+                return
             logged = logs is not None and (state, name) in logs
             if type(value) is str and type(old) is str:
                 text = text_appended(old, value)

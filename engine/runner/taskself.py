@@ -37,11 +37,12 @@ class Seen:
         self._nodes: list[tuple[State, dict[str, Any]]] = []
         node: State | None = state
         while node is not None:
-            values = self.values[type(node)] = dict(node._rx_values)
-            for field in type(node)._rx_mutable_fields:
-                if field.internal:
-                    values[field.name] = field.default
-            self._nodes.append((node, values))
+            cls = type(node)
+            values = self.values[cls] = dict(node._rx_values)
+            for field in cls._rx_engine_lists:
+                values[field.name] = field.default
+            if cls._rx_holds_containers:  # (only containers can change under the task: scalars are kept as they are)
+                self._nodes.append((node, values))
             node = node._rx_parent
         self.pinned = False
         self.pin()
@@ -51,7 +52,7 @@ class Seen:
 
     def pin(self) -> None:
         """Keep these values safe from the changes to come (until `unpin`)."""
-        if self.pinned:
+        if self.pinned or not self._nodes:
             return
         for node, values in self._nodes:
             pins = node._rx_pins
@@ -88,7 +89,7 @@ def _outside(what: str) -> ImmutableStateError:
 class TaskSelf:
     """A background task's `self` (see the module docstring)."""
 
-    __slots__ = ("_rx_block", "_rx_cls", "_rx_in", "_rx_progress", "_rx_stale", "_rx_token")
+    __slots__ = ("_rx_block", "_rx_cls", "_rx_in", "_rx_leaving", "_rx_progress", "_rx_stale", "_rx_token")
 
     def __init__(
         self,
@@ -104,6 +105,7 @@ class TaskSelf:
         self._rx_block = block
         self._rx_progress = progress
         self._rx_in: tuple[OpenBlock, BoundState] | None = None  # the last block found, and the view in it
+        self._rx_leaving: State | None = None  # the state of the block being left, until it has committed
 
     @staticmethod
     def of(state_cls: type[State]) -> type[TaskSelf]:
@@ -199,15 +201,19 @@ class TaskSelf:
         assert view is not None and self._rx_in is not None, "`async with self` left a block it did not open"
         block = self._rx_in[0]
         if exc_type is None:  # what the task reads next, outside a block, is what it saw when this one committed
-            state = view._rx_state
-            block.after_commit = lambda: self._rx_saw(Seen(state))
+            self._rx_leaving = view._rx_state
+            block.after_commit = self._rx_saw
         try:
             await block.__aexit__(exc_type, exc, tb)
         finally:
             self._rx_stale.pin()  # (the new values when the commit landed; else the old ones, still true)
 
-    def _rx_saw(self, seen: Seen) -> None:
-        self._rx_stale = seen
+    def _rx_saw(self) -> None:
+        """The block being left has committed: keep what it saw."""
+        leaving = self._rx_leaving
+        if leaving is not None:
+            self._rx_stale = Seen(leaving)
+            self._rx_leaving = None
 
     def _rx_done(self) -> None:
         """The task has ended: what it saw need not be kept any more."""

@@ -13,7 +13,8 @@ connection aborted, its memory let go at once) when
   to a tab that reads, is sent), or
 - a write has waited for the web server longer than `drain_timeout` seconds
   (checked by a sweep every fraction of it: a socket that is sent nothing
-  more must not stay stalled for ever).
+  more must not stay stalled for ever); the same sweep counts the updates
+  merged for a socket that is behind (behind.py), which are not packets.
 
 Its page reconnects when it reads again and gets one full update instead
 of the backlog.
@@ -131,11 +132,19 @@ class BoundedEngineServer(engineio.AsyncServer):  # type: ignore[misc]
         self._sweep = None
         timeout = self.unsent.drain_timeout
         assert timeout is not None
+        max_bytes = self.unsent.max_bytes
         for outbox in list(self._open):
             waited = outbox.blocked_for()
-            if waited > timeout and not outbox.cut_off:
-                socket = self.sockets.get(outbox.sid) if outbox.sid is not None else None
+            if outbox.cut_off or not waited:
+                continue
+            reason = None
+            if waited > timeout:
                 reason = f"a write has waited {waited:.1f}s to be sent (setting drain_timeout={timeout:g})"
+            elif max_bytes is not None and outbox.held is not None and outbox.unsent() > max_bytes:
+                # (updates merged for it are not sent as packets, so only this sweep sees them grow)
+                reason = f"{outbox.unsent()} bytes wait unsent (setting max_unsent_bytes={max_bytes})"
+            if reason is not None:
+                socket = self.sockets.get(outbox.sid) if outbox.sid is not None else None
                 task = asyncio.ensure_future(self._cut(socket, outbox, reason))
                 self._cutting.add(task)
                 task.add_done_callback(self._cut_done)

@@ -19,6 +19,7 @@ from ..directory import TabDirectory
 from ..settings import Settings
 from .connection import Connection
 from .limits import ClientLimits
+from .outbox import Outbox
 from .tickets import TicketSigner, new_tab_id
 
 __all__ = ["Bindings", "Claim"]
@@ -48,6 +49,11 @@ class Bindings:
         binding = self.directory.entries.get(token)  # (a dict lookup, not a call: every commit asks)
         return binding is not None and binding.sid in self.connections
 
+    def connection_of(self, token: str) -> Connection | None:
+        """The socket of this process that serves the tab, if any (every commit asks: two dict lookups)."""
+        binding = self.directory.entries.get(token)
+        return self.connections.get(binding.sid) if binding is not None else None
+
     def claim(self, address: str, auth: protocol.Auth) -> Claim:
         """Which tab this socket gets (a new one counts against its address's new-tab rate, or is refused)."""
         directory = self.directory
@@ -63,9 +69,12 @@ class Bindings:
             token = new_tab_id()
         return Claim(token, replaces)
 
-    def bind(self, sid: str, address: str, token: str, auth: protocol.Auth) -> Connection:
-        """The socket now serves the tab."""
-        connection = self.connections[sid] = Connection(address, token, auth.client, auth.states, self._rate)
+    def bind(
+        self, sid: str, address: str, token: str, auth: protocol.Auth, outbox: Outbox | None = None
+    ) -> Connection:
+        """The socket now serves the tab (`outbox`: what its websocket has not sent yet)."""
+        connection = self.connections[sid] = Connection(address, token, auth.client, auth.states, self._rate,
+                                                        outbox)
         self.directory.bind(token, sid, auth.client)
         return connection
 

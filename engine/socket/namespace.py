@@ -29,6 +29,7 @@ from .connection import Connection
 from .grace import GraceTimers
 from .inspector import Inspector, shown_values
 from .limits import client_address
+from .outbox import OUTBOX
 from .resend import Resender
 from .shares import TabShares
 
@@ -107,7 +108,9 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         except LimitExceededError as exc:
             await self._refuse(sid, exc)
         try:
-            await self._connect(sid, address, protocol.read_auth(auth))
+            scope = environ.get("asgi.scope")
+            outbox = scope.get(OUTBOX) if isinstance(scope, dict) else None
+            await self._connect(sid, address, protocol.read_auth(auth), outbox)
         except Exception as exc:
             if sid not in self._connections:  # counted above but never bound (unbinding uncounts a bound one)
                 self.clients.disconnect(address)
@@ -125,14 +128,14 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         await self._tell(sid, message)
         raise socketio.exceptions.ConnectionRefusedError(message) from None
 
-    async def _connect(self, sid: str, address: str, auth: protocol.Auth) -> None:
+    async def _connect(self, sid: str, address: str, auth: protocol.Auth, outbox: Any = None) -> None:
         token, replaces = self.bindings.claim(address, auth)
         self.shares.admit(address, token)
         if replaces is not None:
             await self._unbind(replaces)
             await self.disconnect(replaces)
         self._grace.back(token)
-        self.bindings.bind(sid, address, token, auth)
+        self.bindings.bind(sid, address, token, auth, outbox)
         await self.enter_room(sid, token)
         await self.emit(protocol.HELLO, protocol.hello(self.bindings.ticket(token)), to=sid)
         await self.send_full(sid, token, auth.states)

@@ -52,7 +52,7 @@ def encoded_size(pkt: Any) -> int:
 class Outbox:
     """One websocket's unsent bytes and whether its writer waits for the web server (see the module docstring)."""
 
-    __slots__ = ("_clock", "_send", "_transport", "blocked_since", "cut_off", "queued", "sid")
+    __slots__ = ("_clock", "_send", "_transport", "blocked_since", "cut_off", "held", "on_drained", "queued", "sid")
 
     def __init__(self, send: Send) -> None:
         self._send = send
@@ -62,6 +62,10 @@ class Outbox:
         self.queued = 0  # bytes of messages queued for the socket and not yet taken by the web server
         self.blocked_since: float | None = None  # loop time a write began that the web server has not taken
         self.cut_off = False
+        # Background updates held while the socket is behind (behind.py), and how they go out once
+        # everything queued before them has been taken by the web server.
+        self.held: Any = None  # (a behind.Held: typed loosely, as this module is beneath that one)
+        self.on_drained: Callable[[], Awaitable[None]] | None = None
 
     async def send(self, message: dict[str, Any]) -> None:
         """The ASGI `send` the socket's writer uses: the web server's, counting what it takes."""
@@ -83,6 +87,9 @@ class Outbox:
         finally:
             self.blocked_since = None
             self.queued -= size
+        if self.on_drained is not None and self.queued <= 0:  # (only while an update is held: behind.py)
+            drained, self.on_drained = self.on_drained, None
+            await drained()
 
     @property
     def blocked(self) -> bool:
@@ -95,10 +102,12 @@ class Outbox:
         return 0.0 if since is None else self._clock() - since
 
     def unsent(self) -> int:
-        """Bytes given to this socket that have not left the process: queued, waiting, and in the transport."""
+        """Bytes given to this socket that have not left the process: queued, waiting, held and merged, and
+        in the transport."""
         transport = self._transport
         buffered = transport.get_write_buffer_size() if transport is not None and not transport.is_closing() else 0
-        return self.queued + buffered
+        held = self.held.size() if self.held is not None else 0  # (merged updates waiting: behind.py)
+        return self.queued + buffered + held
 
     def cut(self) -> None:
         """Abort the connection (at once, buffers and all); its page reconnects when it reads again."""

@@ -30,13 +30,20 @@ class TicketSigner:
     """Issues and checks tickets with one secret key."""
 
     def __init__(self, secret: str | bytes | None, max_age: float) -> None:
+        self.configured = secret is not None  # else a key of this process's own, until `use` gives a shared one
         if secret is None:
             secret = secrets.token_bytes(32)
         self._key = secret.encode() if isinstance(secret, str) else secret
+        self._old: bytes | None = None  # the key before `use`: tickets issued with it stay valid here
         self.max_age = max_age
 
-    def _sign(self, tab_id: str, issued: str) -> str:
-        mac = hmac.new(self._key, f"{tab_id}.{issued}".encode(), hashlib.sha256)
+    def use(self, key: bytes) -> None:
+        """Sign with `key` from now on (the workers' shared one); tickets signed before still verify."""
+        if key != self._key:
+            self._old, self._key = self._key, key
+
+    def _sign(self, tab_id: str, issued: str, key: bytes | None = None) -> str:
+        mac = hmac.new(key or self._key, f"{tab_id}.{issued}".encode(), hashlib.sha256)
         return _b64(mac.digest()[:18])
 
     def issue(self, tab_id: str, now: float | None = None) -> str:
@@ -51,7 +58,9 @@ class TicketSigner:
         if len(parts) != 3:
             return None
         tab_id, issued, signature = parts
-        if not hmac.compare_digest(signature, self._sign(tab_id, issued)):
+        if not hmac.compare_digest(signature, self._sign(tab_id, issued)) and (
+            self._old is None or not hmac.compare_digest(signature, self._sign(tab_id, issued, self._old))
+        ):
             return None
         try:
             age = (time.time() if now is None else now) - int(issued, 16)

@@ -178,6 +178,20 @@
     }
   }
 
+  // A list as text (engine/vars.py _join): each item written into `template`
+  // ("{key}": that key of an object item, "{}": the item), joined by `sep`.
+  function join(items, template, sep) {
+    if (!Array.isArray(items) || typeof template !== "string" || typeof sep !== "string") return "";
+    return items
+      .map(function (item) {
+        return template.replace(/\{(\w*)\}/g, function (_, key) {
+          if (!key) return toText(item);
+          return isPlainObject(item) && has(item, key) ? toText(item[key]) : "";
+        });
+      })
+      .join(sep);
+  }
+
   // The value of `expr` over `store` ({stateName: {varName: value}}); throws
   // MISSING for a var not known yet, an ExprError for a malformed expression.
   function evaluate(expr, store) {
@@ -220,6 +234,9 @@
         if (op === "ne") return !deepEqual(a, b);
         return compare(op, a, b);
       }
+      case "join":
+        if (args.length !== 3) throw new ExprError("join takes three arguments");
+        return join(evaluate(args[0], store), evaluate(args[1], store), evaluate(args[2], store));
       default:
         throw new ExprError("unknown operator " + op);
     }
@@ -347,8 +364,8 @@
   // applied update is `seq` (null before the first full one). Returns
   // {outcome, seq}, seq being the last one applied now:
   //   "full"       each state it names replaced
-  //   "delta"      the next seq: its vars written over the copy's, its
-  //                operations (`ops`) applied to them
+  //   "delta"      the next seq (or, merged, from the next one on): its vars
+  //                written over the copy's, its operations (`ops`) applied
   //   "stale"      already applied (or older): nothing changes
   //   "gap"        a seq is missing, no full one came yet, or the operations
   //                do not fit the copy: ask for a full copy
@@ -363,7 +380,10 @@
     }
     if (!has(msg, "delta")) return { outcome: "malformed", seq: seq };
     if (seq !== null && msg.seq <= seq) return { outcome: "stale", seq: seq };
-    if (seq === null || msg.seq !== seq + 1) return { outcome: "gap", seq: seq };
+    // A merged update (sent to a tab that was behind) stands for the seqs
+    // from `from` to `seq`; it fits when `from` is the next one.
+    var first = has(msg, "from") ? msg.from : msg.seq;
+    if (seq === null || first !== seq + 1) return { outcome: "gap", seq: seq };
     var changed = {};
     var failed = false;
     eachState(msg.ops, function (stateName, vars) {

@@ -102,6 +102,7 @@
   var clientMissing = false; // socket.io-client did not load: the box can never go live
   var wasLive = false; // has this page load been live before (so a new tab means its state was lost)?
   var startedOver = false; // reconnected to a new tab: say so until the reader acts
+  var openSocket = null; // how connect() opens the page's socket; null: Socket.IO to the server (useTransport)
 
   var CONTROLS = "[data-rx-on-click], [data-rx-on-change], [data-rx-disabled], [data-rx-busy]";
 
@@ -763,14 +764,15 @@
   }
 
   function connect() {
-    if (typeof window.io !== "function") {
+    var open = openSocket || window.io;
+    if (typeof open !== "function") {
       warnOnce("no-io", "socket.io-client is not loaded; demos stay static", null);
       clientMissing = true;
       setStatus(STATUS_OFFLINE);
       return;
     }
     setStatus(STATUS_CONNECTING);
-    socket = window.io(window.location.origin + NAMESPACE, {
+    socket = open(window.location.origin + NAMESPACE, {
       transports: ["websocket"],
       // A function, so every reconnect presents the current ticket and states.
       auth: function (cb) {
@@ -803,7 +805,7 @@
     socket.on("error", function (msg) {
       var message = isPlainObject(msg) && typeof msg.message === "string" ? msg.message : String(msg);
       var box = isPlainObject(msg) && typeof msg.event === "string" ? eventBoxes.get(msg.event) : null;
-      if (awaitingAck.has(msg.event)) awaitingAck.set(msg.event, true); // its ack must not clear this
+      if (isPlainObject(msg) && awaitingAck.has(msg.event)) awaitingAck.set(msg.event, true); // its ack must not clear this
       targetBoxes(box).forEach(function (b) {
         showError(b, message);
       });
@@ -822,6 +824,32 @@
       // A refusal by the server is not retried automatically either.
       if (!socket.active) scheduleReconnect();
     });
+  }
+
+  // useTransport(open): from now on the page's socket is open(url, options), any object with
+  // the Socket.IO client's interface (the playground's port to the engine running in the
+  // browser, docsite/static/playground/port.js); useTransport(null): Socket.IO to the server
+  // again. What the boxes showed is dropped: the new socket's full update brings its own.
+  function useTransport(open) {
+    if (reconnectTimer !== null) {
+      clearTimeout(reconnectTimer);
+      reconnectTimer = null;
+    }
+    if (socket) {
+      var old = socket;
+      socket = null;
+      old.off(); // its "disconnect" is not news to this page: it is being replaced
+      old.disconnect();
+    }
+    openSocket = typeof open === "function" ? open : null;
+    store = {};
+    seq = null;
+    sentStates = null;
+    resyncSentAt = 0;
+    fullSinceConnect = false;
+    inspectSince = null;
+    reconnectDelay = RECONNECT_MIN_MS;
+    if (boxes().length) connect();
   }
 
   // ---------------------------------------------------------------------
@@ -901,6 +929,7 @@
       return inspecting === null ? null : inspecting.slice();
     },
     rescan: rescan,
+    useTransport: useTransport,
     inspect: inspect,
     onTrace: onTrace,
     send: send,

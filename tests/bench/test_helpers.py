@@ -127,3 +127,24 @@ def test_paired_ratios_refuse_lists_that_do_not_pair() -> None:
         paired([1.0, 2.0], [1.0])
     with pytest.raises(ValueError, match="same, non-zero length"):
         paired([], [])
+
+
+def _big(rate: float, update: float | None, redis: float | None = None) -> dict[str, object]:
+    run = {"rate": rate, "update_bytes": update, "redis_bytes_per_block": redis}
+    return {"median": rate, "runs": [run], "exact": True}
+
+
+def test_big_state_targets_compare_the_largest_size_with_reflex_and_with_the_smallest() -> None:
+    memory = {"workloads": {
+        "big_log_10": {"ours": _big(30_000.0, 110.0), "reflex": _big(14_000.0, 600.0)},
+        "big_log_10000": {"ours": _big(12_000.0, 113.0), "reflex": _big(3_000.0, 400_000.0)},
+    }}
+    redis = {"workloads": {"big_log_10000": {"ours": _big(2_000.0, 113.0, 5_000.0), "reflex": _big(10.0, 1.0)}}}
+    targets = {t.label: t for t in evaluate({"bigstate": {"memory": memory, "redis": redis}})}
+    name = "log: `self.lines.append(line)`, 10,000 items"
+    assert targets[f"{name}: blocks per second vs Reflex"].value == 4.0
+    assert not targets[f"{name}: blocks per second vs ours at 10 items"].met  # 0.4x: the cost grew with the state
+    assert targets[f"{name}: bytes of the update"].met and targets[f"{name}: bytes of the update"].unit == "B"
+    written = targets[f"{name}: bytes sent to Redis per block"]
+    assert not written.met and written.needed_text == "<= 4,096 B" and written.value_text == "5,000 B"
+    assert not any("10 items:" in label for label in targets)  # only the largest size has targets

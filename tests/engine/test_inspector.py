@@ -6,8 +6,8 @@ import asyncio
 from typing import Any
 
 import engine as rx
+from engine.inspector import MAX_PENDING, Inspector
 from engine.runner import Kind, Observation, Observers
-from engine.socket.inspector import MAX_PENDING, Inspector
 from engine.testing import TabClient
 from tests.engine.gates import gate
 from tests.engine.server_side import tasks_finished

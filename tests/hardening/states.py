@@ -182,6 +182,11 @@ class HardFloodState(rx.State):
                 self.blob = str(i % 10) * size
             await asyncio.sleep(0)
 
+    def fill(self, size: int):
+        """One big update, from a click (never merged: each is sent as it is)."""
+        self.n += 1
+        self.blob = str(self.n % 10) * size
+
 
 class HardBlockingState(rx.State):
     naps: int = 0

@@ -21,6 +21,8 @@ REQUIRED = {
     "shutdown_timeout", "token_max_age", "loop_lag_warn",
     "max_connections_per_client", "new_tabs_per_client_per_minute", "client_events_per_second",
     "redis_pool_size", "redis_pool_timeout",
+    # and the overload issue's
+    "max_state_bytes", "max_unsent_bytes", "drain_timeout", "max_tab_share_per_client", "pacing_lag",
 }
 
 

@@ -1,4 +1,4 @@
-"""Issue 20, section 1: no mistake keeps a tab's lock, and no task loops for ever.
+"""No mistake keeps a tab's lock, and no task loops for ever.
 
 Each test makes the mistake a new user makes, through a real socket, on both
 managers, then checks that the tab still answers: its lock was released, the

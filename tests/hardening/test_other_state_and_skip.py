@@ -1,4 +1,4 @@
-"""Issue 20, section 4 (second and third points): `async with` on another state, and a skipped trigger says so.
+"""`async with` on another state, and a skipped trigger says so.
 
 - A state a task got with `await self.get_state(Other)` inside a block can be
   entered later with `async with other`, as in Reflex: it takes the tab's

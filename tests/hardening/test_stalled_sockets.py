@@ -94,8 +94,10 @@ async def test_a_socket_that_stops_reading_is_cut_within_max_unsent_bytes_and_it
         async with RawSocket(reader.url, rcvbuf=4096, local_address="127.0.2.2") as stalled:
             token = await _join_stalled(stalled)
             with _traced() as grown, caplog.at_level(logging.WARNING, logger="engine.socket"):
-                # 200 updates of 60 KB (12 MB) for a tab that never reads; fewer than max_queued_updates (256).
-                await stalled.emit("event", {"name": HardFloodState.flood.full_name, "args": [200, UPDATE]}, ack=1)
+                # 60 clicks, each an update of 60 KB (3.6 MB), for a tab that never reads; fewer than
+                # max_queued_updates (256). (A task's updates would merge into one instead: test_overload.py.)
+                for click in range(60):
+                    await stalled.emit("event", {"name": HardFloodState.fill.full_name, "args": [UPDATE]}, ack=click)
                 peak = 0
 
                 def sample() -> None:

@@ -1,4 +1,4 @@
-"""Issue 20, section 5 (second and third points): the test client tells the truth.
+"""The test client tells the truth.
 
 - Tabs entered at once (`asyncio.gather`) on one App share one server, and
   each connects to it (none to an empty URL while it starts).

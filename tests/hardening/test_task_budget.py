@@ -1,4 +1,4 @@
-"""Issue 20, section 4 (first point): a tab over its task budget waits for a slot instead of losing work.
+"""A tab over its task budget waits for a slot instead of losing work.
 
 A tab runs at most `max_tasks_per_tab` background tasks at once. One more
 waits for a slot, first come first served, and its trigger is answered at

@@ -1,4 +1,4 @@
-"""Issue 20, section 5 (first point): a task's status covers the runs that wait, and `settle()` waits for them.
+"""A task's status covers the runs that wait, and `settle()` waits for them.
 
 With `concurrency="queue"` the triggers run one after another. From the first
 trigger until the last queued run has ended the tab sees `running=True` and

@@ -38,7 +38,11 @@ async def test_short_handlers_are_not_reported(make_app, caplog):
         with caplog.at_level(logging.WARNING, logger="engine.watchdog"):
             for _ in range(5):
                 assert (await tab.send(HardBlockingState.nap, 0.01))["ok"]
-        assert not [r for r in caplog.records if r.name == "engine.watchdog"]
+        # (A machine busy with other work may hold the process off the CPU: the watchdog may call the loop
+        # saturated then, but it must never blame a handler that did not block.)
+        blamed = [r.getMessage() for r in caplog.records if r.name == "engine.watchdog" and "nap" in r.getMessage()]
+        assert not blamed, blamed
+        assert app._watchdog is not None and all(name is None for _, name in app._watchdog.stalls)
 
 
 async def test_a_saturated_loop_is_called_saturated_and_no_handler_is_blamed(make_app, caplog):

@@ -41,6 +41,7 @@ class RawSocket:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
         self.inbox: list[str | bytes] = []
+        self._part: Any = None  # the message being received, until its last part
         self.closed = False
 
     async def open(self, headers: list[tuple[str, str]] | None = None) -> str:
@@ -93,8 +94,11 @@ class RawSocket:
                     raise ConnectionError("the server closed the connection")
                 self.conn.receive_data(data)
                 for event in self.conn.events():
-                    if isinstance(event, (TextMessage, BytesMessage)):
-                        self.inbox.append(event.data)
+                    if isinstance(event, (TextMessage, BytesMessage)):  # (a long message comes in parts)
+                        self._part = event.data if self._part is None else self._part + event.data
+                        if event.message_finished:
+                            self.inbox.append(self._part)
+                            self._part = None
                     elif isinstance(event, Ping):
                         self.writer.write(self.conn.send(event.response()))
                     elif isinstance(event, CloseConnection):

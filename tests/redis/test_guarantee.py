@@ -60,8 +60,8 @@ async def test_a_cancellation_while_the_commit_is_in_flight_lets_it_land_and_rep
         answered = asyncio.Event()
         arm = {"on": False}
 
-        async def commit_with_a_slow_reply(*, keys: Any, args: Any) -> Any:
-            result = await real_commit(keys=keys, args=args)  # Redis has written it...
+        async def commit_with_a_slow_reply(*, keys: Any, args: Any, **more: Any) -> Any:
+            result = await real_commit(keys=keys, args=args, **more)  # Redis has written it...
             if arm["on"] and "7" in args[11:]:  # (set_value's commit: the value's field, not another commit's)
                 answered.set()
                 await asyncio.sleep(0.1)  # ...and the reply is still on its way when the cancel comes

@@ -72,3 +72,30 @@ async def _modify_many(app: rx.App, token: str, n: int) -> None:
     for _ in range(n):
         async with app.modify_state(token) as root:
             root.get_substate(path).count += 1
+
+
+class TickState(rx.State):
+    """A log of ticks: a commit lost leaves a gap, one applied twice a repeat."""
+
+    ticks: list[int] = []
+
+    @rx.event(background=True)
+    async def tick_on(self, interval: float):
+        while True:
+            async with self:
+                self.ticks.append(len(self.ticks))
+            await asyncio.sleep(interval)
+
+
+class MarkState(rx.State):
+    """Each copy of `mark_on` writes its own name at every tick: two copies at once show as two names."""
+
+    marks: list[str] = []
+
+    @rx.event(background=True)
+    async def mark_on(self, interval: float):
+        me = f"{os.getpid()}:{id(asyncio.current_task()):x}"
+        while True:
+            async with self:
+                self.marks.append(me)
+            await asyncio.sleep(interval)

@@ -116,3 +116,36 @@ def test_the_cases_compared_reach_every_kind_of_value() -> None:
     assert any(isinstance(v, list) and "\\u" in t for v, t in zip(values, texts, strict=True))
     assert any(isinstance(v, dict) and v for v in values)
     assert any(v is None for v in values) and any(v is True for v in values)
+
+
+def test_join_writes_a_list_into_its_template_as_the_server_does() -> None:
+    """`Var.join` (engine/vars.py) and core.js's `join` agree on lists of every kind of item and template."""
+    from engine.vars import Literal, Op
+
+    rng = random.Random(SEED + 1)
+    keys = ["who", "text", "n", "missing", "é"]
+    cases = []
+    for _ in range(300):
+        items = [_value(rng, 1, True) for _ in range(rng.randint(0, 4))]
+        items += [{key: _value(rng, 2, True) for key in rng.sample(keys, 3)} for _ in range(rng.randint(0, 3))]
+        rng.shuffle(items)
+        template = "".join(rng.choice(["{}", "{who}", "{text}: ", "{n}", "{missing}", "{é}", "x", " ", "{"])
+                           for _ in range(rng.randint(0, 5)))
+        cases.append([items if rng.random() < 0.95 else "not a list", template, rng.choice(["\n", ", ", ""])])
+    expected = [Op("join", Literal(c[0]), c[1], c[2]).evaluate({}) for c in cases]
+    node = shutil.which("node")
+    assert node, "node is needed to run the browser code's tests: install Node.js (`apt-get install nodejs`)"
+    script = (
+        f"const core = require({json.dumps(str(CORE))});"
+        "let input = '';"
+        "process.stdin.on('data', (chunk) => (input += chunk));"
+        "process.stdin.on('end', () => process.stdout.write(JSON.stringify(JSON.parse(input).map((c) =>"
+        " core.evaluate({op: 'join', args: [{lit: c[0]}, {lit: c[1]}, {lit: c[2]}]}, {})))));"
+    )
+    done = subprocess.run([node, "-e", script], input=json.dumps(cases), capture_output=True, text=True,
+                          encoding="utf-8", timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    got = json.loads(done.stdout)
+    wrong = [(case, want, have) for case, want, have in zip(cases, expected, got, strict=True) if want != have]
+    assert not wrong, f"{len(wrong)} of {len(cases)} differ, e.g. (case, Python, core.js): {wrong[:3]}"
+    assert any("{" in c[1] and "}" in c[1] and e for c, e in zip(cases, expected, strict=True))  # not vacuous

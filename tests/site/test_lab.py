@@ -209,7 +209,7 @@ def test_every_quoted_message_is_checked_here() -> None:
                "must be `async def`", "already runs", "waited", "event loop blocked", "get_app()",
                "modify_state needs", "instances belong", "cannot get OtherState", "started by a chain",
                "set_max_counter: expected", "set_progress total", "is not a policy", "apply to background",
-               "has held the lock"}
+               "has held the lock", "state to 1,048,600 bytes"}
     excerpts = {"cannot change"}  # a part of a message, in prose
     for message in quoted_messages():
         assert any(key in message for key in checked | excerpts), f"no test checks the quoted {message!r}"

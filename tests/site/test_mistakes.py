@@ -47,6 +47,16 @@ class MistakeProgressState(rx.State):
         await self.set_progress(5, 0)
 
 
+class MistakeGrowingState(rx.State):
+    log: str = ""
+
+    @rx.event(background=True)
+    async def my_task(self):
+        for _ in range(100):
+            async with self:
+                self.log += "a line of the log\n"
+
+
 class MistakeSetterState(rx.State):
     max_counter: int = 10
 
@@ -79,6 +89,16 @@ async def test_a_value_the_vars_type_refuses() -> None:
     _, ack = await _errors(MistakeSetterState.set_max_counter, "abc")
     assert ack["ok"] is False
     assert_quoted(ack["error"].replace("MistakeSetterState", "MyTaskState"))
+
+
+async def test_a_state_that_grew_past_what_a_tab_may_hold() -> None:
+    errors, _ = await _errors(MistakeGrowingState.my_task, max_state_bytes=1000)
+    (message,) = errors
+    token = re.search(r"tab (\w{8})'s", message)
+    assert token is not None, message
+    message = re.sub(r"to [\d,]+ bytes", "to 1,048,600 bytes", message.replace(token.group(1), "1a2b3c4d"))
+    assert_quoted(message.replace("MistakeGrowingState", "MyState").replace("=1,000)", "=1,048,576)"))
+    assert rx.Settings().max_state_bytes == 1_048_576  # the value the page shows
 
 
 async def test_a_progress_total_of_zero() -> None:

@@ -2,7 +2,8 @@
 
 It never uses (or touches) a Redis it did not start, so never 127.0.0.1:6379.
 It keeps its port when stopped and started again, so Apps pointed at it find
-it back (empty: it keeps nothing on disk).
+it back (empty: it keeps nothing on disk), or with every key it held
+(`restart(keep=True)`: SHUTDOWN SAVE, then the dump is loaded on start).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 from tests.support.ports import free_port
@@ -66,6 +68,22 @@ class RedisServer:
                 self.process.kill()
                 self.process.wait()
             self.process = None
+
+    def restart(self, down_for: float, *, keep: bool = True) -> None:
+        """Shut down (saving every key when `keep`, as `redis-cli SHUTDOWN SAVE` does), stay down
+        `down_for` seconds (the port refuses connections), and start again on the same port."""
+        assert self.process is not None, "not running"
+        if keep:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=5) as conn:
+                conn.sendall(b"SHUTDOWN SAVE\r\n")
+                conn.recv(16)  # (the connection closes once the dump is written)
+            self.process.wait(10)
+            self.process = None
+        else:
+            self.stop()
+        time.sleep(down_for)
+        self.start()
+        Path(self.dir, "dump.rdb").unlink(missing_ok=True)  # loaded: a later start begins empty again
 
     def flush(self) -> None:
         """Forget every key (between tests that share one server)."""

@@ -101,6 +101,17 @@ test("evaluate reads vars from the store, and literals", () => {
   }
 });
 
+test("evaluate: join writes each item of a list into its template", () => {
+  const store = { S: { msgs: [{ who: "You", text: "hi" }, { who: "Reply", text: "héllo", n: 2.5 }], ids: ["a", 1] } };
+  const join = (list, template, sep) => core.evaluate({ op: "join", args: [list, { lit: template }, { lit: sep }] }, store);
+  assert.equal(join({ var: "S.msgs" }, "{who}: {text}", "\n"), "You: hi\nReply: héllo");
+  assert.equal(join({ var: "S.msgs" }, "{n}|{missing}", ","), "|,2.5|"); // a key an item lacks reads as nothing
+  assert.equal(join({ var: "S.ids" }, "<{}>", " "), "<a> <1>");
+  assert.equal(join({ var: "S.ids" }, "{x}", "-"), "-"); // keys of an item that is not an object: nothing
+  assert.equal(join({ lit: "not a list" }, "{}", ","), "");
+  assert.throws(() => core.evaluate({ op: "join", args: [{ var: "S.ids" }] }, store), core.ExprError);
+});
+
 test("evaluate: not, and, or give what Python's operators give", () => {
   const store = { S: { zero: 0, text: "hi", empty: [] } };
   const v = (name) => ({ var: "S." + name });
@@ -168,6 +179,19 @@ test("applyUpdate: old deltas are ignored and a missing one asks for a full copy
   assert.deepEqual(core.applyUpdate(store, 5, { seq: 3, delta: { A: { x: 2 } } }), { outcome: "stale", seq: 5 });
   assert.deepEqual(core.applyUpdate(store, 5, { seq: 7, delta: { A: { x: 2 } } }), { outcome: "gap", seq: 5 });
   assert.deepEqual(core.applyUpdate(store, null, { seq: 1, delta: { A: { x: 2 } } }), { outcome: "gap", seq: null });
+  assert.equal(JSON.stringify(store), before);
+});
+
+test("applyUpdate: a merged update fits when its `from` is the next seq, and its seq becomes the copy's", () => {
+  const store = { A: { x: 1, log: ["a"] } };
+  const merged = { seq: 9, from: 6, delta: { A: { x: 4 } }, ops: { A: { log: [["set", [1], "b"], ["set", [2], "c"]] } } };
+  assert.deepEqual(core.applyUpdate(store, 5, merged), { outcome: "delta", seq: 9 });
+  assert.deepEqual(store, { A: { x: 4, log: ["a", "b", "c"] } });
+  const before = JSON.stringify(store);
+  // One that starts past the next seq, or inside what the copy already has, asks for a full copy.
+  assert.deepEqual(core.applyUpdate(store, 9, { seq: 12, from: 11, delta: { A: { x: 5 } } }), { outcome: "gap", seq: 9 });
+  assert.deepEqual(core.applyUpdate(store, 9, { seq: 12, from: 8, delta: { A: { x: 5 } } }), { outcome: "gap", seq: 9 });
+  assert.deepEqual(core.applyUpdate(store, 9, { seq: 9, from: 7, delta: { A: { x: 5 } } }), { outcome: "stale", seq: 9 });
   assert.equal(JSON.stringify(store), before);
 });
 
