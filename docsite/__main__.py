@@ -68,11 +68,28 @@ class _Server(uvicorn.Server):
         self.engine_app = engine_app
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        running = len(self.engine_app.background_tasks)
+        if running:  # otherwise the wait would look like a hang
+            limit = self.engine_app.settings.shutdown_timeout
+            print(f"Stopping: {running} background task(s) still run; they get up to {limit:g}s to finish "
+                  "(setting shutdown_timeout), then they are cancelled", flush=True)
         stopping = asyncio.ensure_future(self.engine_app.shutdown())
         try:
             await super().shutdown(sockets)
         finally:
             await stopping
+
+
+def _port_taken(host: str, port: int) -> str | None:
+    """Why (host, port) cannot be listened on now, or None: checked before saying "Serving"."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
 
 
 def _announce(args: argparse.Namespace) -> None:
@@ -93,6 +110,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     os.environ.setdefault("DEMO_QUOTE_URL", f"http://{host}:{args.port}/api/quote")
+    taken = _port_taken(args.host, args.port)
+    if taken:
+        print(f"error: cannot listen on {args.host}:{args.port}: {taken}; another server may be using it. "
+              "Stop it, or pick another port with --port", file=sys.stderr)
+        return 3
     if args.workers > 1:
         _announce(args)
         return serve_workers(args.workers, args.host, args.port, args.site.resolve())

@@ -70,6 +70,7 @@
     offline: "Cannot reach the server; trying again by itself.",
   };
   var NOTE_NO_CLIENT = "The demo's scripts did not load; reload the page to try again.";
+  var NOTE_STARTED_OVER = "The server restarted: this tab's demos start over from their first values.";
 
   // ---------------------------------------------------------------------
   // Runtime state
@@ -99,6 +100,8 @@
   var reconnectTimer = null;
   var listenersInstalled = false;
   var clientMissing = false; // socket.io-client did not load: the box can never go live
+  var wasLive = false; // has this page load been live before (so a new tab means its state was lost)?
+  var startedOver = false; // reconnected to a new tab: say so until the reader acts
   var openSocket = null; // how connect() opens the page's socket; null: Socket.IO to the server (useTransport)
 
   var CONTROLS = "[data-rx-on-click], [data-rx-on-change], [data-rx-disabled], [data-rx-busy]";
@@ -205,8 +208,22 @@
     var text = toText(v);
     if (el.value !== text) el.value = text;
     lastSent.delete(el); // the next edit is news again, whatever it says
-    // The refused text is gone; the box's message still says why.
-    if (!fieldProblem(el)) setAriaFlag(el, "aria-invalid", false);
+    // The refused text is gone; the box's message still says why, and now
+    // also what the field holds again, so the two do not seem to disagree.
+    if (!fieldProblem(el)) {
+      setAriaFlag(el, "aria-invalid", false);
+      sayFieldIsBack(el, text);
+    }
+  }
+
+  var BACK_NOTE = / [^.]+ is back to .*$/; // the note below, as added last time
+
+  function sayFieldIsBack(el, text) {
+    var box = el.closest("[data-rx-demo]");
+    var holder = box && box.querySelector("[data-rx-error]:not([hidden])");
+    if (!holder || errorSource.get(box) !== el) return;
+    var message = errorTextHolder(holder).textContent.replace(BACK_NOTE, "");
+    showError(box, message + " " + fieldName(el) + " is back to " + text + ".", el);
   }
 
   function renderValue(el, force) {
@@ -314,6 +331,7 @@
     var i, els = box.querySelectorAll("[data-rx-status]");
     for (i = 0; i < els.length; i++) setText(els[i], status);
     var note = clientMissing ? NOTE_NO_CLIENT : NOTES[status] || "";
+    if (!note && startedOver && status === STATUS_LIVE) note = NOTE_STARTED_OVER;
     els = box.querySelectorAll("[data-rx-note]");
     for (i = 0; i < els.length; i++) {
       setText(els[i], note);
@@ -323,6 +341,7 @@
 
   function setStatus(next) {
     status = next;
+    if (next === STATUS_LIVE) wasLive = true;
     boxes().forEach(showStatus);
     renderControls();
   }
@@ -492,6 +511,10 @@
             showError(b, "No answer from the server for " + name + ".");
           });
         } else if (answer.kind === "ok") {
+          if (startedOver) {
+            startedOver = false; // the reader has moved on: the note goes
+            boxes().forEach(showStatus);
+          }
           boxesHit.forEach(function (b) {
             clearErrorAfterSuccess(b, el);
           });
@@ -768,14 +791,21 @@
       if (inspecting !== null) sendInspect(); // the new socket has no inspector yet
     });
     socket.on("hello", function (msg) {
-      if (isPlainObject(msg)) writeTicket(msg.token);
+      if (!isPlainObject(msg)) return;
+      // A ticket starts with its tab's id: a reconnect of this page that gets
+      // another tab lost its old state (a restarted server), and says so.
+      var before = readTicket();
+      if (wasLive && before && typeof msg.token === "string" && msg.token.split(".")[0] !== before.split(".")[0]) {
+        startedOver = true;
+      }
+      writeTicket(msg.token);
     });
     socket.on("update", onUpdate);
     socket.on("trace", onTraceMessage);
     socket.on("error", function (msg) {
       var message = isPlainObject(msg) && typeof msg.message === "string" ? msg.message : String(msg);
       var box = isPlainObject(msg) && typeof msg.event === "string" ? eventBoxes.get(msg.event) : null;
-      if (awaitingAck.has(msg.event)) awaitingAck.set(msg.event, true); // its ack must not clear this
+      if (isPlainObject(msg) && awaitingAck.has(msg.event)) awaitingAck.set(msg.event, true); // its ack must not clear this
       targetBoxes(box).forEach(function (b) {
         showError(b, message);
       });

@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
 SCHEMES = ("light", "dark")
 # Pages a phone reader meets with demo boxes or wide tables.
-PHONE_PAGES = ("/", "/background-tasks/", "/reference/settings/", "/performance/")
+PHONE_PAGES = ("/", "/background-tasks/", "/first-task/", "/mistakes/", "/reference/settings/", "/performance/")
 
 
 async def open_page(new_context: Any, server: DocServer, path: str, scheme: str, **options: Any) -> Page:

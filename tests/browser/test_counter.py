@@ -179,8 +179,9 @@ async def test_a_refused_limit_is_restored_when_the_field_is_left(page: Page, se
     await expect(counter.error).to_be_hidden()
 
     await counter.limit.blur()  # left empty: refused, and the kept limit comes back
-    await expect(counter.error).to_have_text("Limit must be a whole number from 1 to 100.")
     await expect(counter.limit).to_have_value("10")
+    # The message says why, and that the field holds the kept limit again (not a contradiction).
+    await expect(counter.error).to_have_text("Limit must be a whole number from 1 to 100. Limit is back to 10.")
     await expect(counter.limit).not_to_have_attribute("aria-invalid", "true")
 
 

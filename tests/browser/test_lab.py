@@ -423,7 +423,7 @@ async def test_the_panel_costs_nothing_closed_and_is_turned_off_on_close_reconne
     await eventually(lambda: _inspects(sent)[-1] == {"on": False}, what="inspect off after navigating away")
     assert await page.evaluate("() => window.engineRuntime.inspecting") is None
     # The new page's boxes have their toggles too, closed.
-    counter = page.locator("[data-rx-demo]").filter(has=page.get_by_role("spinbutton", name="Limit"))
+    counter = page.locator('[data-rx-demo="demos.background_tasks:background_task_example"]')
     await expect(counter.get_by_role("button", name=TOGGLE)).to_have_attribute("aria-expanded", "false")
 
 

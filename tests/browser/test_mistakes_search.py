@@ -38,15 +38,18 @@ async def first_group(page: Page, query: str) -> list[str]:
     await box.fill(query[:-1])
     await box.press_sequentially(query[-1])  # a key press: the theme searches on keyboard input
     await expect(page.locator(".md-search-result__meta")).not_to_have_text("Type to start searching")
-    # The search runs in a worker: read the first group until two readings agree.
+    # The search runs in a worker, and the results of a shorter query may show first: read the first
+    # group until five readings in a row (half a second) agree.
     group = page.locator(".md-search-result__list > li").first.locator("a")
     read = "links => links.map(link => link.getAttribute('href'))"
-    hrefs, previous = await group.evaluate_all(read), None
-    for _ in range(50):
-        if hrefs == previous:
-            break
+    hrefs, same = await group.evaluate_all(read), 0
+    for _ in range(100):
         await asyncio.sleep(0.1)
-        hrefs, previous = await group.evaluate_all(read), hrefs
+        latest = await group.evaluate_all(read)
+        same = same + 1 if latest == hrefs else 0
+        hrefs = latest
+        if same >= 5:
+            break
     return [re.sub(r"\?h=[^#]*", "", href or "") for href in hrefs]
 
 

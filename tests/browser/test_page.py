@@ -192,7 +192,7 @@ async def test_the_home_page_has_a_live_counter_and_says_what_is_needed(page: Pa
     await expect(counter.start).to_be_visible()
 
     # The link beside it leads to the section that explains this very box.
-    await article.get_by_role("link", name="a counter that ticks on the server").click()
-    await page.wait_for_url(re.compile(re.escape(server.url + BACKGROUND_TASKS_PAGE) + "#example-"))
-    await expect(page.get_by_role("heading", name=re.compile("counter that ticks"))).to_be_in_viewport()
+    await article.get_by_role("link", name="the hand-written guard").click()
+    await page.wait_for_url(re.compile(re.escape(server.url + BACKGROUND_TASKS_PAGE) + "#the-hand-written-guard"))
+    await expect(page.get_by_role("heading", name=re.compile("hand-written guard"))).to_be_in_viewport()
     await expect(counter.figure).to_have_text("2 /")  # the same tab state

@@ -36,12 +36,15 @@ async def test_the_box_goes_live_and_reconnects_after_a_server_restart(page: Pag
     # socket.io-client retries with a back-off of at most 5 s.
     await expect(counter.status).to_have_text("live", timeout=15_000)
     await expect(fetch.status).to_have_text("live")
-    for box in (counter, fetch):
-        await expect(box.note).to_be_hidden()
     for control in (counter.limit, counter.start, counter.reset, fetch.button):
         await expect(control).to_be_enabled()
-    # The in-memory state went with the old process: the tab starts afresh, and works.
+    # The in-memory state went with the old process: the tab starts afresh, says so, and works.
+    for box in (counter, fetch):
+        await expect(box.note).to_have_text(
+            "The server restarted: this tab's demos start over from their first values."
+        )
     await counter.set_limit(2)
+    await expect(counter.note).to_be_hidden()  # the reader has acted: the note goes
     await counter.start.click()
     await expect(counter.figure).to_have_text("2 /", timeout=5_000)
     await expect(counter.start).to_be_visible()

@@ -132,6 +132,8 @@ async def test_sigint_stops_the_same_way(docs_server):
     assert took <= SHUTDOWN_TIMEOUT + 1.0, log
     assert code == 0 and "Traceback" not in log, log
     assert "tasks started=1 done=0 failed=0 cancelled=1; locks held=0" in log, log
+    # Ctrl-C with a task running says what the wait is for, instead of a silent pause.
+    assert f"Stopping: 1 background task(s) still run; they get up to {SHUTDOWN_TIMEOUT:g}s to finish" in log, log
 
 
 def test_help_documents_the_extra_modules_hook():
