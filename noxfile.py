@@ -71,6 +71,18 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *session.posargs)
 
 
+FAULTS = ["tests/redis/test_redis_restart.py", "tests/redis/test_paused_worker.py", "tests/redis/test_deploy.py",
+          "tests/engine/test_resume.py", "tests/redis/test_recovery.py", "tests/redis/test_stream.py"]
+
+
+@nox.session
+def faults(session: nox.Session) -> None:
+    """The fault tests alone (a Redis restart, a paused worker, a deploy), for an operator checking a change:
+    nox -s faults [-- ARGS]. They are part of `nox -s tests` too."""
+    _install(session, "runtime", "tests")
+    session.run("pytest", "-n", "0", *FAULTS, *session.posargs)
+
+
 @nox.session
 def soak(session: nox.Session) -> None:
     """The load tests, LOAD_SCALE (default 25) times bigger than CI runs them: nox -s soak [-- -k NAME]."""

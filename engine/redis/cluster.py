@@ -33,6 +33,14 @@ class RedisCluster:
 
         self.directory.on_cancel = asked
 
+    def ask_resume(self, token: str) -> None:
+        """A restart stopped a resumable run of the tab: its socket may be on another worker already."""
+        self.directory.announce_resume(token)
+
+    def on_resume(self, resume_here: Callable[[str], None]) -> None:
+        """When another worker says so of a tab whose socket is here: start its stopped runs again."""
+        self.directory.on_resume = lambda token: resume_here(token) if self.directory.serves(token) else None
+
     def alive(self, worker: str) -> bool:
         return self.directory.alive(worker)
 

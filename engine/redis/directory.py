@@ -78,6 +78,8 @@ class RedisTabDirectory(TabDirectory):
         self.pauses = 0  # times this worker found it had not been listening (paused, or Redis out of reach)
         # Called with (token, handler full name or None) when another worker asks to cancel a tab's tasks.
         self.on_cancel: Callable[[str, str | None], None] | None = None
+        # Called with a token when another worker's shutdown stopped a resumable run of that tab.
+        self.on_resume: Callable[[str], None] | None = None
 
     def _hash(self, worker: str) -> str:
         return f"{PREFIX}:conns:{worker}"
@@ -132,6 +134,10 @@ class RedisTabDirectory(TabDirectory):
         ]
 
     async def close(self) -> None:
+        if self._tasks and self._outbox:  # what this worker said last (its runs a shutdown stopped) goes out
+            with contextlib.suppress(RedisError, OSError, TimeoutError):
+                async with asyncio.timeout(1.0):
+                    await self._write_changes()
         self._closed = True
         tasks, self._tasks = self._tasks, []
         for task in tasks:
@@ -190,7 +196,7 @@ class RedisTabDirectory(TabDirectory):
         own = self._hash(self.worker)
         pipe = self._redis.pipeline(transaction=False)
         for op, token, binding in ops:
-            if op == "cancel":  # (binding.sid carries the handler's name, "" for every tab-lifetime task)
+            if op in ("cancel", "resume"):  # (binding.sid: the handler's name, "" for every tab-lifetime task)
                 pipe.publish(self._channel, json.dumps({"op": op, "w": self.worker, "t": token, "h": binding.sid}))
                 continue
             if op == "bind":
@@ -316,6 +322,10 @@ class RedisTabDirectory(TabDirectory):
         elif op == "bye":
             self._drop(worker)
             self._heard.pop(worker, None)
+        elif op == "resume":
+            token = message.get("t")
+            if isinstance(token, str) and self.on_resume is not None:
+                self.on_resume(token)
         elif op == "cancel":
             token, handler = message.get("t"), message.get("h")
             if isinstance(token, str) and isinstance(handler, str) and self.on_cancel is not None:
@@ -354,6 +364,14 @@ class RedisTabDirectory(TabDirectory):
         if self._deaf_for(now) > 0:
             return True  # this worker has not been listening (paused, or Redis out of reach): it cannot tell
         return worker in self._heard
+
+    def announce_resume(self, token: str) -> None:
+        """Tell every other worker that a resumable run of the tab was stopped by this one's shutdown."""
+        self._send("resume", token, Binding("", None, self.worker))
+
+    def serves(self, token: str) -> bool:
+        """Whether the tab's socket is on this worker."""
+        return token in self._local
 
     def announce_cancel(self, token: str, handler: str | None) -> None:
         """Ask every other worker to cancel its copies of a handler for a tab (None: its tab-lifetime tasks)."""

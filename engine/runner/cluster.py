@@ -26,6 +26,12 @@ class Cluster(Protocol):
     def on_cancel(self, cancel_here: Callable[[str, str | None], None]) -> None:
         """Call `cancel_here(token, handler)` when another worker asks this one to cancel tasks."""
 
+    def ask_resume(self, token: str) -> None:
+        """Tell the worker serving the tab that a restart stopped a run of it that may start again."""
+
+    def on_resume(self, resume_here: Callable[[str], None]) -> None:
+        """Call `resume_here(token)` when another worker says so of a tab connected here."""
+
 
 class LocalCluster:
     """One process: there is no other worker to ask or to tell."""
@@ -40,4 +46,10 @@ class LocalCluster:
         return None
 
     def on_cancel(self, cancel_here: Callable[[str, str | None], None]) -> None:
+        return None
+
+    def ask_resume(self, token: str) -> None:
+        return None
+
+    def on_resume(self, resume_here: Callable[[str], None]) -> None:
         return None

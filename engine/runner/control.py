@@ -213,6 +213,7 @@ class TaskControl:
         "interrupted" by this server's shutdown ends "cancelled" and says so; a handler declared
         `resume=True` also leaves its arguments, for the worker that next serves the tab (`resume`).
         """
+        resumable = False
         try:
             if handle.admitted or handle.waited:
                 session = Session(self.parts, handle.token, lane=handle.id)
@@ -231,9 +232,12 @@ class TaskControl:
                             status["error"] = STOPPED_BY_RESTART if not handler.resume else RESUMES
                             if handler.resume:
                                 status["resume"] = list(args)
+                                resumable = True
                     handle.waited = False  # (under the lock: the next to release must not wait for it)
                     self._store_copies(status, copies, outcome=outcome, more=more)
                     await session.commit(final=True)
+                if resumable:  # the tab may be on another worker already: it starts the run there
+                    self.cluster.ask_resume(handle.token)
         finally:
             if handler.concurrency == "queue":
                 self._leave_turns(handle)

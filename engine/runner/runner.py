@@ -50,6 +50,8 @@ class Runner:
         self.control = TaskControl(parts, self.tasks, cluster or LocalCluster())
         self.queues = TabQueues(parts.settings, self._run_event)
         self.background = Background(parts, self.tasks, self.control, self.queues)
+        self._resuming: set[asyncio.Task[None]] = set()
+        self.control.cluster.on_resume(self._resume_soon)
 
     # -- events from a tab ---------------------------------------------------------------
     @staticmethod
@@ -232,6 +234,29 @@ class Runner:
                 full[name] = tx.root.get_substate(state_cls._rx_path).public_values()
             await send(tx.seq, full)
         for spec in resumed:  # (after the tab has its values: the task's updates follow them)
+            logger.info("tab %s: %s starts again after a restart stopped it", token[:8], spec.handler.qualname)
+            self.background.start(token, spec)
+
+    def _resume_soon(self, token: str) -> None:
+        """Another worker's shutdown stopped a resumable run of a tab connected here: start it again."""
+        if self.tasks.closing:
+            return
+        task = asyncio.get_running_loop().create_task(self.resume(token), name=f"engine:resume:{token[:8]}")
+        self._resuming.add(task)
+        task.add_done_callback(self._resuming.discard)
+
+    async def resume(self, token: str) -> None:
+        """Start again the runs of the tab that a restart stopped (handlers declared `resume=True`)."""
+        session = Session(self.parts, token, lane="resume")
+        try:
+            async with session as tx:
+                resumed = self.control.to_resume(tx.root, tx)
+                if resumed:
+                    await session.commit(final=True)
+        except Exception as exc:  # (the record stays: the tab's next connection resumes it)
+            logger.warning("tab %s: could not resume the runs a restart stopped: %s", token[:8], exc)
+            return
+        for spec in resumed:
             logger.info("tab %s: %s starts again after a restart stopped it", token[:8], spec.handler.qualname)
             self.background.start(token, spec)
 

@@ -73,3 +73,31 @@ async def test_a_restart_of_every_worker_gives_each_tab_its_state_and_resumes_it
         finally:
             await asyncio.gather(*(tab.__aexit__(None, None, None) for tab in counters + loggers + back))
             await asyncio.gather(*(asyncio.to_thread(worker.stop) for worker in workers))
+
+
+async def test_a_rolling_restart_resumes_the_counter_of_a_tab_that_moved_to_another_worker(start_worker):
+    with RedisServer() as redis:
+        slow_drain = {**NO_SECRET, "ENGINE_SHUTDOWN_TIMEOUT": "1.5"}  # its tabs move while it drains
+        old, other = start_worker(redis.url, **slow_drain), start_worker(redis.url, **NO_SECRET)
+        tabs = [TabClient(url=old.url, states=[MyTaskState]) for _ in range(TABS)]
+        moved: list[TabClient] = []
+        await asyncio.gather(*(tab.__aenter__() for tab in tabs))
+        try:
+            for tab in tabs:
+                await tab.send(MyTaskState.set_max_counter, 1000)
+                await tab.send(MyTaskState.toggle_running)
+            await asyncio.gather(*(tab.wait_for(lambda t: counter(t) >= 2, timeout=20) for tab in tabs))
+            stopping = asyncio.create_task(asyncio.to_thread(old.stop))  # SIGTERM: it drains for 1.5 s
+            for tab in tabs:  # the page reconnects to the other worker at once (its tasks still run on the old)
+                again = TabClient(url=other.url, states=[MyTaskState], ticket=tab.ticket)
+                again._client_id = tab._client_id  # the same page
+                moved.append(await again.__aenter__())
+                assert again.token == tab.token
+            await stopping
+            for tab in moved:
+                reached = counter(tab)
+                await tab.wait_for(lambda t, r=reached: counter(t) >= r + 2, timeout=20)  # nobody pressed Start
+                assert tab.task(MyTaskState.my_task)["status"] == "running"
+        finally:
+            await asyncio.gather(*(tab.__aexit__(None, None, None) for tab in tabs + moved))
+            await asyncio.to_thread(other.stop)
