@@ -29,6 +29,7 @@ from tests.browser.axe import axe_problems
 from tests.browser.chromium import PHONE
 from tests.browser.docs_server import DocServer
 from tests.browser.pages import FetchBox, open_live
+from tests.support.env import ROOT
 from tests.support.polling import eventually
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
@@ -41,7 +42,18 @@ OUTSIDE_MESSAGE = (
 )
 # Pages with ```mermaid fences, and how many each has.
 N_TASKS = "[data-lab-rows] tr[data-var='state.my_task_state._n_tasks'] td"  # the guard, in the table
-DIAGRAM_PAGES = {"/site/architecture/": 3, "/site/protocol/": 1, "/background-tasks/": 2, "/task-control/": 1}
+def _diagram_pages() -> dict[str, int]:
+    """Every page with ```mermaid fences in its source, and how many (so a new diagram is checked too)."""
+    pages = {}
+    for source in sorted((ROOT / "docs").rglob("*.md")):
+        count = source.read_text(encoding="utf-8").count("```mermaid")
+        if count:
+            path = source.relative_to(ROOT / "docs").with_suffix("").as_posix()
+            pages["/" if path == "index" else f"/{path.removesuffix('/index')}/"] = count
+    return pages
+
+
+DIAGRAM_PAGES = _diagram_pages()
 
 
 # -- reading a panel ----------------------------------------------------------------------------

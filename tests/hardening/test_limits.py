@@ -209,7 +209,9 @@ def _queue_sizes(app: rx.App) -> int:
 
 async def test_a_stalled_tab_is_disconnected_and_memory_stays_bounded(make_app, caplog):
     limit = 8
-    app = make_app(max_queued_updates=limit)
+    # (Both sockets come from 127.0.0.1: the per-address event budget is raised for the stalled tab's clicks.)
+    app = make_app(max_queued_updates=limit, max_unsent_bytes=10**9,  # (only the count bound)
+                   events_per_second=1e6, client_events_per_second=1e6)
     async with TabClient(app, states=[HardFloodState]) as reader:  # reads normally, as a control
         url = reader.url
         assert url is not None
@@ -218,9 +220,10 @@ async def test_a_stalled_tab_is_disconnected_and_memory_stays_bounded(make_app, 
             frames = await stalled.join({"states": [HardFloodState.get_full_name()]})
             token = json.loads(frames[1].split(",", 1)[1])[1]["token"].split(".")[0]
             with caplog.at_level(logging.WARNING, logger="engine.socket"):
-                # 3000 updates of 16 KB each (48 MB) for a tab that never reads them.
-                flood = {"name": HardFloodState.flood.full_name, "args": [3000, 16000]}
-                await stalled.emit("event", flood, ack=1)
+                # 100 clicks, each an update of 60 KB (6 MB, more than the kernel buffers take), for a tab that
+                # never reads them. (A task's updates would merge into one held update instead: test_overload.py.)
+                for click in range(100):
+                    await stalled.emit("event", {"name": HardFloodState.fill.full_name, "args": [60000]}, ack=click)
                 assert (await reader.send(HardFloodState.flood, 200, 16000))["ok"]
                 peak = 0
                 deadline = time.monotonic() + 15
