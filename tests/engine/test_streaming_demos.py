@@ -112,7 +112,8 @@ async def test_the_orders_table_sends_one_field_per_change_not_its_rows(app, mon
         # first seq it stands for. Either way each change costs a field, not the rows.
         covered = [u["seq"] - u.get("from", u["seq"]) + 1 for u in changes]
         assert sum(covered) >= 12, covered
-        assert all(_size(u) <= 300 * n for u, n in zip(changes, covered)), [(_size(u), n) for u, n in zip(changes, covered)]
+        sized = [(_size(u), n) for u, n in zip(changes, covered, strict=True)]
+        assert all(size <= 300 * n for size, n in sized), sized
         assert tab.state(OrdersState)["changes"] == 12
         moved = [o for o in tab.state(OrdersState)["orders"] if o["status"] != "open"]
         assert sorted(o["id"] for o in moved) == sorted(tab.state(OrdersState)["flagged"])
