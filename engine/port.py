@@ -105,7 +105,11 @@ class PortTab:
             return await self._event(payload)
         if name == protocol.RESYNC:
             if isinstance(payload, dict) and "states" in payload:
-                self.states = protocol.read_states(payload.get("states"))
+                try:
+                    self.states = protocol.read_states(payload.get("states"))
+                except LimitExceededError as exc:
+                    self._send(protocol.ERROR, protocol.error(str(exc)))  # the tab keeps the states it had
+                    return None
             await self._send_full()
             return None
         if name == protocol.INSPECT:
@@ -133,7 +137,10 @@ class PortTab:
         return protocol.ack(result)
 
     async def _inspect(self, payload: Any) -> dict[str, Any]:
-        request = protocol.read_inspect((payload,))
+        try:
+            request = protocol.read_inspect((payload,))
+        except LimitExceededError as exc:
+            return protocol.ack(refused=str(exc))
         if self._inspector is not None:
             self._inspector.close()
             self._inspector = None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 from typing import Any, NamedTuple
 
-from .errors import EventError
+from .errors import EventError, LimitExceededError
 from .patch import Patch, apply_ops
 from .runner.outcome import EventResult, Outcome
 
@@ -37,7 +37,7 @@ INSPECT = "inspect"  # turn the inspector on or off
 CLIENT_EVENTS = frozenset({EVENT, RESYNC, INSPECT})
 
 # Caps on what a tab supplies (longer values are refused or cut, never stored).
-MAX_STATES = 64  # state names in one connect or resync
+MAX_STATES = 1000  # state names in one connect, resync or inspect (more is refused, not cut)
 MAX_STATE_NAME = 200
 MAX_CLIENT_ID = 64
 MAX_EVENT_ID = 64
@@ -126,10 +126,19 @@ def read_auth(auth: object) -> Auth:
 
 
 def read_states(value: object) -> list[str]:
-    """State names a tab shows (unknown ones are skipped later), at most MAX_STATES."""
+    """State names a tab shows (unknown ones are skipped later).
+
+    More than MAX_STATES names is refused rather than cut: a tab that silently
+    got only some of its states would show defaults for the rest.
+    """
     if not isinstance(value, list):
         return []
-    return [name for name in value[:MAX_STATES] if isinstance(name, str) and len(name) <= MAX_STATE_NAME]
+    if len(value) > MAX_STATES:
+        raise LimitExceededError(
+            f"a tab may show at most {MAX_STATES} states at once, and this one named {len(value)}; "
+            "name only the states the page shows"
+        )
+    return [name for name in value if isinstance(name, str) and len(name) <= MAX_STATE_NAME]
 
 
 class InspectRequest(NamedTuple):

@@ -7,7 +7,8 @@ its handler, its acknowledgement written): it waits seconds behind work
 nobody is looking at. So when the loop falls behind, background blocks
 (`async with self`, `modify_state`) queue here, first come first served,
 and each turn admits a budget of them (a block that finds nobody queued and
-the turn's budget not spent goes at once, so a few busy tasks never wait);
+the turn's budget not spent goes at once, so a few busy tasks never wait;
+a block never passes one that queued, even one let go that has not run yet);
 the budget follows how much CPU time the last turn took (it shrinks when a
 turn took more than half of `pacing_lag`, and grows back when it took
 less). Every task still makes progress, in order,
@@ -54,6 +55,7 @@ class Pacer:
         self._budget = _START_BUDGET
         self._turn_began: float | None = None
         self._free = 0  # blocks this loop turn may still let through without queueing (the budget's rest)
+        self._admitted = 0  # blocks let go that have not run yet: nobody passes them without queueing
         self._refill: asyncio.Handle | None = None
         self._stopped = False
 
@@ -69,7 +71,7 @@ class Pacer:
             self._start(loop)
         if not self.engaged:
             return
-        if self._free and not self._waiting:  # (room left in this turn: a few busy tasks never wait)
+        if self._free and not self._waiting and not self._admitted:  # (room left: a few busy tasks never wait)
             self._free -= 1
             if self._refill is None:
                 self._refill = loop.call_soon(self._new_turn)
@@ -79,7 +81,11 @@ class Pacer:
         self.waited += 1
         if self._admitting is None:
             self._admitting = loop.call_soon(self._admit)
-        await waiter
+        try:
+            await waiter
+        finally:
+            if waiter.done() and not waiter.cancelled() and self._admitted:
+                self._admitted -= 1
 
     def stop(self) -> None:
         """No more pacing (the server is stopping): whoever waits goes now."""
@@ -93,6 +99,7 @@ class Pacer:
     # -- the heartbeat ----------------------------------------------------------------------
     def _start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._release_all()
+        self._admitted = 0  # (blocks of another loop are not this loop's to wait for)
         if self._beat is not None:
             self._beat.cancel()
         self._loop = loop
@@ -151,6 +158,7 @@ class Pacer:
             waiter = waiting.popleft()
             if not waiter.done():  # (a cancelled block no longer waits)
                 waiter.set_result(None)
+                self._admitted += 1
                 room -= 1
         if waiting:
             self._admitting = loop.call_soon(self._admit)
@@ -163,6 +171,7 @@ class Pacer:
             waiter = self._waiting.popleft()
             if not waiter.done():
                 waiter.set_result(None)
+                self._admitted += 1
         if self._admitting is not None:
             self._admitting.cancel()
             self._admitting = None

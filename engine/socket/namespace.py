@@ -189,7 +189,11 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             return
         data = payload[0] if len(payload) == 1 else None
         if isinstance(data, dict) and "states" in data:
-            connection.states = protocol.read_states(data.get("states"))
+            try:
+                connection.states = protocol.read_states(data.get("states"))
+            except LimitExceededError as exc:
+                await self._tell(sid, str(exc))  # the tab keeps the states it had
+                return
         await self.send_full(sid, connection.token, connection.states)
 
     async def on_inspect(self, sid: str, *payload: Any) -> dict[str, Any]:
@@ -197,7 +201,10 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         connection = await self._charge(sid)
         if isinstance(connection, str):
             return protocol.ack(refused=connection)
-        request = protocol.read_inspect(payload)
+        try:
+            request = protocol.read_inspect(payload)
+        except LimitExceededError as exc:
+            return protocol.ack(refused=str(exc))
         if connection.inspector is not None:
             connection.inspector.close()
             connection.inspector = None

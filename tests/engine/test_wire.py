@@ -7,7 +7,10 @@ import base64
 import logging
 import re
 
+import pytest
+
 import engine as rx
+from engine import protocol
 from engine.testing import TabClient
 from tests.engine.server_side import server_values
 from tests.support.polling import eventually
@@ -259,3 +262,34 @@ async def test_an_unknown_event_is_refused_with_a_clear_error(app):
         assert ack["ok"] is False
         assert len(tab.errors) == 3
         assert await tab.send(SpecWireState.set_a, 1) == {"ok": True}
+
+
+# -- how many states a tab shows ---------------------------------------------------------------
+
+MANY_STATES = [type(f"SpecWireManyState{i}", (rx.State,), {"__annotations__": {"n": int}, "n": i}) for i in range(80)]
+
+
+async def test_a_tab_showing_eighty_states_receives_every_one(app):
+    """A page of many demos (or a test process with many states) gets all its states, not the first 64."""
+    async with TabClient(app, states=[*MANY_STATES, SpecWireState]) as tab:
+        assert [tab.state(cls)["n"] for cls in MANY_STATES] == list(range(80))
+        assert tab.state(SpecWireState)["a"] == 0
+
+
+async def test_a_tab_naming_more_states_than_the_limit_is_refused_and_says_so(app):
+    names = [f"state.not_a_state_{i}" for i in range(protocol.MAX_STATES + 1)]
+    with pytest.raises(ConnectionRefusedError, match=rf"at most {protocol.MAX_STATES} states at once.*named 1001"):
+        async with TabClient(app, states=names):
+            pass
+    async with TabClient(app, states=[SpecWireState]) as tab:  # nothing was spoiled for the next tab
+        assert tab.state(SpecWireState)["a"] == 0
+
+
+async def test_a_resync_naming_too_many_states_is_refused_and_the_tab_keeps_its_states(app):
+    async with TabClient(app, states=[SpecWireState]) as tab:
+        names = [SpecWireState.get_full_name()] * (protocol.MAX_STATES + 1)
+        await tab._sio.emit(protocol.RESYNC, {"states": names}, namespace=protocol.NAMESPACE)  # as a broken page would
+        await tab.wait_for(lambda t: t.errors)
+        assert "at most 1000 states" in tab.errors[0]
+        assert await tab.send(SpecWireState.set_a, 9) == {"ok": True}
+        await tab.wait_for(lambda t: t.state(SpecWireState)["a"] == 9)

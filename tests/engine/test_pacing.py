@@ -1,0 +1,84 @@
+"""The pacer (engine/runner/pacing.py): a busy task is not slowed, and a crowd takes turns in order."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+
+import pytest
+
+from engine.runner.pacing import Pacer
+
+
+async def _engaged(lag: float = 0.01) -> Pacer:
+    """A pacer whose heartbeat has seen the loop fall behind."""
+    pacer = Pacer(lag)
+    await pacer.turn()  # (starts the heartbeat on this loop)
+    time.sleep(lag * 3)  # the loop is blocked: the next beat comes late
+    for _ in range(50):
+        await asyncio.sleep(lag / 2)
+        if pacer.engaged:
+            return pacer
+    raise AssertionError("the heartbeat never saw the loop fall behind")
+
+
+async def test_one_busy_task_passes_at_once_while_the_pacer_is_engaged():
+    pacer = await _engaged()
+    try:
+        for _ in range(300):
+            await pacer.turn()
+            await asyncio.sleep(0)
+        assert pacer.waited == 0
+    finally:
+        pacer.stop()
+
+
+@pytest.mark.parametrize("times_the_budget", [1.5, 2, 6])
+async def test_a_crowd_larger_than_the_budget_is_admitted_first_come_first_served(times_the_budget: float):
+    """Blocks run in the order they asked for their turn: none passes one that queued before it.
+
+    (A block that finds room goes at once, but not ahead of blocks already let
+    go that have not run yet.)
+    """
+    pacer = await _engaged()
+    crowd = int(pacer.budget * times_the_budget)
+    arrived = 0
+    ran: list[int] = []
+
+    async def work() -> None:
+        nonlocal arrived
+        for _ in range(20):
+            mine, arrived = arrived, arrived + 1
+            await pacer.turn()
+            ran.append(mine)
+            await asyncio.sleep(0)
+
+    try:
+        await asyncio.gather(*(work() for _ in range(crowd)))
+        assert pacer.waited > crowd  # (the crowd really queued, again and again)
+        passed = [(earlier, later) for earlier, later in itertools.pairwise(ran) if later < earlier]
+        assert not passed, f"{len(passed)} blocks ran before one that had asked earlier, e.g. {passed[:3]}"
+    finally:
+        pacer.stop()
+
+
+async def test_blocks_cancelled_while_waiting_or_just_let_go_do_not_hold_the_others_back():
+    pacer = await _engaged()
+    try:
+        crowd = [asyncio.ensure_future(pacer.turn()) for _ in range(pacer.budget * 3)]
+        await asyncio.sleep(0)  # they all queue
+        assert pacer.waited >= len(crowd) - pacer.budget
+        for future in crowd[::2]:
+            future.cancel()  # some before the admission, some after it has let them go
+        await asyncio.sleep(0)
+        for future in crowd[1::4]:
+            future.cancel()
+        await asyncio.gather(*crowd, return_exceptions=True)
+        waited = pacer.waited
+        for _ in range(100):  # one busy task afterwards passes at once again
+            await pacer.turn()
+            await asyncio.sleep(0)
+        assert pacer.waited == waited
+    finally:
+        pacer.stop()
