@@ -233,7 +233,7 @@ class TaskSelf:
                 return getattr(live, name)
             values = self._rx_stale.get(attr.owner)
             value = values[name] if values is not None else attr.default
-            return guarded(value, STALE, f"{attr.owner.__name__}.{name}")
+            return guarded(value, STALE, attr.owner, name)  # (a class: the message names it)
         if is_slot(attr):  # the engine's own slots: there is no state behind them outside a block
             if live is None:
                 raise _outside(f"read {cls.__name__}.{name}")
@@ -271,7 +271,7 @@ class _TaskVar:
         value = values[self.name] if values is not None else self.field.default
         if type(value) in SCALAR_TYPES:
             return value
-        return guarded(value, STALE, self.where)
+        return guarded(value, STALE, self.field.owner, self.name)
 
     def __set__(self, me: Any, value: Any) -> None:
         view = me._rx_live()

@@ -145,7 +145,10 @@ class View:
     # -- reading --------------------------------------------------------------------------------
     def _where(self) -> str:
         state = self._state
-        return f"{type(state).__name__}.{self._name}" if state is not None else "this value"
+        if state is None:
+            return "this value"
+        owner = state if isinstance(state, type) else type(state)  # (a stale value names its state class)
+        return f"{owner.__name__}.{self._name}"
 
     def _child(self, key: Any, value: Any) -> Any:
         return guarded(value, self._guard, self._state, self._name, (*self._path, key), self._check.at(key))
