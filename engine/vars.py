@@ -46,8 +46,9 @@ def _join(items: Any, template: Any, sep: Any) -> str:
 
 _OPERATORS: dict[str, Callable[..., Any]] = {
     "not": lambda a: not _truthy(a),
-    "and": lambda a, b: _truthy(a) and _truthy(b),
-    "or": lambda a, b: _truthy(a) or _truthy(b),
+    # Like Python and like the runtime (core.js): the operand itself, not a bool (`name | "anonymous"`).
+    "and": lambda a, b: b if _truthy(a) else a,
+    "or": lambda a, b: a if _truthy(a) else b,
     "eq": operator.eq,
     "ne": operator.ne,
     "lt": operator.lt,

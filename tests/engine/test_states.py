@@ -302,6 +302,16 @@ def test_expressions_are_evaluated_from_values_never_from_strings():
     assert sneaky.evaluate({"state.spec_vars_state": {"label": "hi"}}) is False
 
 
+def test_and_or_give_an_operand_as_python_and_the_browser_runtime_do():
+    """The server's first render and the page (core.js, tests/site/js/core.test.js) agree: `label | "anonymous"`."""
+    values = {"state.spec_vars_state": {"count": 0, "label": "hi", "items": []}}
+    assert (SpecVarsState.label & SpecVarsState.count).evaluate(values) == 0  # the first false operand
+    assert (SpecVarsState.label & 5).evaluate(values) == 5  # else the last
+    assert (SpecVarsState.count | SpecVarsState.label).evaluate(values) == "hi"  # the first true one
+    assert (SpecVarsState.count | SpecVarsState.items).evaluate(values) == []  # else the last
+    assert (SpecVarsState.label | "anonymous").evaluate({"state.spec_vars_state": {"label": ""}}) == "anonymous"
+
+
 def test_a_var_has_no_truth_value_in_python():
     with pytest.raises(TypeError, match=r"rx\.cond"):
         bool(SpecVarsState.flag)
