@@ -80,7 +80,7 @@ def parse_sentinel_url(url: str) -> SentinelUrl:
         except ValueError:
             raise bad(f"{address!r} has no valid port") from None
         if not parts.hostname or port is None:
-            raise bad(f"{address!r} is not host:port" if address else "it names no Sentinel")
+            raise bad(f"{address!r} is not host:port" if address else "a Sentinel's address is empty")
         sentinels.append((parts.hostname, port))
     pieces = path.split("/") if path else []
     if len(pieces) != 2 or not pieces[1]:

@@ -10,6 +10,7 @@ announces the new one (`+switch-master`), with the time it did.
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -117,6 +118,28 @@ class SentinelGroup:
         path = self.dir / f"{port}.log"
         return path.read_text(errors="replace")[-2000:] if path.exists() else ""
 
+    def replicas(self) -> list[int]:
+        """The ports of the servers that are not the primary (and still run)."""
+        return [port for port in self.server_ports if port != self.primary_port and port in self.processes]
+
+    def cut_replicas(self) -> None:
+        """Pause every replica (SIGSTOP) and close their links on the primary: from now on the primary's
+        writes stay in its backlog, as they do when replication lags. `resume_replicas()` ends the pause."""
+        for port in self.replicas():
+            self.processes[port].send_signal(signal.SIGSTOP)
+        _command(self.primary_port, "CLIENT", "KILL", "TYPE", "replica")
+
+    def resume_replicas(self) -> None:
+        for port in self.replicas():
+            self.processes[port].send_signal(signal.SIGCONT)
+
+    def kill_replicas(self) -> None:
+        """`kill -9` every replica: the primary is left alone."""
+        for port in self.replicas():
+            process = self.processes.pop(port)
+            process.kill()
+            process.wait(5)
+
     def kill_primary(self) -> int:
         """`kill -9` the primary; its port."""
         port = self.primary_port
@@ -144,6 +167,7 @@ class SentinelGroup:
     def stop(self) -> None:
         for process in self.processes.values():
             if process.poll() is None:
+                process.send_signal(signal.SIGCONT)  # (a paused one would not hear the SIGTERM)
                 process.terminate()
         for process in self.processes.values():
             try:
