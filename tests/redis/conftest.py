@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.redis.worker import Worker
-from tests.support.sentinels import SentinelGroup
 from tests.support.ports import free_port
+from tests.support.sentinels import SentinelGroup
 
 BEAT = 0.3  # the workers' heartbeat (worker_heartbeat): a killed one is known dead within 1 s
 

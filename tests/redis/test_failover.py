@@ -124,6 +124,7 @@ async def test_a_failover_under_load_loses_no_update_a_tab_was_shown(start_worke
             assert len(again) == TABS
         elif lagging:  # the window: what the dead primary acknowledged and had not passed on is lost
             assert lost > 0 and len(failed) > 0, "the replicas lagged, yet confirm mode lost nothing"
+            assert all("a failover promoted a replica" in error for error in errors), errors[:3]
         assert max(again, default=0) < TICKING_AGAIN_WITHIN, sorted(again)[-5:]
     finally:
         await asyncio.gather(*(tab.__aexit__(None, None, None) for tab in tabs), return_exceptions=True)
