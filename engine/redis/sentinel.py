@@ -49,7 +49,7 @@ class SentinelUrl(NamedTuple):
 
     def describe(self) -> str:
         hosts = ",".join(f"{host}:{port}" for host, port in self.sentinels)
-        return f"the primary of {self.service!r} (Sentinels {hosts}, db {self.db})"
+        return f"the primary of {self.service!r}, db {self.db}, via Sentinels {hosts}"
 
 
 def is_sentinel_url(url: str) -> bool:

@@ -12,8 +12,9 @@ import pytest
 
 import engine as rx
 from engine.errors import SettingsError, StateStoreError
+from engine.redis.resp import Replies
 from engine.redis.sentinel import parse_sentinel_url
-from tests.redis.store import raw_redis, redis_app, state_key
+from tests.redis.store import raw_redis, redis_app, state_key, stored_var
 from tests.support.ports import free_port
 from tests.support.sentinels import SERVICE, SentinelGroup
 
@@ -132,3 +133,69 @@ async def test_replicated_mode_refuses_a_block_no_replica_took_once_the_lease_is
             waited = loop.time() - started
         assert "only 0 of the 1 Redis replicas" in str(caught.value) and "the tab was not shown it" in str(caught.value)
         assert 0.5 <= waited < 3, f"refused after {waited:.2f}s with a lease of 1s"
+
+
+class StandInSentinel:
+    """Answers the two questions the engine asks a Sentinel with `self.primary`, which the test moves.
+
+    Real Sentinels disconnect every client of a primary they demote, so a client never hears READONLY
+    from them; a demotion done by hand (or a partition) leaves the clients connected. The servers
+    are real; only the Sentinel's answer is scripted.
+    """
+
+    def __init__(self, primary: int) -> None:
+        self.primary = primary
+        self.port = 0
+        self._server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> StandInSentinel:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        requests = Replies()
+        try:
+            while data := await reader.read(4096):
+                for request in requests.feed(data):
+                    address = [b"127.0.0.1", str(self.primary).encode()]
+                    if request[1].lower() == b"get-master-addr-by-name":
+                        writer.write(pack_reply(address))
+                    else:
+                        writer.write(pack_reply([b"ip", address[0], b"port", address[1], b"flags", b"master",
+                                                 b"config-epoch", b"0"]))
+        finally:
+            writer.close()
+
+
+def pack_reply(items: list[bytes]) -> bytes:
+    return b"*%d\r\n" % len(items) + b"".join(b"$%d\r\n%s\r\n" % (len(item), item) for item in items)
+
+
+async def test_a_demoted_primary_is_left_for_the_new_one_readonly_and_role_checked():
+    with SentinelGroup(replicas=1, sentinels=0) as group:
+        old, new = group.primary_port, group.replicas()[0]
+        async with StandInSentinel(old) as sentinel, \
+                redis_app(f"redis+sentinel://127.0.0.1:{sentinel.port}/0/{SERVICE}", redis_commit_mode="replicated",
+                          lock_timeout=5) as app:
+            await add(app, "tab", 1)  # (replicated: the replica has it before the roles change)
+            async with raw_redis(f"redis://127.0.0.1:{new}/0") as promoted, \
+                    raw_redis(f"redis://127.0.0.1:{old}/0") as demoted:
+                await promoted.execute_command("REPLICAOF", "NO", "ONE")
+                await demoted.execute_command("REPLICAOF", "127.0.0.1", str(new))
+                # The worker's connection to the old primary is still open: its next write hears READONLY.
+                # The Sentinel still names the old primary for a moment: ROLE says it is a replica now.
+                loop = asyncio.get_running_loop()
+                loop.call_later(0.5, setattr, sentinel, "primary", new)
+                started = loop.time()
+                for _ in range(5):
+                    await add(app, "tab", 1)
+                assert loop.time() - started >= 0.4  # it waited for the Sentinel to name the new primary
+                assert (await promoted.execute_command("ROLE"))[0] == b"master"
+                assert await stored_var(promoted, "tab", SentinelState.get_full_name(), "count") == 6
+            assert app.state_manager.stats()["stream_reconnects"] >= 1
