@@ -1,5 +1,8 @@
 """A private redis-server for the benchmark: a free loopback port, no persistence, stopped at the end.
 
+`RedisServer(replica_of=port)` is a replica of the one on that port (the replicated commit mode waits
+for it); it is ready once its first sync is done.
+
 It never uses (or touches) a Redis the benchmark did not start, so never the
 default 127.0.0.1:6379.
 """
@@ -34,10 +37,21 @@ def _ping(port: int) -> bool:
         return False
 
 
+def _in_sync(port: int) -> bool:
+    """Whether the replica on `port` has its link to the primary up (its first sync done)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+            sock.sendall(b"INFO replication\r\n")
+            return b"master_link_status:up" in sock.recv(4096)
+    except OSError:
+        return False
+
+
 class RedisServer:
     """`with RedisServer() as url:` runs redis-server until the block ends."""
 
-    def __init__(self, startup_timeout: float = 10.0) -> None:
+    def __init__(self, startup_timeout: float = 10.0, *, replica_of: int | None = None) -> None:
+        self.replica_of = replica_of  # the port of a primary on 127.0.0.1 this server replicates
         self.binary = shutil.which("redis-server")
         self.startup_timeout = startup_timeout
         self.port = 0
@@ -71,13 +85,14 @@ class RedisServer:
                     self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
                     "--save", "", "--appendonly", "no", "--dir", self._dir.name,
                     "--protected-mode", "yes", "--loglevel", "warning",
+                    *(["--replicaof", "127.0.0.1", str(self.replica_of)] if self.replica_of else []),
                 ],
                 stdout=subprocess.DEVNULL,
                 stderr=open(Path(self._dir.name) / "redis.log", "wb"),
             )
             deadline = time.monotonic() + self.startup_timeout
             while time.monotonic() < deadline and self._proc.poll() is None:
-                if _ping(self.port):
+                if _ping(self.port) and (self.replica_of is None or _in_sync(self.port)):
                     return self.url
                 time.sleep(0.05)
             self.stop()

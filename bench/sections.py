@@ -108,7 +108,9 @@ def run_sections(args: argparse.Namespace, progress: Progress, results: dict[str
             progress(results["redis"]["notes"][0])
         else:
             url = server.start()
-            progress(f"state workloads on Redis (a private redis-server at {url})")
+            replica = RedisServer(replica_of=server.port)  # what the replicated mode waits for
+            replica.start()
+            progress(f"state workloads on Redis (a private redis-server at {url}, one replica at {replica.url})")
             try:
                 results["redis"] = run_state_workloads(
                     "redis", REDIS_CONTENDERS, REDIS_WORKLOADS, args.redis_seconds, REDIS_SIZES, args.repeats,
@@ -117,6 +119,7 @@ def run_sections(args: argparse.Namespace, progress: Progress, results: dict[str
             except WorkerError as exc:
                 failures.append(str(exc))
             finally:
+                replica.close()
                 server.close()
     if "scale" in sections:
         sizes = ", ".join(f"{n:,}" for n in scale_settings.sizes)
@@ -178,7 +181,7 @@ def lost_updates(results: dict[str, Any]) -> list[str]:
     failures = []
     for section in ("memory_manager", "redis"):
         for key, sides in (results.get(section) or {}).get("workloads", {}).items():
-            for name in ("ours", "ours-pipelined"):
+            for name in ("ours", "ours-pipelined", "ours-replicated"):
                 if name in sides and not sides[name]["exact"]:
                     failures.append(f"{section}/{key}: our final counter was not exact ({name}: a lost update)")
     for mode, section in (results.get("bigstate") or {}).items():

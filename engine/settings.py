@@ -48,8 +48,14 @@ class Settings:
         "confirm",
         "With Redis: `confirm` ends a block once Redis has stored its change; `pipelined` ends it at once and "
         "sends the tab the update once Redis has stored it (faster; a worker killed meanwhile loses changes "
-        "no tab was shown).",
-        minimum=None, choices=("confirm", "pipelined"),
+        "no tab was shown); `replicated` ends it once `redis_min_replicas` replicas have it too (WAIT), so that "
+        "what a tab was shown survives a failover.",
+        minimum=None, choices=("confirm", "pipelined", "replicated"),
+    )
+    redis_min_replicas: int | None = _setting(
+        None, "With Redis in replicated mode: replicas that must have taken a block's change before it ends "
+        "(unset: 1). None left within the lease: the block fails with an error naming this setting.",
+        minimum=1,
     )
     redis_pipeline_depth: int = _setting(
         10_000, "With Redis in pipelined mode: commands on their way to Redis beyond which a block's end waits "
@@ -198,7 +204,7 @@ class Settings:
                 raise SettingsError(
                     f"setting {field.name} must be a number, got {value!r}"
                 )
-            if field.type == "int" and not isinstance(value, int):
+            if field.type in ("int", "int | None") and not isinstance(value, int):
                 raise SettingsError(f"setting {field.name} must be a whole number, got {value!r}")
             if math.isnan(value) or value < minimum:
                 raise SettingsError(
@@ -207,6 +213,19 @@ class Settings:
             maximum = field.metadata["maximum"]
             if maximum is not None and value > maximum:
                 raise SettingsError(f"setting {field.name} must be at most {maximum}, got {value!r}")
+
+        if self.redis_min_replicas is not None and self.redis_commit_mode != "replicated":
+            raise SettingsError(
+                f"setting redis_min_replicas={self.redis_min_replicas} applies only to redis_commit_mode="
+                f"'replicated' (it is {self.redis_commit_mode!r}): set both, or neither"
+            )
+
+    @property
+    def replicas_to_wait_for(self) -> int:
+        """How many replicas a block's change must reach before the block ends (0: not replicated mode)."""
+        if self.redis_commit_mode != "replicated":
+            return 0
+        return self.redis_min_replicas or 1
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -246,7 +265,7 @@ def _parse(field: dataclasses.Field[Any], raw: str) -> Any:
     name = f"ENGINE_{field.name.upper()}"
     kind = str(field.type)
     try:
-        if kind == "int":
+        if kind in ("int", "int | None"):
             return int(raw)
         if kind == "float":
             return float(raw)

@@ -103,6 +103,9 @@ def _redis_table(results: dict[str, Any]) -> str | None:
             text = _rate(figure["median"])
             if default and contender.key != "reflex":
                 text += f" ({figure['median'] / default:.2f}x)"
+            confirm = entry.get("ours", {}).get("median")
+            if contender.key == "ours-replicated" and confirm:
+                text += f", {figure['median'] / confirm:.2f}x confirm"
             cells.append(text)
         cells.append(_yes(all(entry[c.key]["exact"] for c in measured if c.key in entry)))
         rows.append(cells)
@@ -266,4 +269,5 @@ def report(results: dict[str, Any]) -> str:
 
 
 def _commit_modes(sides: dict[str, Any]) -> list[str]:
-    return [str(sides[key].get("commit_mode", "confirm")) for key in ("ours", "ours-pipelined") if key in sides]
+    return [str(sides[key].get("commit_mode", "confirm")) for key in ("ours", "ours-pipelined", "ours-replicated")
+            if key in sides]

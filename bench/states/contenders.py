@@ -33,6 +33,7 @@ MEMORY_CONTENDERS = [ENGINE, REFLEX]
 REDIS_CONTENDERS = [
     Contender("ours", "ours", "confirm", "ours, confirm"),
     Contender("ours-pipelined", "ours", "pipelined", "ours, pipelined"),
+    Contender("ours-replicated", "ours", "replicated", "ours, replicated"),
     Contender("reflex", "reflex", "", "Reflex default"),
     Contender("reflex-oplock", "reflex", "oplock", "Reflex oplock"),
     Contender("redis-py", "redis-py", "", "redis-py round trips"),
@@ -49,7 +50,7 @@ STATE_WORKLOADS = [
 REDIS_WORKLOADS = STATE_WORKLOADS[:3]
 
 # The big states on Redis: ours in confirm mode (its default) beside Reflex's default.
-BIG_REDIS_CONTENDERS = [REDIS_CONTENDERS[0], REDIS_CONTENDERS[2]]
+BIG_REDIS_CONTENDERS = [REDIS_CONTENDERS[0], REDIS_CONTENDERS[3]]
 
 
 def big_workloads(kinds: list[str], items: list[int]) -> list[tuple[str, str]]:

@@ -27,9 +27,10 @@ def _size_bound() -> dict[str, int]:
 
 
 def commit_modes() -> list[str]:
-    """The Redis commit modes this engine has: both once `Settings` knows the setting, else confirm only."""
-    if any(field.name == COMMIT_MODE_SETTING for field in dataclasses.fields(rx.Settings)):
-        return ["confirm", "pipelined"]
+    """The Redis commit modes this engine has (the setting's choices), or confirm only before the setting."""
+    for field in dataclasses.fields(rx.Settings):
+        if field.name == COMMIT_MODE_SETTING:
+            return list(field.metadata.get("choices") or ("confirm", "pipelined"))
     return ["confirm"]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Awaitable, Callable
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -16,6 +16,7 @@ from redis.exceptions import RedisError
 
 from ..errors import StateStoreError
 from ..settings import Settings
+from .sentinel import is_sentinel_url, parse_sentinel_url, sentinel_pool_kwargs
 
 __all__ = ["COMMAND_TIMEOUT", "CONNECT_TIMEOUT", "PREFIX", "Pool", "StoreCall", "connect", "describe", "new_worker_id"]
 
@@ -60,21 +61,28 @@ def connect(url: str, pool: Pool, *, listener: bool = False) -> Redis:
     swallow a cancellation that arrives as a command completes (the cancelled
     task would run on). Commands are bounded by `StoreCall` instead. A
     `listener` (pub/sub) client checks its idle connection's health now and then.
+    A `redis+sentinel://` URL makes every connection find the primary through
+    the Sentinels first (sentinel.py).
     """
-    connections = BlockingConnectionPool.from_url(
-        url,
-        max_connections=LISTENER_POOL if listener else pool.size,
-        timeout=pool.timeout,
-        socket_timeout=None,
-        socket_connect_timeout=CONNECT_TIMEOUT,
-        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
-        health_check_interval=30 if listener else 0,
-    )
+    options: dict[str, Any] = {
+        "max_connections": LISTENER_POOL if listener else pool.size,
+        "timeout": pool.timeout,
+        "socket_timeout": None,
+        "socket_connect_timeout": CONNECT_TIMEOUT,
+        "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+        "health_check_interval": 30 if listener else 0,
+    }
+    if is_sentinel_url(url):
+        connections = BlockingConnectionPool(**sentinel_pool_kwargs(url), **options)
+    else:
+        connections = BlockingConnectionPool.from_url(url, **options)
     return Redis.from_pool(connections)
 
 
 def describe(url: str) -> str:
-    """`host:port/db` of a Redis URL, without credentials, for messages."""
+    """`host:port/db` of a Redis URL (the Sentinels and service of a Sentinel URL), without credentials."""
+    if is_sentinel_url(url):
+        return parse_sentinel_url(url).describe()
     parts = urlsplit(url)
     return f"{parts.hostname or 'localhost'}:{parts.port or 6379}{parts.path or ''}"
 

@@ -67,7 +67,7 @@ class CommitBook:
             if self._refusals:
                 self._forget_refusal(token, hold)
             return
-        raise self.failed(token, self._refused_error(result, token, built_on), hold, lost=result != -1)
+        raise self.failed(token, self._refused_error(result, token, built_on), hold, lost=result not in (-1, -3))
 
     def failed(self, token: str, exc: BaseException, hold: object, *, lost: bool = False) -> Exception:
         """A commit did not land (or may not have): forget the cached tree it was built on; the error to raise.
@@ -90,6 +90,13 @@ class CommitBook:
             return StateStoreError(
                 f"the stored state of tab {token[:8]} vanished (flushed, or Redis restarted) while this "
                 "handler ran; the change was discarded and the tab starts again from defaults"
+            )
+        if result == -3:
+            return StateStoreError(
+                f"Redis no longer holds the last change this worker stored for tab {token[:8]} (a failover "
+                "promoted a replica that had not received it yet, or Redis restarted without it); this change, "
+                "built on it, was discarded and the tab is sent what Redis holds. redis_commit_mode='replicated' "
+                "keeps what a tab was shown through a failover"
             )
         if result == -1:
             return StateStoreError(

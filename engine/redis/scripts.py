@@ -77,7 +77,9 @@ return {ours, head[1], seq, redis.call('HGETALL', KEYS[2]), redis.call('LRANGE',
 # and a worker is waiting for the lock, 0 when the caller no longer holds the lock (its
 # lease ran out), -2 when it does not and the state is gone as well (flushed, or Redis
 # restarted), -1 when the stored version is neither the one it read nor one of its own
-# later ones (the state was replaced or removed under the lock). A commit renews the
+# later ones (the state was replaced or removed under the lock), -3 when it is an older one of
+# the caller's own (Redis lost the caller's later commits: a failover to a replica that lacked
+# them, or a restart without them). A commit renews the
 # caller's lease: a holder that makes progress keeps its lock. The update, when given, is
 # published only together with the write, so no worker can show a tab a change that
 # Redis refused.
@@ -109,7 +111,10 @@ if version ~= ARGV[3] then
     end
   else
     local owner, number = string.match(version, '^(.-)%.(%d+)$')
-    if owner ~= ARGV[1] or tonumber(number) < tonumber(ARGV[8]) then
+    if owner == ARGV[1] and tonumber(number) < tonumber(ARGV[8]) then
+      return -3
+    end
+    if owner ~= ARGV[1] then
       return -1
     end
   end

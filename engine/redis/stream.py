@@ -19,7 +19,12 @@ from when it was sent: a block's `lock_timeout` to take a lock, its lease to
 commit) and fails with `StateStoreError` only once that has passed, so an
 outage shorter than the deadline costs a wait, not an error. A reply that
 takes longer than COMMAND_TIMEOUT means Redis is in trouble: the connection
-is dropped in the same way.
+is dropped in the same way, and so is one whose server answers READONLY (a
+primary demoted by a failover, see sentinel.py).
+
+In replicated mode a commit is followed by a WAIT for replicas
+(`wait_for_replicas`); the WAITs asked for in one turn of the loop are one, sent
+last in the write, which covers every write before it on the connection.
 """
 
 from __future__ import annotations
@@ -53,6 +58,8 @@ class Reply(asyncio.Future[Any]):
     """A command's reply. Cancelling its awaiter does not cancel it: Redis runs a written command all the
     same, so the awaiter gets `CancelledError` once the reply is in and can still read it. This does what
     `asyncio.shield` does without its extra turn of the event loop on every commit."""
+
+    generation = -1  # the stream's connection that answered it (`CommandStream.reconnects` then)
 
     def cancel(self, msg: Any = None) -> bool:
         return False
@@ -106,6 +113,8 @@ class CommandStream:
         # the socket itself (_Link), so no health checks: a PING's reply would be taken for a command's.
         kwargs = {**pool.connection_kwargs, "socket_timeout": None, "health_check_interval": 0}
         self._new_connection: Callable[[], Any] = lambda: pool.connection_class(**kwargs)
+        self._backoff_max = getattr(pool.connection_class, "backoff_max", _BACKOFF_MAX)
+        self._wait: _Command | None = None  # the WAIT for replicas that goes last in the next write
         self._call = call
         self._scripts: dict[str, str] = {}  # sha -> source, loaded on each new connection
         self._link: _Link | None = None
@@ -146,6 +155,23 @@ class CommandStream:
             loop.call_soon(self._flush)
         return future
 
+    def wait_for_replicas(self, replicas: int, timeout: float, doing: str) -> Reply:
+        """A WAIT for `replicas` replicas, `timeout` seconds at most, after every command queued so far.
+
+        Its reply is the number of replicas that have every write this connection made before it.
+        """
+        wait = self._wait
+        if wait is not None and wait.args[1] == replicas:
+            return wait.future  # type: ignore[return-value]
+        timeout_ms = max(1, round(timeout * 1000))
+        wait = self._wait = _Command(("WAIT", replicas, timeout_ms), doing, Reply(),
+                                     asyncio.get_running_loop().time() + timeout + WITHIN)
+        self._queue.append(wait)
+        if not self._flush_soon:
+            self._flush_soon = True
+            asyncio.get_running_loop().call_soon(self._flush)
+        return wait.future  # type: ignore[return-value]
+
     # -- writing ------------------------------------------------------------------------
     def _flush(self) -> None:
         self._flush_soon = False
@@ -160,6 +186,10 @@ class CommandStream:
 
     def _write(self, link: _Link) -> None:
         batch, self._queue = self._queue, []
+        wait, self._wait = self._wait, None
+        if wait is not None and batch[-1] is not wait and wait in batch:
+            batch.remove(wait)  # last: it covers the commits queued after it was asked for
+            batch.append(wait)
         loop = asyncio.get_running_loop()
         now = loop.time()
         for command in batch:
@@ -192,7 +222,7 @@ class CommandStream:
                 self.refused += 1
                 if self._backoff == 0:
                     logger.warning("could not connect to Redis (%s); retrying while commands can wait", exc)
-                self._backoff = min(_BACKOFF_MAX, max(_BACKOFF_FIRST, self._backoff * 2))
+                self._backoff = min(self._backoff_max, max(_BACKOFF_FIRST, self._backoff * 2))
                 now = loop.time()
                 expired = [command for command in self._queue if command.deadline <= now]
                 if expired:
@@ -231,6 +261,12 @@ class CommandStream:
         future = command.future
         if future.done():  # (its caller stopped waiting; Redis ran it all the same)
             return True
+        if isinstance(reply, ResponseError) and str(reply).startswith("READONLY"):
+            in_flight.appendleft(command)  # a demoted primary: ask the new one, on a new connection
+            self._broken(link, reply)
+            return False
+        if isinstance(future, Reply):
+            future.generation = self.reconnects
         if isinstance(reply, ResponseError):
             self._call.failures += 1
             if isinstance(reply, NoScriptError):  # SCRIPT FLUSH: load them again before the next command
@@ -256,7 +292,9 @@ class CommandStream:
         if self._link is not link or not self._in_flight:
             return
         loop = asyncio.get_running_loop()
-        if loop.time() - self._in_flight[0].sent_at > COMMAND_TIMEOUT:
+        oldest = self._in_flight[0]
+        allowed = COMMAND_TIMEOUT + (oldest.args[2] / 1000 if oldest.args[0] == "WAIT" else 0)
+        if loop.time() - oldest.sent_at > allowed:
             self._broken(link, TimeoutError(f"no answer within {COMMAND_TIMEOUT:g}s"))
             return
         self._checker = loop.call_later(_CHECK_EVERY, self._check_overdue, link)

@@ -2,7 +2,9 @@
 
 In confirm mode the block waits for its commit's reply; in pipelined mode
 (`redis_commit_mode`) it goes on at once and the commit's `confirmed` future
-tells the runner when the tab may be sent the update (commits.py).
+tells the runner when the tab may be sent the update (commits.py). In
+replicated mode the block waits for its commit and then for the WAIT after it
+(replicated.py).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from ..errors import StateLockError, StateStoreError
 from ..managers import Transaction
 from ..state import State
 from .commits import CommitBook
+from .replicated import until_replicated
 from .stored import COMPACT_AFTER
 from .stream import uncancelled
 from .writer import CommitWriter
@@ -65,6 +68,8 @@ class RedisTransaction(Transaction):
         except Exception as exc:
             raise book.failed(token, exc, sent.hold) from None
         book.landed(token, result, sent.hold, sent.sent_at, built_on)
+        if sent.replicated is not None and await until_replicated(self._writer, book, token, sent, built_on):
+            self.cancel_after_commit()  # cancelled while the replicas took it: the commit completes first
 
     async def store_first(self) -> bool:
         """Store a tab seen for the first time, so that a missing state later means it vanished.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from tests.redis.worker import Worker
 from tests.support.ports import free_port
+from tests.support.sentinels import SentinelGroup
 
 BEAT = 0.3  # the workers' heartbeat (worker_heartbeat): a killed one is known dead within 1 s
 
@@ -31,3 +33,13 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[..., Worker]]:
     yield start
     for worker in started:
         worker.stop()
+
+
+@pytest.fixture
+def sentinel_group() -> Iterator[SentinelGroup]:
+    """A primary, two replicas and three Sentinels on free ports (after a failover the new primary
+    still has a replica), all stopped at the end."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed: the Sentinel tests run real Sentinels")
+    with SentinelGroup(replicas=2, sentinels=3) as group:
+        yield group
