@@ -25,7 +25,7 @@ from .runner import MODIFY_STATE, InOrder, Observers, Pacer, Parts, Runner, Sess
 from .settings import Settings
 from .watchdog import LoopWatchdog
 
-__all__ = ["App", "get_app"]
+__all__ = ["App", "get_app", "resolve_settings"]
 
 logger = logging.getLogger("engine")
 
@@ -76,7 +76,7 @@ class App:
             origin_policy,
         )
 
-        self.settings = settings = _settings(settings, redis_url, overrides)
+        self.settings = settings = resolve_settings(settings, redis_url, overrides)
         shared = bool(settings.redis_url)
         redis = self._redis = RedisParts(settings) if shared else None
         # Built in dependency order, each part given what it needs (nothing is set on a part afterwards).
@@ -262,7 +262,8 @@ class App:
         return counts
 
 
-def _settings(settings: Settings | None, redis_url: str | None, overrides: dict[str, Any]) -> Settings:
+def resolve_settings(settings: Settings | None, redis_url: str | None, overrides: dict[str, Any]) -> Settings:
+    """The settings an App runs with: `settings` (or the environment), with a Redis URL and overrides applied."""
     result = settings or Settings.from_env()
     if redis_url is not None:
         overrides["redis_url"] = redis_url

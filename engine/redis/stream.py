@@ -60,7 +60,6 @@ class StreamScript:
         self.stream = stream
         self.sha = hashlib.sha1(source.encode()).hexdigest()
         self.doing = doing
-        stream._scripts[self.sha] = source
 
     def __call__(
         self, *, keys: tuple[str, ...], args: tuple[Any, ...], within: float = WITHIN
@@ -97,7 +96,9 @@ class CommandStream:
 
     def script(self, source: str, doing: str) -> StreamScript:
         """A script to call on this stream; `doing` completes error messages ("saving a tab")."""
-        return StreamScript(self, source, doing)
+        script = StreamScript(self, source, doing)
+        self._scripts[script.sha] = source
+        return script
 
     @property
     def pending(self) -> int:
