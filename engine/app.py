@@ -14,20 +14,18 @@ import asyncio
 import contextvars
 import logging
 import time
-from collections.abc import Callable, Coroutine, Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Coroutine, Iterable
+from typing import Any
 
 from .directory import TabDirectory
 from .handler import EventSpec
 from .managers import MemoryStateManager, StateManager
+from .redisparts import RedisParts, stop_pubsub
 from .runner import MODIFY_STATE, InOrder, Observers, Pacer, Parts, Runner, Session, TaskHandle, TaskRegistry
 from .settings import Settings
 from .watchdog import LoopWatchdog
 
-if TYPE_CHECKING:
-    from .socket import SocketPublisher
-
-__all__ = ["App", "get_app"]
+__all__ = ["App", "get_app", "resolve_settings"]
 
 logger = logging.getLogger("engine")
 
@@ -78,9 +76,9 @@ class App:
             origin_policy,
         )
 
-        self.settings = settings = _settings(settings, redis_url, overrides)
+        self.settings = settings = resolve_settings(settings, redis_url, overrides)
         shared = bool(settings.redis_url)
-        redis = self._redis = _RedisParts(settings) if shared else None
+        redis = self._redis = RedisParts(settings) if shared else None
         # Built in dependency order, each part given what it needs (nothing is set on a part afterwards).
         self.observers = Observers()
         self.tickets = TicketSigner(settings.token_secret, settings.token_max_age)
@@ -253,7 +251,7 @@ class App:
             self._watchdog = None
         self.pacer.stop()
         await self.sio.shutdown()  # python-socketio's own background task (its client monitor)
-        await _stop_pubsub(self.sio.manager)
+        await stop_pubsub(self.sio.manager)
         await self.state_manager.close()
         await self.event_namespace.token_to_sid.close()
         logger.info(
@@ -264,60 +262,9 @@ class App:
         return counts
 
 
-class _RedisParts:
-    """What an App on Redis uses: one worker id for its manager, directory and relay."""
-
-    def __init__(self, settings: Settings) -> None:
-        from . import redis  # only an App on Redis imports it
-
-        self._redis = redis
-        self._settings = settings
-        url = str(settings.redis_url)
-        self.worker = redis.new_worker_id()
-        pool = redis.Pool.of(settings)
-        self._url, self._pool = url, pool
-        self.directory = redis.RedisTabDirectory(url, worker=self.worker, pool=pool, beat=settings.worker_heartbeat)
-        self.cluster = redis.RedisCluster(self.directory)
-
-    def relay(self, is_local: Callable[[str], bool]) -> Any:
-        """The Socket.IO relay between workers; `is_local(token)`: the tab's socket is on this worker."""
-        return self._redis.RedisRelay(self._url, self._pool, is_local=is_local)
-
-    def manager(
-        self, publisher: SocketPublisher, relay: Any, confirmed: InOrder, *, busy: Callable[[str], bool],
-        on_refused: Callable[[str, Exception], None],
-    ) -> StateManager:
-        """The worker's state manager, connected to the sockets: what its commits publish, when it lets go."""
-
-        async def before_release() -> None:  # this worker's updates of the tab go out before another's can
-            await confirmed.drained()
-            await relay.drained()
-
-        return self._redis.RedisStateManager(  # type: ignore[no-any-return]
-            self._settings, worker=self.worker, announce=publisher.remote_update, channel=relay.channel,
-            on_refused=on_refused, busy=busy, before_release=before_release,
-        )
-
-
-def _settings(settings: Settings | None, redis_url: str | None, overrides: dict[str, Any]) -> Settings:
+def resolve_settings(settings: Settings | None, redis_url: str | None, overrides: dict[str, Any]) -> Settings:
+    """The settings an App runs with: `settings` (or the environment), with a Redis URL and overrides applied."""
     result = settings or Settings.from_env()
     if redis_url is not None:
         overrides["redis_url"] = redis_url
     return result.replace(**overrides) if overrides else result
-
-
-async def _stop_pubsub(manager: Any) -> None:
-    """Stop python-socketio's Redis listener task and close its connections (it has no close())."""
-    listener = getattr(manager, "thread", None)
-    if isinstance(listener, asyncio.Task) and not listener.done():
-        listener.cancel()
-        await asyncio.wait([listener], timeout=1.0)
-    for name in ("pubsub", "redis"):
-        client = getattr(manager, name, None)
-        closing = getattr(client, "aclose", None)
-        if closing is not None:
-            try:
-                await closing()
-            except Exception:  # already closed, or the connection is gone: nothing to release
-                logger.debug("closing the Socket.IO Redis %s failed", name, exc_info=True)
-

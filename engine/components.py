@@ -65,8 +65,8 @@ def button(*children: Any, disabled: Any = False, busy: Any = None, **props: Any
     component.attrs["type"] = "button"
     if busy is None:
         busy = _running(props.get("on_click"))
-    component._bind_flag("data-rx-disabled", disabled)
-    component._bind_flag("data-rx-busy", busy)
+    component.bind_flag("data-rx-disabled", disabled)
+    component.bind_flag("data-rx-busy", busy)
     return component
 
 
@@ -118,7 +118,7 @@ def _field(component: Component, value: Var | Any, on_change: Any) -> Component:
     elif value is not None:
         component.attrs["value"] = to_text(value)
     if on_change is not None:
-        component._prop("on_change", on_change)
+        component.set_prop("on_change", on_change)
     return component
 
 

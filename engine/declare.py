@@ -188,7 +188,7 @@ def add_task_control(cls: Any, handler: EventHandler) -> None:
     cancel = EventHandler(_cancel_placeholder, name=f"{handler.name}@cancel")
     cancel.cancels = handler
     cancel.state_cls = cls
-    handler._cancel = cancel
+    handler.cancel_event = cancel
     cls._rx_handlers[cancel.name] = cancel
 
 def add_field(cls: Any, name: str, type_: Any, default: Any, *, internal: bool = False) -> None:

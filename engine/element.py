@@ -83,9 +83,10 @@ class Component:
         self.bindings: dict[str, Any] = {}
         self.style: dict[str, str] = {}
         for name, value in (props or {}).items():
-            self._prop(name, value)
+            self.set_prop(name, value)
 
-    def _prop(self, name: str, value: Any) -> None:
+    def set_prop(self, name: str, value: Any) -> None:
+        """Set one prop as `Component(props=...)` does: an event binding, a class, an attribute or a style."""
         if name in ("on_click", "on_change"):
             self.bindings[f"data-rx-{name.replace('_', '-')}"] = _action(value, name == "on_change")
         elif name == "class_name":
@@ -100,7 +101,7 @@ class Component:
         else:
             self.style[_STYLE_ALIASES.get(name, name).replace("_", "-")] = str(value)
 
-    def _bind_flag(self, attribute: str, value: Any) -> None:
+    def bind_flag(self, attribute: str, value: Any) -> None:
         """Bind an on/off attribute to an expression; a plain True is a constant, False nothing."""
         if isinstance(value, Expr):
             self.bindings[attribute] = value

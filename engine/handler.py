@@ -32,8 +32,8 @@ class EventHandler:
     """
 
     __slots__ = (
-        "_cancel", "_hints", "_plain", "_signature", "background", "cancels", "concurrency", "fn", "lifetime", "name",
-        "resume", "state_cls",
+        "_hints", "_plain", "_signature", "background", "cancel_event", "cancels", "concurrency", "fn", "lifetime",
+        "name", "resume", "state_cls",
     )
 
     def __init__(
@@ -54,7 +54,7 @@ class EventHandler:
         self.lifetime = lifetime or "tab"
         self.state_cls: type[State] | None = None
         self.cancels: EventHandler | None = None  # set on a `cancel` event: the handler it cancels
-        self._cancel: EventHandler | None = None
+        self.cancel_event: EventHandler | None = None  # set on a background handler: its `cancel` (read that)
         self._signature: inspect.Signature | None = None
         self._hints: dict[str, Any] | None = None
         # The parameters after `self` with their annotations, when all are plain positional ones
@@ -94,10 +94,10 @@ class EventHandler:
     @property
     def cancel(self) -> EventHandler:
         """An event that cancels every running copy of this task for the tab that sends it."""
-        if self._cancel is None:
+        if self.cancel_event is None:
             self._task_var("cancel")  # raises the explanation for a regular handler
             raise AttributeError(f"{self.qualname} is not attached to a State class yet")
-        return self._cancel
+        return self.cancel_event
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name

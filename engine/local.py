@@ -12,7 +12,7 @@ from __future__ import annotations
 import types
 from typing import Any
 
-from .app import App, _settings
+from .app import App, resolve_settings
 from .directory import TabDirectory
 from .managers import MemoryStateManager
 from .port import PortPublisher, PortTab, Send
@@ -27,7 +27,7 @@ class LocalApp(App):
 
     def __init__(self, *, settings: Settings | None = None, **overrides: Any) -> None:
         # (App.__init__ is not called: it builds the Socket.IO server, which a port needs none of.)
-        self.settings = settings = _settings(settings, None, overrides)
+        self.settings = settings = resolve_settings(settings, None, overrides)
         self.observers = Observers()
         self.directory = TabDirectory()
         self.event_namespace = types.SimpleNamespace(token_to_sid=self.directory)  # type: ignore[assignment]

@@ -69,7 +69,8 @@ class RedisRelay(socketio.AsyncRedisManager):  # type: ignore[misc]
         self.pubsub.relay = self
         self.connected = True
 
-    def _resubscribed(self) -> None:
+    def subscribed_again(self) -> None:
+        """The subscription is back after a gap: what was published meanwhile never reached this worker."""
         self.resubscriptions += 1
         logger.warning("the Socket.IO relay is subscribed again; resending every tab its state")
         if self.on_resubscribed is not None:
@@ -157,7 +158,7 @@ class RedisRelay(socketio.AsyncRedisManager):  # type: ignore[misc]
                 self._redis_connect()
                 await self.pubsub.subscribe(self.channel)
                 if subscribed_before:
-                    self._resubscribed()
+                    self.subscribed_again()
                 subscribed_before = True
                 retry = _RETRY_FIRST
                 async for message in self.pubsub.listen():
@@ -188,4 +189,4 @@ class _Subscription(PubSub):  # type: ignore[misc]
         again = bool(self.channels)  # subscribed before: this connection replaces one that dropped
         await super().on_connect(connection)
         if again and self.relay is not None:
-            self.relay._resubscribed()
+            self.relay.subscribed_again()

@@ -6,7 +6,7 @@ pays a full client round. Redis answers the commands of one connection in
 the order it received them, so one connection can carry every lock and
 commit of a worker: a command goes out at once when nothing is on its way, else
 with the others queued in the same turn of the event loop, in one write;
-replies are parsed as they arrive on the socket (resp.py) and each goes to
+replies are parsed as they arrive on the socket (link.py, resp.py) and each goes to
 the oldest command still waiting. Order on the connection is order in Redis, which the engine
 relies on: a tab's release queued after its commits runs after them, and a
 commit sent without waiting (pipelined mode) is fenced by the ones before it.
@@ -41,7 +41,9 @@ from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from ..errors import StateStoreError
 from .client import COMMAND_TIMEOUT, StoreCall
-from .resp import Replies, pack
+from .command import Command, Reply, uncancelled
+from .link import Link
+from .resp import pack
 
 __all__ = ["CommandStream", "Reply", "StreamScript", "uncancelled"]
 
@@ -54,34 +56,6 @@ _BACKOFF_FIRST = 0.05  # seconds before the first new connection after a refused
 _BACKOFF_MAX = 1.0
 
 
-class Reply(asyncio.Future[Any]):
-    """A command's reply. Cancelling its awaiter does not cancel it: Redis runs a written command all the
-    same, so the awaiter gets `CancelledError` once the reply is in and can still read it. This does what
-    `asyncio.shield` does without its extra turn of the event loop on every commit."""
-
-    generation = -1  # the stream's connection that answered it (`CommandStream.reconnects` then)
-
-    def cancel(self, msg: Any = None) -> bool:
-        return False
-
-
-def uncancelled(sent: asyncio.Future[Any]) -> asyncio.Future[Any]:
-    """`sent` to await so that a cancellation cannot cancel it: itself if it is a `Reply`, else shielded."""
-    return sent if isinstance(sent, Reply) else asyncio.shield(sent)
-
-
-class _Command:
-    __slots__ = ("args", "deadline", "doing", "future", "sent_at", "tries")
-
-    def __init__(self, args: tuple[Any, ...], doing: str, future: asyncio.Future[Any], deadline: float) -> None:
-        self.args = args
-        self.doing = doing
-        self.future = future
-        self.deadline = deadline  # loop time after which it is not sent again
-        self.tries = 0
-        self.sent_at = 0.0
-
-
 class StreamScript:
     """A Lua script sent by EVALSHA on the stream: `script(keys=..., args=...)` returns the reply's future."""
 
@@ -91,7 +65,6 @@ class StreamScript:
         self.stream = stream
         self.sha = hashlib.sha1(source.encode()).hexdigest()
         self.doing = doing
-        stream._scripts[self.sha] = source
 
     def __call__(
         self, *, keys: tuple[str, ...], args: tuple[Any, ...], within: float = WITHIN
@@ -110,16 +83,16 @@ class CommandStream:
     def __init__(self, client: Redis, call: StoreCall) -> None:
         pool = client.connection_pool
         # redis-py opens the connection and does the handshake (AUTH, SELECT, TLS); then the stream reads
-        # the socket itself (_Link), so no health checks: a PING's reply would be taken for a command's.
+        # the socket itself (Link), so no health checks: a PING's reply would be taken for a command's.
         kwargs = {**pool.connection_kwargs, "socket_timeout": None, "health_check_interval": 0}
         self._new_connection: Callable[[], Any] = lambda: pool.connection_class(**kwargs)
         self._backoff_max = getattr(pool.connection_class, "backoff_max", _BACKOFF_MAX)
-        self._wait: _Command | None = None  # the WAIT for replicas that goes last in the next write
+        self._wait: Command | None = None  # the WAIT for replicas that goes last in the next write
         self._call = call
         self._scripts: dict[str, str] = {}  # sha -> source, loaded on each new connection
-        self._link: _Link | None = None
-        self._queue: list[_Command] = []  # waiting for the next write
-        self._in_flight: deque[_Command] = deque()  # written, oldest first, waiting for a reply
+        self._link: Link | None = None
+        self._queue: list[Command] = []  # waiting for the next write
+        self._in_flight: deque[Command] = deque()  # written, oldest first, waiting for a reply
         self._flush_soon = False
         self._connecting: asyncio.Task[None] | None = None
         self._checker: asyncio.TimerHandle | None = None
@@ -130,7 +103,9 @@ class CommandStream:
 
     def script(self, source: str, doing: str) -> StreamScript:
         """A script to call on this stream; `doing` completes error messages ("saving a tab")."""
-        return StreamScript(self, source, doing)
+        script = StreamScript(self, source, doing)
+        self._scripts[script.sha] = source
+        return script
 
     @property
     def pending(self) -> int:
@@ -147,7 +122,7 @@ class CommandStream:
             future.set_exception(StateStoreError(f"the state store was closed while {doing}; nothing was changed"))
             return future
         loop = asyncio.get_running_loop()
-        self._queue.append(_Command(args, doing, future, loop.time() + within))
+        self._queue.append(Command(args, doing, future, loop.time() + within))
         if not self._in_flight and not self._flush_soon:
             self._flush()  # nothing on its way: write now, one turn of the loop sooner
         elif not self._flush_soon:
@@ -164,7 +139,7 @@ class CommandStream:
         if wait is not None and wait.args[1] == replicas:
             return wait.future  # type: ignore[return-value]
         timeout_ms = max(1, round(timeout * 1000))
-        wait = self._wait = _Command(("WAIT", replicas, timeout_ms), doing, Reply(),
+        wait = self._wait = Command(("WAIT", replicas, timeout_ms), doing, Reply(),
                                      asyncio.get_running_loop().time() + timeout + WITHIN)
         self._queue.append(wait)
         if not self._flush_soon:
@@ -184,7 +159,7 @@ class CommandStream:
             return  # the connection's first write sends what is queued
         self._write(link)
 
-    def _write(self, link: _Link) -> None:
+    def _write(self, link: Link) -> None:
         batch, self._queue = self._queue, []
         wait, self._wait = self._wait, None
         if wait is not None and batch[-1] is not wait and wait in batch:
@@ -238,10 +213,10 @@ class CommandStream:
         if self._closed:
             await connection.disconnect()
             return
-        link = _Link(self, connection)
+        link = Link(connection, self._answer, self._broken)
         self._link = link
         deadline = loop.time() + WITHIN
-        loads = [_Command(("SCRIPT", "LOAD", source), "loading the engine's scripts", loop.create_future(), deadline)
+        loads = [Command(("SCRIPT", "LOAD", source), "loading the engine's scripts", loop.create_future(), deadline)
                  for source in self._scripts.values()]
         for load in loads:
             load.future.add_done_callback(_quiet)
@@ -249,7 +224,7 @@ class CommandStream:
         self._write(link)
 
     # -- reading ------------------------------------------------------------------------
-    def _answer(self, link: _Link, reply: Any) -> bool:
+    def _answer(self, link: Link, reply: Any) -> bool:
         """Give a reply to the oldest command waiting; False when this link is done for."""
         if self._link is not link:
             return False
@@ -279,7 +254,7 @@ class CommandStream:
     def _reload_scripts(self) -> None:
         loop = asyncio.get_running_loop()
         for source in self._scripts.values():
-            load = _Command(("SCRIPT", "LOAD", source), "loading the engine's scripts", loop.create_future(),
+            load = Command(("SCRIPT", "LOAD", source), "loading the engine's scripts", loop.create_future(),
                             loop.time() + WITHIN)
             load.future.add_done_callback(_quiet)
             self._queue.insert(0, load)
@@ -287,7 +262,7 @@ class CommandStream:
             self._flush_soon = True
             loop.call_soon(self._flush)
 
-    def _check_overdue(self, link: _Link) -> None:
+    def _check_overdue(self, link: Link) -> None:
         self._checker = None
         if self._link is not link or not self._in_flight:
             return
@@ -300,7 +275,7 @@ class CommandStream:
         self._checker = loop.call_later(_CHECK_EVERY, self._check_overdue, link)
 
     # -- failures -------------------------------------------------------------------------
-    def _broken(self, link: _Link, exc: BaseException) -> None:
+    def _broken(self, link: Link, exc: BaseException) -> None:
         """The connection is lost: send what had no reply again on a new one, within each command's deadline."""
         if self._link is not link:
             return
@@ -325,7 +300,7 @@ class CommandStream:
         if self._queue:
             self._flush()
 
-    def _fail(self, commands: list[_Command], exc: BaseException) -> None:
+    def _fail(self, commands: list[Command], exc: BaseException) -> None:
         for command in commands:
             if not command.future.done():
                 self._call.failures += 1
@@ -347,45 +322,6 @@ class CommandStream:
             self._connecting.cancel()
         if link is not None:
             link.close()
-
-
-class _Link(asyncio.Protocol):
-    """A connection redis-py opened, whose socket the stream reads itself from then on.
-
-    Replies are parsed as the data arrives and handed to their commands
-    right there, without a reader task in between: a commit's awaiter runs
-    in the next turn of the event loop after its reply arrived.
-    """
-
-    def __init__(self, stream: CommandStream, connection: Any) -> None:
-        self._stream = stream
-        self._replies = Replies()
-        # The socket is the link's now: redis-py lets go of it, the link keeps the writer (which would
-        # close the socket when collected).
-        self._writer = connection._writer
-        self.transport: asyncio.Transport = self._writer.transport
-        self.transport.set_protocol(self)
-        connection._writer = connection._reader = None
-
-    def data_received(self, data: bytes) -> None:
-        try:
-            replies = self._replies.feed(data)
-        except ValueError as exc:  # not Redis speaking: give up this connection
-            self._stream._broken(self, exc)
-            return
-        answer = self._stream._answer
-        for reply in replies:
-            if not answer(self, reply):
-                return
-
-    def eof_received(self) -> bool:
-        return False  # close the transport: connection_lost follows
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._stream._broken(self, exc or ConnectionError("Redis closed the connection"))
-
-    def close(self) -> None:
-        self.transport.close()
 
 
 def _quiet(future: asyncio.Future[Any]) -> None:

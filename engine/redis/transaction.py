@@ -17,10 +17,10 @@ from ..changes import Commitment
 from ..errors import StateLockError, StateStoreError
 from ..managers import Transaction
 from ..state import State
+from .command import uncancelled
 from .commits import CommitBook
 from .replicated import until_replicated
 from .stored import COMPACT_AFTER
-from .stream import uncancelled
 from .writer import CommitWriter
 
 __all__ = ["RedisTransaction"]

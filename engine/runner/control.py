@@ -9,8 +9,9 @@ deltas, survive a reload and are shared by every worker on Redis.
 A task is *admitted* before its handler runs: under the tab's lock, its
 policy looks at the copies that run ("parallel": go; "skip": leave if any;
 "replace": cancel them and wait until they have ended; "queue": wait, in
-order, until none runs), and the copy claims its place, setting the status
-to running. When it ends, it gives its place back and, if it was the last
+order (queueorder.py), until none runs), and the copy claims its place,
+setting the status to running (the vars are read and written in status.py).
+When it ends, it gives its place back and, if it was the last
 copy, sets the status to how it ended. A copy whose worker died without
 giving its place back is dropped whenever the tab's status is read under
 the lock (a worker is asked `alive(worker)` through its `Cluster`).
@@ -25,20 +26,20 @@ of "done" between two queued runs.
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 from ..changes import Changes
 from ..errors import LimitExceededError, TaskSupersededError
 from ..event import task_var
-from ..handler import EventHandler, EventSpec
+from ..handler import EventHandler
 from ..state import State
 from .cluster import Cluster
 from .flow import current_lane, open_block
 from .parts import Parts
+from .queueorder import QueueOrder
 from .session import Session
-from .status import Status, copies_vars, path_of, progress_fraction, set_running
+from .status import Status, copies_vars, path_of, progress_fraction, set_running, store_copies
 from .tasks import TaskHandle, TaskRegistry
 from .taskself import Seen
 
@@ -58,8 +59,7 @@ class TaskControl:
         self.registry = registry
         self.cluster = cluster
         cluster.on_cancel(self._cancel_asked)
-        self._turns: dict[tuple[str, str], deque[asyncio.Future[None]]] = {}  # "queue": local order
-        self._turn_of: dict[TaskHandle, asyncio.Future[None]] = {}  # each queued trigger's place in it
+        self._queue = QueueOrder()  # "queue": the order of its triggers on this worker
 
     # -- admission -------------------------------------------------------------------------
     async def admit(self, handle: TaskHandle, handler: EventHandler) -> Seen | None:
@@ -101,7 +101,7 @@ class TaskControl:
                     handle.waited = True
                     copies.append(waiting)
                     set_running(status)
-                self._store_copies(status, copies, outcome="cancelled")
+                store_copies(status, copies, outcome="cancelled")
                 await session.commit(final=True)
                 return None
             status["copies"] = [*(copy for copy in copies if copy != waiting), self._entry(handle)]
@@ -159,29 +159,9 @@ class TaskControl:
         return f"{WAITING if waiting else ''}{self.cluster.worker}/{handle.id}"
 
     async def _my_turn(self, handle: TaskHandle, handler: EventHandler) -> None:
-        turns = self._turns.setdefault((handle.token, handle.handler), deque())
-        mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        turns.append(mine)
-        self._turn_of[handle] = mine
-        if turns[0] is not mine:
+        mine = self._queue.join(handle.token, handle.handler, handle)
+        if mine is not None:
             await self._wait(handle, handler, mine)  # queued: its trigger is answered, it runs in its turn
-
-    def _leave_turns(self, handle: TaskHandle) -> None:
-        """The trigger is done with the queue: out of it, and the turn passes on if it was its own."""
-        mine = self._turn_of.pop(handle, None)
-        key = (handle.token, handle.handler)
-        turns = self._turns.get(key)
-        if mine is None or not turns:
-            return
-        had_the_turn = turns[0] is mine
-        turns.remove(mine)
-        if had_the_turn:
-            while turns and turns[0].done():  # (a waiter that was cancelled meanwhile)
-                turns.popleft()
-            if turns:
-                turns[0].set_result(None)
-        if not turns:
-            del self._turns[key]
 
     def _waiting_here(self, handle: TaskHandle, handler: EventHandler) -> bool:
         """Whether another trigger of the handler waits on this worker (listed, or about to be: each
@@ -193,7 +173,7 @@ class TaskControl:
 
     def queued(self, token: str, handler: EventHandler) -> int:
         """Triggers of a "queue" handler waiting for their turn on this worker."""
-        return max(0, len(self._turns.get((token, handler.qualname), ())) - 1)
+        return self._queue.waiting(token, handler.qualname)
 
     async def _a_copy_ends(self, handle: TaskHandle, handler: EventHandler) -> None:
         """Until a local copy of the handler ends, or a short while (a copy elsewhere is polled)."""
@@ -234,26 +214,13 @@ class TaskControl:
                                 status["resume"] = list(args)
                                 resumable = True
                     handle.waited = False  # (under the lock: the next to release must not wait for it)
-                    self._store_copies(status, copies, outcome=outcome, more=more)
+                    store_copies(status, copies, outcome=outcome, more=more)
                     await session.commit(final=True)
                 if resumable:  # the tab may be on another worker already: it starts the run there
                     self.cluster.ask_resume(handle.token)
         finally:
             if handler.concurrency == "queue":
-                self._leave_turns(handle)
-
-    @staticmethod
-    def _store_copies(status: Status, copies: list[str], *, outcome: str, more: bool = False) -> bool:
-        """Record the copies that still run or wait; when none is left (and no `more` are on their way),
-        set the outcome. Whether anything changed."""
-        changed: bool = copies != status["copies"]
-        if changed:
-            status["copies"] = copies
-        if not copies and not more and status["running"]:
-            status["running"] = False
-            status["status"] = outcome
-            changed = True
-        return changed
+                self._queue.leave(handle.token, handle.handler, handle)
 
     def _alive(self, token: str, copies: list[str]) -> list[str]:
         """The copies that still run or wait: ours if this worker holds them, others' if their worker lives."""
@@ -264,24 +231,6 @@ class TaskControl:
             if (copy_id in here) if worker == self.cluster.worker else self.cluster.alive(worker):
                 kept.append(copy)
         return kept
-
-    def to_resume(self, root: State, log: Changes) -> list[EventSpec]:
-        """The runs a restart stopped that are to start again (their records cleared, under the lock)."""
-        found = []
-        for node in root.walk():
-            for handler, _ in copies_vars(type(node)):
-                if not handler.resume:
-                    continue
-                status = Status(node, handler, log)
-                args = status["resume"]
-                if args is None:
-                    continue
-                status["resume"] = None
-                if status["copies"]:  # started again meanwhile (a visitor pressed Start): nothing to resume
-                    continue
-                status["error"] = ""
-                found.append(EventSpec(handler, tuple(args)))
-        return found
 
     def reconcile(self, root: State, log: Changes) -> bool:
         """Drop copies that died with their worker from every status the tab has (under its lock).
@@ -296,7 +245,7 @@ class TaskControl:
                     continue
                 status = Status(node, handler, log)
                 alive = self._alive(root.get_token(), status["copies"])
-                changed |= self._store_copies(status, alive, outcome="cancelled")
+                changed |= store_copies(status, alive, outcome="cancelled")
         return changed
 
     # -- cancel -------------------------------------------------------------------------------

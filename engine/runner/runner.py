@@ -33,6 +33,7 @@ from .outcome import EventResult, Outcome
 from .parts import Parts
 from .queues import TabQueues
 from .session import EVENT_HANDLER, MODIFY_STATE, Session
+from .status import runs_to_resume
 from .tasks import TaskHandle, TaskRegistry
 
 __all__ = ["Runner"]
@@ -221,7 +222,7 @@ class Runner:
         session = Session(self.parts, token, lane="connect")
         async with session as tx:
             changed = self.control.reconcile(tx.root, tx)  # copies that died with their worker stop running
-            resumed = self.control.to_resume(tx.root, tx)  # runs a restart stopped, to start again
+            resumed = runs_to_resume(tx.root, tx)  # runs a restart stopped, to start again
             if changed or resumed:
                 await session.commit(final=True)
             await tx.settled()  # (pipelined: show only what Redis holds)
@@ -250,7 +251,7 @@ class Runner:
         session = Session(self.parts, token, lane="resume")
         try:
             async with session as tx:
-                resumed = self.control.to_resume(tx.root, tx)
+                resumed = runs_to_resume(tx.root, tx)
                 if resumed:
                     await session.commit(final=True)
         except Exception as exc:  # (the record stays: the tab's next connection resumes it)

@@ -17,7 +17,8 @@ Taking the lock and committing have a path that never waits (a free lock
 in memory: `modify_now`, `commit_now`), tried first, and one that does
 (Redis, or a lock somebody holds), as `trio.Lock.acquire()` tries
 `acquire_nowait()` first. Both are written once, here. What a session is
-given to work with (`Parts`: the manager, the publisher...) is in `parts.py`.
+given to work with (`Parts`: the manager, the publisher...) is in `parts.py`;
+the kinds of blocks, and what each says once it has ended, in `blockkinds.py`.
 """
 
 from __future__ import annotations
@@ -32,27 +33,13 @@ from ..errors import NestedBlockError
 from ..managers import Commit, Transaction
 from ..state import State
 from ..views import Guard
+from .blockkinds import ASYNC_WITH_SELF, EVENT_HANDLER, MODIFY_STATE, refusal_of
 from .flow import OPEN_BLOCKS, forget, lane_here, remember
 from .observe import Kind
 from .parts import Parts
 from .stateviews import BoundState, bind
 
 __all__ = ["ASYNC_WITH_SELF", "EVENT_HANDLER", "MODIFY_STATE", "Session"]
-
-MODIFY_STATE = "`async with app.modify_state(token)`"
-ASYNC_WITH_SELF = "`async with self`"
-EVENT_HANDLER = "an event handler"
-
-
-_ENDED = "through a reference taken inside {where}, which has ended; take it again inside the block that changes it"
-_refusals: dict[str, str] = {}  # how a block is written -> what its guard says once it has ended
-
-
-def _refusal(what: str) -> str:
-    refusal = _refusals.get(what)
-    if refusal is None:
-        refusal = _refusals[what] = _ENDED.format(where=what)
-    return refusal
 
 
 class Session(Guard):
@@ -106,8 +93,7 @@ class Session(Guard):
     @property
     def refusal(self) -> str:  # type: ignore[override]
         """What a change through one of its views is told once the block has ended."""
-        what = self.what or EVENT_HANDLER
-        return _refusals.get(what) or _refusal(what)
+        return refusal_of(self.what or EVENT_HANDLER)
 
     def view_of(self, state_cls: type[State]) -> BoundState:
         """The tab's instance of `state_cls`, as a view bound to this block."""

@@ -13,10 +13,12 @@ from typing import Any
 from ..changes import Changes
 from ..errors import InvalidArgumentError
 from ..event import task_var
-from ..handler import EventHandler
+from ..handler import EventHandler, EventSpec
 from ..state import State
 
-__all__ = ["Status", "copies_vars", "path_of", "progress_fraction", "set_running"]
+__all__ = [
+    "Status", "copies_vars", "path_of", "progress_fraction", "runs_to_resume", "set_running", "store_copies",
+]
 
 
 class Status:
@@ -42,6 +44,38 @@ def set_running(status: Status) -> None:
     """The handler's status says running (a new run: progress and error start over, unless one runs)."""
     if not status["running"]:
         status["status"], status["running"], status["progress"], status["error"] = "running", True, None, ""
+
+
+def store_copies(status: Status, copies: list[str], *, outcome: str, more: bool = False) -> bool:
+    """Record the copies that still run or wait; when none is left (and no `more` are on their way),
+    set the outcome. Whether anything changed."""
+    changed: bool = copies != status["copies"]
+    if changed:
+        status["copies"] = copies
+    if not copies and not more and status["running"]:
+        status["running"] = False
+        status["status"] = outcome
+        changed = True
+    return changed
+
+
+def runs_to_resume(root: State, log: Changes) -> list[EventSpec]:
+    """The runs a restart stopped that are to start again (their records cleared, under the lock)."""
+    found = []
+    for node in root.walk():
+        for handler, _ in copies_vars(type(node)):
+            if not handler.resume:
+                continue
+            status = Status(node, handler, log)
+            args = status["resume"]
+            if args is None:
+                continue
+            status["resume"] = None
+            if status["copies"]:  # started again meanwhile (a visitor pressed Start): nothing to resume
+                continue
+            status["error"] = ""
+            found.append(EventSpec(handler, tuple(args)))
+    return found
 
 
 _background_handlers: dict[type[State], tuple[EventHandler, ...]] = {}

@@ -7,6 +7,7 @@ server's words, so a test of a limit reads the reason instead of a timeout.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import socketio
@@ -24,8 +25,9 @@ class TabRefusedError(ConnectionRefusedError, socketio.exceptions.ConnectionErro
 class Refusal:
     """What the server said while refusing one connection attempt of a tab (the first error it sent)."""
 
-    def __init__(self, tab: TabClient) -> None:
+    def __init__(self, tab: TabClient, greeted: Callable[[], bool]) -> None:
         self._tab = tab
+        self._greeted = greeted  # whether the server sent this connection its hello (the tab was not refused)
         self._errors_before = len(tab.errors)
         self._said: str | None = None
         self.closed = False
@@ -36,7 +38,6 @@ class Refusal:
 
     def disconnected(self, *reason: Any) -> None:
         self.closed = True
-        self._tab._wake()
 
     @property
     def refused(self) -> bool:
@@ -45,7 +46,7 @@ class Refusal:
         (A refusing server sends an error, then closes the namespace; python-socketio's
         client may drop that close when it comes before its connect() has returned.)
         """
-        return self.closed or (not self._tab._greeted and len(self._tab.errors) > self._errors_before)
+        return self.closed or (not self._greeted() and len(self._tab.errors) > self._errors_before)
 
     def reason(self, exc: Exception | None) -> str:
         said = self._tab.errors[self._errors_before:] or [self._said or str(exc or "") or "no reason given"]

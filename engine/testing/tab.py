@@ -128,11 +128,12 @@ class TabClient(TabView):
         sio.on(protocol.UPDATE, self._on_update, namespace=NAMESPACE)
         sio.on(protocol.ERROR, self._on_error, namespace=NAMESPACE)
         sio.on(protocol.TRACE, self._on_trace, namespace=NAMESPACE)
-        refusal = Refusal(self)
+        refusal = Refusal(self, greeted=lambda: self._greeted)
         lost = self._on_lost(sio)
 
         async def disconnected(*reason: Any) -> None:
             refusal.disconnected(*reason)
+            self._wake()
             await lost(*reason)
 
         sio.on("connect_error", refusal.connect_error, namespace=NAMESPACE)
