@@ -1,4 +1,4 @@
-"""A command on the command stream, and the reply its caller awaits, which a cancellation cannot cancel.
+"""A command on the command stream, the reply its caller awaits (which a cancellation cannot cancel), a script.
 
 Redis runs a command once it is written, whether or not its caller still
 waits. So a reply is not cancelled with its awaiter: the awaiter gets
@@ -11,9 +11,15 @@ times it was sent, to send it again on a new connection.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Command", "Reply", "uncancelled"]
+from .client import COMMAND_TIMEOUT
+
+__all__ = ["WITHIN", "Command", "Reply", "StreamScript", "uncancelled"]
+
+WITHIN = COMMAND_TIMEOUT  # seconds a command without a deadline of its own may wait out an outage
 
 
 class Reply(asyncio.Future[Any]):
@@ -44,3 +50,22 @@ class Command:
         self.deadline = deadline  # loop time after which it is not sent again
         self.tries = 0
         self.sent_at = 0.0
+
+
+Send = Callable[[tuple[Any, ...], str, float], asyncio.Future[Any]]
+
+
+class StreamScript:
+    """A Lua script sent by EVALSHA on the stream: `script(keys=..., args=...)` returns the reply's future."""
+
+    __slots__ = ("doing", "send", "sha")
+
+    def __init__(self, send: Send, source: str, doing: str) -> None:
+        self.send = send  # the stream's send
+        self.sha = hashlib.sha1(source.encode()).hexdigest()
+        self.doing = doing
+
+    def __call__(
+        self, *, keys: tuple[str, ...], args: tuple[Any, ...], within: float = WITHIN
+    ) -> asyncio.Future[Any]:
+        return self.send(("EVALSHA", self.sha, len(keys), *keys, *args), self.doing, within)

@@ -30,7 +30,6 @@ last in the write, which covers every write before it on the connection.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -41,35 +40,18 @@ from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from ..errors import StateStoreError
 from .client import COMMAND_TIMEOUT, StoreCall
-from .command import Command, Reply, uncancelled
+from .command import WITHIN, Command, Reply, StreamScript, uncancelled
 from .link import Link
 from .resp import pack
 
-__all__ = ["CommandStream", "Reply", "StreamScript", "uncancelled"]
+__all__ = ["WITHIN", "CommandStream", "Reply", "StreamScript", "uncancelled"]
 
 logger = logging.getLogger("engine.redis")
 
 _TRIES = 8  # sends of one command at most: one that breaks connection after connection is given up
 _CHECK_EVERY = 1.0  # seconds between checks for a reply that is overdue
-WITHIN = COMMAND_TIMEOUT  # seconds a command without a deadline of its own may wait out an outage
 _BACKOFF_FIRST = 0.05  # seconds before the first new connection after a refused one (doubling)
 _BACKOFF_MAX = 1.0
-
-
-class StreamScript:
-    """A Lua script sent by EVALSHA on the stream: `script(keys=..., args=...)` returns the reply's future."""
-
-    __slots__ = ("doing", "sha", "stream")
-
-    def __init__(self, stream: CommandStream, source: str, doing: str) -> None:
-        self.stream = stream
-        self.sha = hashlib.sha1(source.encode()).hexdigest()
-        self.doing = doing
-
-    def __call__(
-        self, *, keys: tuple[str, ...], args: tuple[Any, ...], within: float = WITHIN
-    ) -> asyncio.Future[Any]:
-        return self.stream.send(("EVALSHA", self.sha, len(keys), *keys, *args), self.doing, within)
 
 
 class CommandStream:
@@ -103,7 +85,7 @@ class CommandStream:
 
     def script(self, source: str, doing: str) -> StreamScript:
         """A script to call on this stream; `doing` completes error messages ("saving a tab")."""
-        script = StreamScript(self, source, doing)
+        script = StreamScript(self.send, source, doing)
         self._scripts[script.sha] = source
         return script
 
