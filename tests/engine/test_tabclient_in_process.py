@@ -8,6 +8,7 @@ explicitly and checks the server saw what a socket's tab would make it see.
 from __future__ import annotations
 
 import asyncio
+import sys
 
 import pytest
 
@@ -36,7 +37,7 @@ def in_process(app: rx.App, **options) -> TabClient:
 
 def test_the_default_is_a_real_socket_on_cpython_and_the_environment_can_say_otherwise(monkeypatch):
     monkeypatch.delenv(TRANSPORT_ENV, raising=False)
-    assert TabClient(rx.App()).transport == "socket"
+    assert TabClient(rx.App()).transport == ("in-process" if sys.platform == "emscripten" else "socket")
     monkeypatch.setenv(TRANSPORT_ENV, "in-process")
     assert TabClient(rx.App()).transport == "in-process"
     with pytest.raises(ValueError, match="must be one of"):
