@@ -3,11 +3,12 @@
 No CPython 3.14 installs here but Pyodide's (node_modules/pyodide, 314.x),
 so the run goes there: pytest and its plugins, python-socketio and the
 checkout are copied into Pyodide's file system (run_in_pyodide), and
-`pytest tests/engine` runs as on CPython 3.11, with two differences, both
-in tests/support/pyodide_plugin.py: each async test runs on a plain asyncio
-loop that sleeps between callbacks (Pyodide's own loop cannot block until a
+`pytest tests/engine` runs as on CPython 3.11, with two differences: each
+async test runs on a plain asyncio loop that sleeps between callbacks
+(tests/support/pyodide_plugin.py: Pyodide's own loop cannot block until a
 test ends), and every TabClient is in-process (engine/testing/inprocess.py:
-the App's ASGI app called directly, as there are no sockets).
+the App's ASGI app called directly, Socket.IO layer included, as there are
+no sockets).
 
 What does not run there is listed here, each with its reason, and the run
 reports every test it deselects for it: nothing is skipped unsaid.
