@@ -7,8 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import uvicorn
-
 from .app import App
 
 __all__ = ["SERVERS", "SharedServer", "serve"]
@@ -22,6 +20,8 @@ async def serve(asgi_app: Any, host: str = "127.0.0.1", port: int = 0) -> AsyncI
     address from `X-Forwarded-For` for any connection from 127.0.0.1, and the
     engine's `trusted_proxies` setting is what a test means to try.
     """
+    import uvicorn  # (imported here: a Python without sockets, such as Pyodide, has none, and needs none)
+
     config = uvicorn.Config(asgi_app, host=host, port=port, log_level="warning", lifespan="off",
                             proxy_headers=False)
     server = uvicorn.Server(config)

@@ -37,6 +37,16 @@ _MAX_BUDGET = 512.0
 _CALM_BEATS = 8  # heartbeats on time with nothing waiting before pacing ends
 
 
+def _cpu_time() -> float:
+    """This thread's CPU time, or the process's where there is no per-thread clock (Emscripten: Pyodide).
+
+    (`time.thread_time` is not on every platform; without it, a turn's admission raised in a loop callback
+    and every block waiting for its turn waited for ever.)
+    """
+    clock = getattr(time, "thread_time", None)
+    return clock() if clock is not None else time.process_time()
+
+
 class Pacer:
     """`if pacer.gate: await pacer.turn()` before a background block takes its tab's lock."""
 
@@ -145,7 +155,7 @@ class Pacer:
         assert loop is not None
         # The turn is measured in this thread's CPU time, not on the clock: on a shared machine the
         # process is also descheduled, and that time says nothing about how much work a turn holds.
-        now = time.thread_time()
+        now = _cpu_time()
         if self._turn_began is not None:
             took = now - self._turn_began
             if took > self.lag / 2:

@@ -3,17 +3,22 @@
 It speaks the protocol as the browser runtime does (see the protocol page):
 it applies the updates it receives in `seq` order into the mirror its
 reading half keeps (`view.py`) and asks for a full copy on a gap.
+
+Its connection is a real socket to a loopback server, or, where there are no
+sockets (Pyodide) or `transport="in-process"` says so, the App's ASGI app
+called in this process (inprocess.py): the same server side either way.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import secrets
+import sys
 from collections.abc import Callable
 from typing import Any
 
-import aiohttp
 import socketio
 
 from .. import protocol
@@ -22,13 +27,21 @@ from ..handler import EventHandler, EventSpec
 from ..protocol import NAMESPACE, Applied
 from ..state import State
 from ..testserver import SERVERS, SharedServer
+from .inprocess import InProcessClient
 from .refusal import Refusal, TabRefusedError
 from .view import TabView
 
-__all__ = ["TabClient"]
+__all__ = ["TRANSPORTS", "TabClient"]
 
 
 _ids = itertools.count(1)
+TRANSPORTS = ("socket", "in-process")
+TRANSPORT_ENV = "ENGINE_TAB_TRANSPORT"  # the default transport of every TabClient of the run
+
+
+def _default_transport() -> str:
+    """A real socket, unless the environment says otherwise or this Python has no sockets (Pyodide)."""
+    return os.environ.get(TRANSPORT_ENV) or ("in-process" if sys.platform == "emscripten" else "socket")
 
 
 class TabClient(TabView):
@@ -42,6 +55,9 @@ class TabClient(TabView):
         headers: extra HTTP headers of the connection (`X-Forwarded-For` behind a trusted proxy...).
         local_address: the local IP address the tab's socket connects from (`"127.0.0.2"`: any of
             127.0.0.0/8 is this machine), so that tests can be many visitors on one machine.
+        transport: `"socket"` (a loopback server and a Socket.IO client) or `"in-process"` (the
+            App's ASGI app called directly, for a Python without sockets); by default the
+            `ENGINE_TAB_TRANSPORT` environment variable, else in-process on Pyodide only.
 
     Entering (or `connect()`) raises `TabRefusedError` (a `ConnectionRefusedError`) with
     the server's reason when the server refuses the tab (a limit, an unknown host...).
@@ -56,9 +72,16 @@ class TabClient(TabView):
         ticket: str | None = None,
         headers: dict[str, str] | None = None,
         local_address: str | None = None,
+        transport: str | None = None,
     ) -> None:
         if app is None and url is None:
             raise TypeError("TabClient needs an App or the url of a running server")
+        self.transport = transport or _default_transport()
+        if self.transport not in TRANSPORTS:
+            raise ValueError(f"TabClient transport must be one of {TRANSPORTS}, got {self.transport!r}")
+        if self.transport == "in-process" and app is None:
+            raise TypeError("an in-process TabClient needs the App itself (TabClient(app)), not a url: "
+                            "nothing listens on a socket here")
         self.app = app
         self.url = url
         self.ticket = ticket
@@ -75,7 +98,7 @@ class TabClient(TabView):
         self._client_id = secrets.token_urlsafe(9)
         self._values: dict[str, dict[str, Any]] = {}
         self._waiters: set[asyncio.Future[None]] = set()
-        self._sio: socketio.AsyncClient | None = None
+        self._sio: socketio.AsyncClient | InProcessClient | None = None
         self._greeted = False  # the server sent this connection its hello: the tab was not refused
         self.lost: str | None = None  # why the server's side of the connection went away, until connect()
         self._answers: set[asyncio.Future[Any]] = set()  # acknowledgements still awaited
@@ -83,7 +106,7 @@ class TabClient(TabView):
 
     # -- lifecycle -------------------------------------------------------------
     async def __aenter__(self) -> TabClient:
-        if self.url is None:
+        if self.url is None and self.transport == "socket":
             assert self.app is not None
             self._shared = SERVERS.setdefault(id(self.app), SharedServer(self.app))
             self.url = await self._shared.acquire()
@@ -114,16 +137,14 @@ class TabClient(TabView):
 
         Raises `TabRefusedError` with the server's reason if it refuses the tab.
         """
-        if not self.url:
+        if self.transport == "in-process":
+            assert self.app is not None
+            sio: socketio.AsyncClient | InProcessClient = InProcessClient(
+                self.app.asgi(), local_address=self.local_address)
+        elif not self.url:
             raise RuntimeError("this TabClient has no server yet: enter it (`async with`) or give it url=...")
-        # The server puts no cap on what it sends (an update is as big as what changed), so neither does
-        # the tab: aiohttp's own 4 MiB cap would drop the connection on a big update, with no word why.
-        options: dict[str, Any] = {"websocket_extra_options": {"max_msg_size": 0}}
-        if self.local_address is not None:
-            local = (self.local_address, 0)
-            # A factory: engineio makes the session when it connects and closes it when the socket ends.
-            options["http_session"] = lambda: aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=local))
-        sio = socketio.AsyncClient(reconnection=False, **options)
+        else:
+            sio = self._socket_client()
         sio.on(protocol.HELLO, self._on_hello, namespace=NAMESPACE)
         sio.on(protocol.UPDATE, self._on_update, namespace=NAMESPACE)
         sio.on(protocol.ERROR, self._on_error, namespace=NAMESPACE)
@@ -156,6 +177,18 @@ class TabClient(TabView):
             self._sio = None
             await sio.disconnect()
             raise TabRefusedError(refusal.reason(None))
+
+    def _socket_client(self) -> socketio.AsyncClient:
+        import aiohttp  # (only the socket transport needs it: Pyodide has none)
+
+        # The server puts no cap on what it sends (an update is as big as what changed), so neither does
+        # the tab: aiohttp's own 4 MiB cap would drop the connection on a big update, with no word why.
+        options: dict[str, Any] = {"websocket_extra_options": {"max_msg_size": 0}}
+        if self.local_address is not None:
+            local = (self.local_address, 0)
+            # A factory: engineio makes the session when it connects and closes it when the socket ends.
+            options["http_session"] = lambda: aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=local))
+        return socketio.AsyncClient(reconnection=False, **options)
 
     async def disconnect(self) -> None:
         """Close the socket, as closing the browser tab would."""
@@ -218,7 +251,7 @@ class TabClient(TabView):
             raise RuntimeError(f"the server refused the inspector: {ack!r}")
         return ack
 
-    def _on_lost(self, sio: socketio.AsyncClient) -> Callable[..., Any]:
+    def _on_lost(self, sio: socketio.AsyncClient | InProcessClient) -> Callable[..., Any]:
         async def lost(reason: Any = None) -> None:
             if sio is not self._sio:  # this tab closed it itself (disconnect, reconnect)
                 return

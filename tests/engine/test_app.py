@@ -184,7 +184,7 @@ async def test_modify_state_keeps_nothing_when_its_body_raises(app):
         assert all(99 not in delta.get(SpecAppState.get_full_name(), {}).values() for delta in tab.deltas())
 
 
-def test_modify_state_needs_a_token(app):
+async def test_modify_state_needs_a_token(app):
     with pytest.raises(TypeError, match="token"):
         app.modify_state("")
 

@@ -82,3 +82,15 @@ async def test_blocks_cancelled_while_waiting_or_just_let_go_do_not_hold_the_oth
         assert pacer.waited == waited
     finally:
         pacer.stop()
+
+
+async def test_a_platform_without_a_thread_clock_still_admits_the_crowd(monkeypatch: pytest.MonkeyPatch):
+    """Pyodide's `time` has no `thread_time`: the pacer measures turns in the process's CPU time there."""
+    monkeypatch.delattr(time, "thread_time", raising=False)  # (on Pyodide there is none to take away)
+    pacer = await _engaged()
+    try:
+        crowd = [asyncio.ensure_future(pacer.turn()) for _ in range(pacer.budget * 3)]
+        await asyncio.wait_for(asyncio.gather(*crowd), timeout=5)
+        assert pacer.waited >= len(crowd) - pacer.budget
+    finally:
+        pacer.stop()
