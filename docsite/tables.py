@@ -6,7 +6,10 @@ other, and shows each cell's `data-label` (its column header) before it. The
 labels are written here, when the site is built, so no script is needed.
 
 Code in a cell may wrap after a dot (`get_full_name().<wbr>split`), never
-inside a name: demo.css forbids every other break in table code.
+inside a name: site.css forbids every other break in table code on a
+desktop, and on a phone allows breaks between words only; a word with a
+hyphen in it (`"in-process"`, `down-after-milliseconds`) is kept on one
+line by a `rx-nobreak` span, since a browser may break after any hyphen.
 
 In mkdocs.yml: `markdown_extensions: [docsite.tables]`.
 """
@@ -27,6 +30,9 @@ __all__ = ["ReadableTables", "makeExtension"]
 # After a dot that starts a name: "a.b_c" may break as "a.|b_c"; "0.10.1" never.
 _AFTER_DOT = re.compile(r"(?<=\.)(?=[A-Za-z_])")
 _TAG = re.compile(r"<[^>]+>")
+# A word with a hyphen between two letters or digits: a browser may break after the hyphen.
+_HYPHENATED = re.compile(r"[^\s<>]*\w-\w[^\s<>]*")
+_TAG_OR_TEXT = re.compile(r"(<[^>]+>)")
 
 
 class _Tables(Treeprocessor):  # type: ignore[misc]
@@ -67,12 +73,39 @@ class _Tables(Treeprocessor):  # type: ignore[misc]
             index = int(stashed.group(1))
             block = self.md.htmlStash.rawHtmlBlocks[index]
             if isinstance(block, str):
-                self.md.htmlStash.rawHtmlBlocks[index] = _AFTER_DOT.sub("<wbr>", block)
+                self.md.htmlStash.rawHtmlBlocks[index] = _nobreak_html(_AFTER_DOT.sub("<wbr>", block))
             return
-        pieces = _AFTER_DOT.split(text)
-        code.text = AtomicString(pieces[0])
-        for piece in pieces[1:]:
-            ET.SubElement(code, "wbr").tail = AtomicString(piece)
+        code.text = None
+        last: ET.Element | None = None
+        at = 0
+        for match in [*_HYPHENATED.finditer(text), None]:
+            end = match.start() if match else len(text)
+            last = _add_text(code, last, text[at:end])
+            if match:
+                last = ET.SubElement(code, "span", {"class": "rx-nobreak"})
+                last.text = AtomicString(match.group())
+                at = match.end()
+
+
+def _add_text(code: ET.Element, last: ET.Element | None, text: str) -> ET.Element | None:
+    """Append `text` to `code` after `last`, with a <wbr> after each dot that starts a name."""
+    pieces = _AFTER_DOT.split(text)
+    if last is None:
+        code.text = AtomicString((code.text or "") + pieces[0])
+    else:
+        last.tail = AtomicString((last.tail or "") + pieces[0])
+    for piece in pieces[1:]:
+        last = ET.SubElement(code, "wbr")
+        last.tail = AtomicString(piece)
+    return last
+
+
+def _nobreak_html(block: str) -> str:
+    """Highlighted code's HTML with each hyphenated word of its text in a `rx-nobreak` span."""
+    return "".join(
+        part if part.startswith("<") else _HYPHENATED.sub(r'<span class="rx-nobreak">\g<0></span>', part)
+        for part in _TAG_OR_TEXT.split(block)
+    )
 
 
 class ReadableTables(Extension):  # type: ignore[misc]

@@ -1,4 +1,4 @@
-"""docsite.tables: body cells name their column, and table code may wrap only after a dot."""
+"""docsite.tables: body cells name their column; table code may wrap only after a dot, never in a hyphenated word."""
 
 from __future__ import annotations
 
@@ -35,3 +35,12 @@ def test_code_in_a_cell_may_break_after_a_dot_that_starts_a_name():
 def test_code_outside_tables_is_left_alone():
     for page in (_render(), _render("pymdownx.inlinehilite", "pymdownx.highlight")):
         assert "<p>After <code>a.b_c</code>.</p>" in page
+
+
+def test_a_hyphenated_word_in_a_cell_is_kept_on_one_line():
+    table = '| Call | Note |\n|---|---|\n| `TabClient(app, transport="in-process")` | `down-after-milliseconds 1000` |\n'
+    for extensions in ([], ["pymdownx.inlinehilite", "pymdownx.highlight"]):
+        page = markdown.markdown(table, extensions=["tables", *extensions, ReadableTables()])
+        assert '<span class="rx-nobreak">transport="in-process")</span>' in page.replace("&quot;", '"'), page
+        assert '<span class="rx-nobreak">down-after-milliseconds</span> 1000' in page, page
+        assert "<code>TabClient(app, " in page  # the words around it may still wrap
