@@ -44,5 +44,9 @@ class RedisCluster:
     def alive(self, worker: str) -> bool:
         return self.directory.alive(worker)
 
+    @property
+    def cut_off(self) -> bool:
+        return self.directory.cut_off
+
     def cancel_elsewhere(self, token: str, handler: str | None) -> None:
         self.directory.announce_cancel(token, handler)

@@ -110,7 +110,7 @@ class Background:
         outcome, message = "cancelled", ""
         me: TaskSelf | None = None
         try:
-            seen = await self.control.admit(handle, handler)
+            seen = await self.control.admit(handle, handler, spec.args)
             if seen is None:
                 outcome = "skipped"
                 return  # its policy says another copy is enough
@@ -137,7 +137,8 @@ class Background:
         except Exception as exc:
             outcome, message = "failed", failure_message(handler, exc)
             logger.error("background task %s of tab %s failed", handler.qualname, token[:8], exc_info=True)
-            await self.report(token, message, handle.event)
+            if not self.control.cluster.cut_off:  # (else the tab moved on to a worker that tells its own story)
+                await self.report(token, message, handle.event)
             raise
         finally:
             if me is not None:

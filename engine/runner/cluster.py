@@ -21,6 +21,10 @@ class Cluster(Protocol):
 
     def alive(self, worker: str) -> bool: ...
 
+    @property
+    def cut_off(self) -> bool:
+        """Whether this worker is cut off from the store the workers share (its tabs moved elsewhere)."""
+
     def cancel_elsewhere(self, token: str, handler: str | None) -> None: ...
 
     def on_cancel(self, cancel_here: Callable[[str, str | None], None]) -> None:
@@ -38,6 +42,8 @@ class LocalCluster:
 
     worker = "local"
     shared = False
+
+    cut_off = False
 
     def alive(self, worker: str) -> bool:
         return False
