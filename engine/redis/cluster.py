@@ -45,8 +45,8 @@ class RedisCluster:
         return self.directory.alive(worker)
 
     @property
-    def cut_off(self) -> bool:
-        return self.directory.cut_off
+    def cut_offs(self) -> int:
+        return self.directory.peers.cut_offs
 
     def cancel_elsewhere(self, token: str, handler: str | None) -> None:
         self.directory.announce_cancel(token, handler)

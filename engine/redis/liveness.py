@@ -43,6 +43,7 @@ class WorkerLiveness:
         self._listened_at: float | None = None  # loop time the reader last heard a message (None: unsubscribed)
         self._last_word: float | None = None  # the same, kept while unsubscribed (None: never heard one)
         self.cut_off = False  # out of reach of Redis for too long (judge_reach)
+        self.cut_offs = 0  # times it was
 
     @property
     def dead_after(self) -> float:
@@ -117,6 +118,7 @@ class WorkerLiveness:
         if self.cut_off:
             return False
         self.cut_off = True
+        self.cut_offs += 1
         logger.warning(
             "this worker has heard nothing from Redis for %.1fs (more than %gs: three heartbeats and a lock's "
             "lease, settings worker_heartbeat, lock_lease): the other workers take it for dead, so it closes its "

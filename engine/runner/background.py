@@ -109,6 +109,7 @@ class Background:
             parts.observers.report(token, Kind.TASK_STARTED, lane, handler=handler.qualname)
         outcome, message = "cancelled", ""
         me: TaskSelf | None = None
+        cut_offs = self.control.cluster.cut_offs
         try:
             seen = await self.control.admit(handle, handler, spec.args)
             if seen is None:
@@ -137,7 +138,9 @@ class Background:
         except Exception as exc:
             outcome, message = "failed", failure_message(handler, exc)
             logger.error("background task %s of tab %s failed", handler.qualname, token[:8], exc_info=True)
-            if not self.control.cluster.cut_off:  # (else the tab moved on to a worker that tells its own story)
+            # Cut off from Redis since it started, this worker was taken for dead and the tab moved on: the
+            # worker serving it now tells it about the task (a stale lease, a store out of reach are not news).
+            if self.control.cluster.cut_offs == cut_offs:
                 await self.report(token, message, handle.event)
             raise
         finally:

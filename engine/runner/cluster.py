@@ -22,8 +22,8 @@ class Cluster(Protocol):
     def alive(self, worker: str) -> bool: ...
 
     @property
-    def cut_off(self) -> bool:
-        """Whether this worker is cut off from the store the workers share (its tabs moved elsewhere)."""
+    def cut_offs(self) -> int:
+        """Times this worker was cut off from the store the workers share (its tabs moved elsewhere)."""
 
     def cancel_elsewhere(self, token: str, handler: str | None) -> None: ...
 
@@ -43,7 +43,7 @@ class LocalCluster:
     worker = "local"
     shared = False
 
-    cut_off = False
+    cut_offs = 0
 
     def alive(self, worker: str) -> bool:
         return False
