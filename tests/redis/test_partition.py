@@ -114,6 +114,8 @@ async def test_a_worker_cut_off_from_redis_hands_its_tabs_to_the_other_and_no_ta
                 for tab in on_b:
                     stored = await stored_var(raw, tab.token, NAME, "marks")
                     assert stored[:len(marks(tab))] == marks(tab)  # all it showed is in Redis
+            assert "went silent" in b.log_text()  # B took A for dead; A, deaf, judged nobody (B lives)
+            assert "went silent" not in a.log_text()
             async with TabClient(url=a.url, states=[ScaleState]) as fresh:  # healed: A serves tabs again
                 assert (await fresh.send(ScaleState.add, 1))["ok"]
             text = a.log_text()
