@@ -75,6 +75,7 @@ class RedisTabDirectory(TabDirectory):
         # this worker for dead (three beats, and one more for their sweep), nor within the lease of its
         # locks: an outage shorter than both (a restart of Redis) is waited out, with every tab kept.
         self.cut_off_after = max(lease, self.peers.dead_after + beat)
+        self.lease = lease
         self._on_cut_off: Callable[[], None] | None = None
         self.announcer = Announcer(self._redis, self.worker, beat, self.peers.dead_after)  # this worker's side
         self._tasks: list[asyncio.Task[None]] = []
@@ -98,6 +99,10 @@ class RedisTabDirectory(TabDirectory):
     def when_cut_off(self, callback: Callable[[], None]) -> None:
         """Call `callback()` each time this worker becomes cut off from Redis."""
         self._on_cut_off = callback
+
+    def cut_off_lately(self) -> bool:
+        """Cut off now, or less than a lease ago: a lease of this worker's may have run out meanwhile."""
+        return self.peers.cut_off_within(asyncio.get_running_loop().time(), self.lease)
 
     # -- reads start the sharing as a side effect, so a worker needs no explicit start --
     def __contains__(self, token: object) -> bool:

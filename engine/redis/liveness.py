@@ -44,6 +44,7 @@ class WorkerLiveness:
         self._last_word: float | None = None  # the same, kept while unsubscribed (None: never heard one)
         self.cut_off = False  # out of reach of Redis for too long (judge_reach)
         self.cut_offs = 0  # times it was
+        self._healed_at: float | None = None  # loop time it last heard Redis again after being cut off
 
     @property
     def dead_after(self) -> float:
@@ -113,6 +114,7 @@ class WorkerLiveness:
         if away <= limit:
             if self.cut_off:
                 logger.info("this worker hears Redis again: it serves tabs again")
+                self._healed_at = now
             self.cut_off = False
             return False
         if self.cut_off:
@@ -126,6 +128,10 @@ class WorkerLiveness:
             away, limit,
         )
         return True
+
+    def cut_off_within(self, now: float, seconds: float) -> bool:
+        """Whether this worker is cut off, or was less than `seconds` ago."""
+        return self.cut_off or (self._healed_at is not None and now - self._healed_at < seconds)
 
     def silent(self, now: float) -> list[str]:
         """The workers not heard from for three beats (a killed worker says no bye), forgotten from now on;

@@ -55,12 +55,14 @@ def after_first(log: list[str], old: set[str]) -> list[str]:
     return log[new:]
 
 
+@pytest.mark.parametrize("mode", ["confirm", "pipelined"])
 @pytest.mark.parametrize("fault", ["black hole", "hard cut"])
 async def test_a_worker_cut_off_from_redis_hands_its_tabs_to_the_other_and_no_task_runs_twice(
-    redis_server, start_worker, fault
+    redis_server, start_worker, fault, mode
 ):
     redis_server.flush()
-    env = {**QUICK, "ENGINE_LOCK_TIMEOUT": "10"}  # (a block waiting for a lock outlives the partition)
+    # (A block waiting for a lock outlives the partition: lock_timeout.)
+    env = {**QUICK, "ENGINE_LOCK_TIMEOUT": "10", "ENGINE_REDIS_COMMIT_MODE": mode}
     with FaultProxy(redis_server.port) as link:
         a, b = start_worker(link.url, **env), start_worker(redis_server.url, **env)
         on_a = [TabClient(url=a.url, states=[ResumeMarkState]) for _ in range(TABS)]
@@ -121,9 +123,9 @@ async def test_a_worker_cut_off_from_redis_hands_its_tabs_to_the_other_and_no_ta
             text = a.log_text()
             superseded = text.count("was stopped on worker")
             failed = len(re.findall(r"ResumeMarkState.mark_on of tab \S+ failed", text))
-            print(f"\n[{fault}] sockets closed {closed_after:.2f}s after the cut; every tab ticking again on the "
-                  f"other worker {ticking_after:.2f}s after it; A's old copies: {superseded} superseded at their next "
-                  f"block, {failed} failed at a deadline; values shown then lost 0; tabs with two copies 0")
+            print(f"\n[{fault}, {mode}] sockets closed {closed_after:.2f}s after the cut; every tab ticking again on "
+                  f"the other worker {ticking_after:.2f}s after it; A's old copies: {superseded} superseded at their "
+                  f"next block, {failed} failed at a deadline; values shown then lost 0; tabs with two copies 0")
         finally:
             await asyncio.gather(*(tab.__aexit__(None, None, None) for tab in on_b + on_a), return_exceptions=True)
             link.heal()
