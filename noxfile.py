@@ -73,13 +73,13 @@ def tests(session: nox.Session) -> None:
 
 FAULTS = ["tests/redis/test_redis_restart.py", "tests/redis/test_paused_worker.py", "tests/redis/test_deploy.py",
           "tests/engine/test_resume.py", "tests/redis/test_recovery.py", "tests/redis/test_stream.py",
-          "tests/redis/test_failover.py", "tests/redis/test_sentinel.py"]
+          "tests/redis/test_failover.py", "tests/redis/test_sentinel.py", "tests/redis/test_partition.py"]
 
 
 @nox.session
 def faults(session: nox.Session) -> None:
-    """The fault tests alone (a Redis restart, a paused worker, a deploy, a Sentinel failover), for an operator
-    checking a change:
+    """The fault tests alone (a Redis restart, a paused worker, a deploy, a Sentinel failover, a worker cut off
+    from Redis, a slow Redis), for an operator checking a change:
     nox -s faults [-- ARGS]. They are part of `nox -s tests` too."""
     _install(session, "runtime", "tests")
     session.run("pytest", "-n", "0", *FAULTS, *session.posargs)

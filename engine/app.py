@@ -117,8 +117,13 @@ class App:
         self._stopping: asyncio.Future[dict[str, int]] | None = None
 
     def _commit_refused(self, token: str, error: Exception) -> None:
-        """A pipelined commit was refused: tell the tab, and send it what Redis holds."""
-        self.runner.report_soon(token, str(error))
+        """A pipelined commit was refused: tell the tab, and send it what Redis holds.
+
+        Not when this worker is, or lately was, cut off from Redis: its lease ran out while it was, the
+        others took it for dead and the tab moved on to one of them, which tells it its own story.
+        """
+        if not self.runner.control.cluster.cut_off_lately():
+            self.runner.report_soon(token, str(error))
         self.event_namespace.resend(token)
 
     def _enter(self) -> None:

@@ -185,6 +185,8 @@ def add_task_control(cls: Any, handler: EventHandler) -> None:
         add_field(cls, task_var(handler.name, what), type_, default, internal=True)
     add_field(cls, task_var(handler.name, "copies"), list[str], [], internal=True)
     add_field(cls, task_var(handler.name, "resume"), Any, None, internal=True)  # the arguments of a stopped run
+    if handler.resume:  # each running copy's arguments, to resume it if its worker dies (control.py: reconcile)
+        add_field(cls, task_var(handler.name, "args"), Any, None, internal=True)
     cancel = EventHandler(_cancel_placeholder, name=f"{handler.name}@cancel")
     cancel.cancels = handler
     cancel.state_cls = cls

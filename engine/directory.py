@@ -20,7 +20,7 @@ it) holds across workers.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
 __all__ = ["Binding", "TabDirectory"]
@@ -84,6 +84,14 @@ class TabDirectory:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {len(self)} tabs>"
+
+    @property
+    def cut_off(self) -> bool:
+        """Whether this worker is cut off from the store the workers share (never, for one process)."""
+        return False
+
+    def when_cut_off(self, callback: Callable[[], None]) -> None:
+        """Call `callback()` when this worker becomes cut off (one process: it never does)."""
 
     def start(self) -> None:
         """Begin sharing with other workers (nothing to do for one process)."""

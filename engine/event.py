@@ -24,12 +24,13 @@ TASK_VARS: dict[str, tuple[Any, Any]] = {
 }
 
 
-BACKEND_TASK_VARS = ("copies", "resume")  # the engine's own records of a handler, never sent to the tab
+BACKEND_TASK_VARS = ("copies", "resume", "args")  # the engine's own records of a handler, never sent to the tab
 
 
 def task_var(handler_name: str, what: str) -> str:
     """The name of one of a background handler's status vars (`run@status`), or of its records
-    (`_run@copies`: the copies that run; `_run@resume`: the arguments of a run a restart stopped)."""
+    (`_run@copies`: the copies that run; `_run@resume`: the arguments of a run a restart stopped;
+    `_run@args`: a `resume=True` handler's, the arguments of each copy that runs, by copy)."""
     return f"_{handler_name}@{what}" if what in BACKEND_TASK_VARS else f"{handler_name}@{what}"
 
 

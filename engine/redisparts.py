@@ -38,7 +38,9 @@ class RedisParts:
         self.worker = redis.new_worker_id()
         pool = redis.Pool.of(settings)
         self._url, self._pool = url, pool
-        self.directory = redis.RedisTabDirectory(url, worker=self.worker, pool=pool, beat=settings.worker_heartbeat)
+        self.directory = redis.RedisTabDirectory(
+            url, worker=self.worker, pool=pool, beat=settings.worker_heartbeat, lease=settings.lock_lease
+        )
         self.cluster = redis.RedisCluster(self.directory)
 
     def relay(self, is_local: Callable[[str], bool]) -> Any:

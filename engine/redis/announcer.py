@@ -113,8 +113,11 @@ class Announcer:
                         self._outbox.clear()  # the full announcement covers them
                         await self._write_all()
                     if loop.time() >= next_beat:
+                        started = loop.time()
                         await self._heartbeat()
-                        next_beat = loop.time() + self.beat
+                        # One beat from its start, not its end: over a slow link beats keep their pace,
+                        # and this worker hears its own every beat (liveness.py counts on it).
+                        next_beat = max(started + self.beat, loop.time())
                     if self._outbox:
                         await self.write_changes()
                 if not self._outbox:

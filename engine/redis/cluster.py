@@ -44,5 +44,12 @@ class RedisCluster:
     def alive(self, worker: str) -> bool:
         return self.directory.alive(worker)
 
+    @property
+    def cut_offs(self) -> int:
+        return self.directory.peers.cut_offs
+
+    def cut_off_lately(self) -> bool:
+        return self.directory.cut_off_lately()
+
     def cancel_elsewhere(self, token: str, handler: str | None) -> None:
         self.directory.announce_cancel(token, handler)

@@ -12,6 +12,14 @@ for three beats (killed, or cut off) is dropped with its tabs, as judged in
 liveness.py, which also keeps a paused worker from declaring the healthy
 ones dead.
 
+A worker that hears nothing from Redis (not even its own heartbeat) for
+longer than `cut_off_after` is cut off, as far as the others can tell: they
+have taken it for dead and give its tasks' places away, and any lock it held
+has outlived its lease. It can serve no tab, so it tells the socket layer
+(`when_cut_off`) to close its tabs' sockets and refuse new ones until it
+hears Redis again: the pages reconnect, through the load balancer, to a
+worker that can serve them, instead of staying on one where nothing moves.
+
 Entries carry the page's client id, so the duplicate-tab rule (a live tab's
 ticket from another page gets a fresh tab; the same page reconnecting keeps
 it) holds across workers.
@@ -55,6 +63,7 @@ class RedisTabDirectory(TabDirectory):
         beat: float = 5.0,
         client: Redis | None = None,
         pool: Pool = _DIRECTORY_POOL,
+        lease: float = 0.0,
     ) -> None:
         super().__init__()
         self.worker = worker or new_worker_id()
@@ -62,6 +71,12 @@ class RedisTabDirectory(TabDirectory):
         self._redis = client if client is not None else connect(url, pool)
         self._listener = connect(url, pool, listener=True) if client is None else client
         self.peers = WorkerLiveness(beat)  # which other workers are alive
+        # Out of reach of Redis this long: cut off (see the module docstring). Not before the others take
+        # this worker for dead (three beats, and one more for their sweep), nor within the lease of its
+        # locks: an outage shorter than both (a restart of Redis) is waited out, with every tab kept.
+        self.cut_off_after = max(lease, self.peers.dead_after + beat)
+        self.lease = lease
+        self._on_cut_off: Callable[[], None] | None = None
         self.announcer = Announcer(self._redis, self.worker, beat, self.peers.dead_after)  # this worker's side
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
@@ -75,6 +90,19 @@ class RedisTabDirectory(TabDirectory):
     def pauses(self) -> int:
         """Times this worker found it had not been listening (paused, or Redis out of reach)."""
         return self.peers.pauses
+
+    @property
+    def cut_off(self) -> bool:
+        """Whether this worker has heard nothing from Redis for longer than `cut_off_after`."""
+        return self.peers.cut_off
+
+    def when_cut_off(self, callback: Callable[[], None]) -> None:
+        """Call `callback()` each time this worker becomes cut off from Redis."""
+        self._on_cut_off = callback
+
+    def cut_off_lately(self) -> bool:
+        """Cut off now, or less than a lease ago: a lease of this worker's may have run out meanwhile."""
+        return self.peers.cut_off_within(asyncio.get_running_loop().time(), self.lease)
 
     # -- reads start the sharing as a side effect, so a worker needs no explicit start --
     def __contains__(self, token: object) -> bool:
@@ -109,6 +137,7 @@ class RedisTabDirectory(TabDirectory):
         self._tasks = [
             loop.create_task(self._read_loop(), name="engine:directory-reader"),
             loop.create_task(self.announcer.run(), name="engine:directory-writer"),
+            loop.create_task(self._watch_reach(), name="engine:directory-reach"),
         ]
 
     async def close(self) -> None:
@@ -149,7 +178,8 @@ class RedisTabDirectory(TabDirectory):
                 while True:
                     message = await pubsub.get_message(timeout=self.beat)
                     check_cancelled()
-                    self.peers.listening_again(loop.time())
+                    if message is not None:  # (none within a beat: nothing heard, not even our own beat)
+                        self.peers.listening_again(loop.time())
                     if message is not None and message.get("type") == "message":
                         async with asyncio.timeout(COMMAND_TIMEOUT):
                             await self._apply(message.get("data"))
@@ -168,6 +198,14 @@ class RedisTabDirectory(TabDirectory):
             finally:
                 with contextlib.suppress(Exception):
                     await asyncio.shield(pubsub.aclose())  # type: ignore[no-untyped-call]
+
+    async def _watch_reach(self) -> None:
+        """Every beat: whether this worker became cut off from Redis (liveness.py), to tell the socket layer."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self.beat)
+            if self.peers.judge_reach(loop.time(), self.cut_off_after) and self._on_cut_off is not None:
+                self._on_cut_off()
 
     async def _load_others(self) -> None:
         """Every live worker's tabs, from their hashes (for a worker that starts or reconnects)."""

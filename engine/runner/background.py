@@ -16,7 +16,7 @@ import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
 from typing import Any
 
-from ..errors import LimitExceededError, TaskSupersededError
+from ..errors import LimitExceededError, StateLockError, StateStoreError, TaskSupersededError
 from ..handler import EventSpec, as_specs
 from ..views import detach
 from .control import TaskControl
@@ -109,8 +109,9 @@ class Background:
             parts.observers.report(token, Kind.TASK_STARTED, lane, handler=handler.qualname)
         outcome, message = "cancelled", ""
         me: TaskSelf | None = None
+        cut_offs = self.control.cluster.cut_offs
         try:
-            seen = await self.control.admit(handle, handler)
+            seen = await self.control.admit(handle, handler, spec.args)
             if seen is None:
                 outcome = "skipped"
                 return  # its policy says another copy is enough
@@ -137,7 +138,11 @@ class Background:
         except Exception as exc:
             outcome, message = "failed", failure_message(handler, exc)
             logger.error("background task %s of tab %s failed", handler.qualname, token[:8], exc_info=True)
-            await self.report(token, message, handle.event)
+            # A store or lock failure of a copy whose worker was cut off from Redis since it started is the
+            # cut's doing: the others took this worker for dead and the tab moved on to one of them, which tells
+            # it its own story (its status keeps this error if the copy's place was still its own).
+            if not (isinstance(exc, (StateStoreError, StateLockError)) and self.control.cluster.cut_offs != cut_offs):
+                await self.report(token, message, handle.event)
             raise
         finally:
             if me is not None:

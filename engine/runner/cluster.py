@@ -21,6 +21,13 @@ class Cluster(Protocol):
 
     def alive(self, worker: str) -> bool: ...
 
+    @property
+    def cut_offs(self) -> int:
+        """Times this worker was cut off from the store the workers share (its tabs moved elsewhere)."""
+
+    def cut_off_lately(self) -> bool:
+        """Whether it is cut off now, or was less than a lock's lease ago."""
+
     def cancel_elsewhere(self, token: str, handler: str | None) -> None: ...
 
     def on_cancel(self, cancel_here: Callable[[str, str | None], None]) -> None:
@@ -39,7 +46,12 @@ class LocalCluster:
     worker = "local"
     shared = False
 
+    cut_offs = 0
+
     def alive(self, worker: str) -> bool:
+        return False
+
+    def cut_off_lately(self) -> bool:
         return False
 
     def cancel_elsewhere(self, token: str, handler: str | None) -> None:

@@ -14,7 +14,11 @@ setting the status to running (the vars are read and written in status.py).
 When it ends, it gives its place back and, if it was the last
 copy, sets the status to how it ended. A copy whose worker died without
 giving its place back is dropped whenever the tab's status is read under
-the lock (a worker is asked `alive(worker)` through its `Cluster`).
+the lock (a worker is asked `alive(worker)` through its `Cluster`). A
+`resume=True` handler also records each running copy's arguments
+(`_run@args`), so that a copy that died with its worker (killed, or cut off
+from Redis) is resumed where the tab is next served, as a run stopped by a
+restart is (`reconcile`).
 
 A trigger that waits (its turn in a "queue", a copy to end, one of the
 tab's task slots) is listed among the copies as waiting (`~worker/id`)
@@ -39,7 +43,7 @@ from .flow import current_lane, open_block
 from .parts import Parts
 from .queueorder import QueueOrder
 from .session import Session
-from .status import Status, copies_vars, path_of, progress_fraction, set_running, store_copies
+from .status import Status, copies_vars, forget_args, path_of, progress_fraction, resume_lost, set_running, store_copies
 from .tasks import TaskHandle, TaskRegistry
 from .taskself import Seen
 
@@ -62,7 +66,7 @@ class TaskControl:
         self._queue = QueueOrder()  # "queue": the order of its triggers on this worker
 
     # -- admission -------------------------------------------------------------------------
-    async def admit(self, handle: TaskHandle, handler: EventHandler) -> Seen | None:
+    async def admit(self, handle: TaskHandle, handler: EventHandler, args: tuple[Any, ...] = ()) -> Seen | None:
         """Wait as the policy says, then claim a place; the values the task starts with, or None (skipped)."""
         policy = handler.concurrency
         if handle.slot is not None:  # the tab's task slots are all taken: wait for one, in turn
@@ -74,7 +78,7 @@ class TaskControl:
         while True:
             if policy == "replace":
                 self.cancel(handle.token, handler, keep=handle)
-            seen = await self._claim(handle, handler, exclusive=policy != "parallel")
+            seen = await self._claim(handle, handler, args, exclusive=policy != "parallel")
             if seen is not None or policy == "skip":
                 handle.skipped = seen is None
                 handle.under_way()
@@ -86,7 +90,9 @@ class TaskControl:
                 )
             await self._a_copy_ends(handle, handler)
 
-    async def _claim(self, handle: TaskHandle, handler: EventHandler, *, exclusive: bool) -> Seen | None:
+    async def _claim(
+        self, handle: TaskHandle, handler: EventHandler, args: tuple[Any, ...], *, exclusive: bool
+    ) -> Seen | None:
         session = Session(self.parts, handle.token, lane=handle.id)
         async with session as tx:
             node = tx.root.get_substate(path_of(handler))
@@ -105,6 +111,8 @@ class TaskControl:
                 await session.commit(final=True)
                 return None
             status["copies"] = [*(copy for copy in copies if copy != waiting), self._entry(handle)]
+            if handler.resume:
+                status["args"] = {**(status["args"] or {}), self._entry(handle): list(args)}
             status["status"], status["running"], status["progress"], status["error"] = "running", True, None, ""
             handle.admitted = True
             seen = Seen(node)
@@ -203,6 +211,8 @@ class TaskControl:
                     if self.cluster.shared and not any(copy in mine for copy in status["copies"]):
                         return  # another worker took this copy for dead and gave its place away: not ours to tell
                     copies = [copy for copy in self._alive(handle.token, status["copies"]) if copy not in mine]
+                    if handler.resume:
+                        forget_args(status, [*mine, *(c for c in status["copies"] if c not in copies)])
                     if outcome == "failed":
                         status["error"] = message
                     more = self._waiting_here(handle, handler)
@@ -245,6 +255,8 @@ class TaskControl:
                     continue
                 status = Status(node, handler, log)
                 alive = self._alive(root.get_token(), status["copies"])
+                if handler.resume and alive != status["copies"]:
+                    changed |= resume_lost(status, alive, running=any(not c.startswith(WAITING) for c in alive))
                 changed |= store_copies(status, alive, outcome="cancelled")
         return changed
 
@@ -282,3 +294,4 @@ class TaskControl:
         async with session as tx:
             Status(tx.root.get_substate(path_of(handler)), handler, tx)["progress"] = fraction
             await session.commit(final=True)
+

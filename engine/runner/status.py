@@ -2,7 +2,8 @@
 
 `run@status`, `run@running`, `run@progress`, `run@error` are public (the page
 binds them); `_run@copies` lists the copies that run or wait, each
-`worker/copy-id` (`~worker/copy-id` while it waits).
+`worker/copy-id` (`~worker/copy-id` while it waits); a `resume=True`
+handler's `_run@args` keeps each running copy's arguments, by copy.
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ from ..handler import EventHandler, EventSpec
 from ..state import State
 
 __all__ = [
-    "Status", "copies_vars", "path_of", "progress_fraction", "runs_to_resume", "set_running", "store_copies",
+    "RESUMES_AFTER_LOSS", "Status", "copies_vars", "forget_args", "path_of", "progress_fraction", "resume_lost",
+    "runs_to_resume", "set_running", "store_copies",
 ]
+
+RESUMES_AFTER_LOSS = "its server was lost (killed, or cut off from Redis); it starts again where the tab is served"
 
 
 class Status:
@@ -57,6 +61,30 @@ def store_copies(status: Status, copies: list[str], *, outcome: str, more: bool 
         status["status"] = outcome
         changed = True
     return changed
+
+
+def forget_args(status: Status, copies: list[str]) -> None:
+    """Drop the recorded arguments of these copies (ended, or dropped) of a `resume=True` handler."""
+    record = status["args"] or {}
+    kept = {copy: args for copy, args in record.items() if copy not in copies}
+    if kept != record:
+        status["args"] = kept or None
+
+
+def resume_lost(status: Status, alive: list[str], *, running: bool) -> bool:
+    """Copies of a `resume=True` handler died with their worker (killed, or cut off from Redis): unless
+    another copy still `running`, leave the arguments of one of them as the run to resume, as a restart
+    does, so the worker serving the tab starts it again (`runs_to_resume`) instead of showing it
+    "cancelled". Whether anything changed."""
+    record = status["args"] or {}
+    dead = [copy for copy in status["copies"] if copy not in alive and copy in record]
+    if not dead:
+        return False
+    if not running and status["resume"] is None:
+        status["resume"] = record[dead[-1]]
+        status["error"] = RESUMES_AFTER_LOSS
+    forget_args(status, dead)
+    return True
 
 
 def runs_to_resume(root: State, log: Changes) -> list[EventSpec]:

@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 import socketio
 
 from .. import protocol
-from ..errors import EngineError, EventError, LimitExceededError
+from ..errors import EngineError, EventError, LimitExceededError, StateStoreError
 from ..runner import EventResult, Runner
 from ..settings import Settings
 from .abuse import BadEvents
@@ -62,6 +62,8 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self._resender = Resender(self._connections, self.send_full)
         if relay is not None:  # updates published while the relay was away are lost: send every tab its state
             relay.on_resubscribed = self.resend_all
+        bindings.directory.when_cut_off(self._cut_off)
+        self._closing: set[asyncio.Task[None]] = set()
 
     def connected_here(self, token: str) -> bool:
         """Whether a socket of this process serves the tab."""
@@ -129,6 +131,11 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         raise socketio.exceptions.ConnectionRefusedError(message) from None
 
     async def _connect(self, sid: str, address: str, auth: protocol.Auth, outbox: Any = None) -> None:
+        if self.bindings.directory.cut_off:
+            raise StateStoreError(
+                "this server has lost its connection to the state store (Redis) and cannot open tabs; "
+                "the page connects again, to another server"
+            )
         token, replaces = self.bindings.claim(address, auth)
         self.shares.admit(address, token)
         if replaces is not None:
@@ -139,6 +146,20 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         await self.enter_room(sid, token)
         await self.emit(protocol.HELLO, protocol.hello(self.bindings.ticket(token)), to=sid)
         await self.send_full(sid, token, auth.states)
+
+    def _cut_off(self) -> None:
+        """This worker is cut off from Redis (the directory says so): it can serve no tab, and the other
+        workers have taken it for dead. Close every socket here, so each page reconnects (its runtime
+        retries with a back-off; a load balancer sends it to a worker that reaches Redis), and the
+        worker that gets it resumes the tab's resumable tasks there."""
+        sids = list(self._connections)
+        if sids:
+            logger.warning("cut off from Redis: closing the sockets of %d tabs so that they reconnect elsewhere",
+                           len(sids))
+        for sid in sids:
+            task = asyncio.get_running_loop().create_task(self.disconnect(sid), name="engine:cut-off")
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         await self._unbind(sid)

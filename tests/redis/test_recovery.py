@@ -13,6 +13,7 @@ import pytest
 from demos.background_tasks import MyTaskState
 from engine.testing import TabClient
 from tests.redis.worker import Worker
+from tests.redis.worker_states import ResumeMarkState
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
@@ -68,7 +69,28 @@ async def test_after_its_worker_is_killed_the_counter_starts_again_on_another(re
         # The status the engine keeps knows the copy died with its worker; the demo trusts it.
         assert back.task(MyTaskState.my_task)["running"] is False
         assert back.task(MyTaskState.my_task)["status"] == "cancelled"
+        # resume=True: the task starts again here, finds the guard the killed copy kept, and ends.
+        await back.wait_for(lambda t: t.task(MyTaskState.my_task)["status"] == "done", timeout=10)
         await press_stop_then_start_and_see_it_count(back)
+
+
+async def test_after_its_worker_is_killed_a_resumable_task_starts_again_on_another(redis_server, start_worker):
+    first = start_worker(redis_server.url, **QUICK)
+    second = start_worker(redis_server.url, **QUICK)
+    async with TabClient(url=first.url, states=[ResumeMarkState]) as tab:
+        await tab.send(ResumeMarkState.mark_on, 0.05)
+        await tab.wait_for(lambda t: len(t.state(ResumeMarkState)["marks"]) >= 3, timeout=10)
+        ticket = tab.ticket
+        first.kill()
+        shown = list(tab.state(ResumeMarkState)["marks"])
+    await asyncio.sleep(1.5)  # the other worker stops hearing it (three beats) and its lease runs out
+    async with TabClient(url=second.url, states=[ResumeMarkState], ticket=ticket) as back:
+        # Nobody presses anything: the copy that died with its worker starts again here, once.
+        await back.wait_for(lambda t: len(t.state(ResumeMarkState)["marks"]) >= len(shown) + 5, timeout=10)
+        log = back.state(ResumeMarkState)["marks"]
+        assert log[:len(shown)] == shown
+        assert len(set(log[len(shown):]) - set(shown)) == 1, log
+        assert back.task(ResumeMarkState.mark_on)["status"] == "running"
 
 
 async def test_after_redis_restarts_empty_the_counter_starts_again(redis_server, start_worker):

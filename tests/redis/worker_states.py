@@ -99,3 +99,18 @@ class MarkState(rx.State):
             async with self:
                 self.marks.append(me)
             await asyncio.sleep(interval)
+
+
+class ResumeMarkState(rx.State):
+    """`MarkState`'s log from a handler that opts in to `resume=True`: a copy lost with its worker starts
+    again where the tab is served, under a new name."""
+
+    marks: list[str] = []
+
+    @rx.event(background=True, resume=True)
+    async def mark_on(self, interval: float):
+        me = f"{os.getpid()}:{id(asyncio.current_task()):x}"
+        while True:
+            async with self:
+                self.marks.append(me)
+            await asyncio.sleep(interval)

@@ -1,9 +1,12 @@
-"""`RedisServer`: a redis-server of our own on a free loopback port, with no persistence.
+"""`RedisServer`: a redis-server of our own on a free loopback port, with no persistence unless asked.
 
 It never uses (or touches) a Redis it did not start, so never 127.0.0.1:6379.
 It keeps its port when stopped and started again, so Apps pointed at it find
 it back (empty: it keeps nothing on disk), or with every key it held
 (`restart(keep=True)`: SHUTDOWN SAVE, then the dump is loaded on start).
+With `aof="always"` (or "everysec", Redis's default policy) it keeps an
+append-only file, and `crash(down_for)` kills it (`kill -9`: nothing is
+saved on the way out) and starts it again from that file.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from tests.support.ports import free_port
 class RedisServer:
     """`server.start()` ... `server.stop()`, or `with RedisServer() as server:`."""
 
-    def __init__(self) -> None:
+    def __init__(self, aof: str | None = None) -> None:
+        self.aof = aof  # appendfsync policy, or None: no append-only file
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="engine-redis-")
         self.process: subprocess.Popen[bytes] | None = None
@@ -35,8 +39,9 @@ class RedisServer:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+        aof = ["--appendonly", "yes", "--appendfsync", self.aof] if self.aof else ["--appendonly", "no"]
         self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", *aof,
              "--dir", self.dir, "--notify-keyspace-events", "Kgx"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
@@ -84,6 +89,16 @@ class RedisServer:
         time.sleep(down_for)
         self.start()
         Path(self.dir, "dump.rdb").unlink(missing_ok=True)  # loaded: a later start begins empty again
+
+    def crash(self, down_for: float) -> None:
+        """`kill -9`, stay down `down_for` seconds, and start again on the same port (from the append-only
+        file, with `aof`: what it had written there is back)."""
+        assert self.process is not None, "not running"
+        self.process.kill()
+        self.process.wait(10)
+        self.process = None
+        time.sleep(down_for)
+        self.start()
 
     def flush(self) -> None:
         """Forget every key (between tests that share one server)."""
