@@ -140,6 +140,7 @@ class Fleet:
             "checked": sum(c["checked"] for c in checks),
             "right": sum(c["right"] for c in checks),
             "server_cpu_cores": (server_end.cpu_s - server.cpu_s) / seconds,
+            "server_waiting_share": (server_end.waiting_s - server.waiting_s) / seconds,
             # (each client process is one thread: near 1 core, it would be the one falling behind)
             "client_cpu_cores": [(end.cpu_s - start.cpu_s) / seconds for start, end in zip(clients, clients_end,
                                                                                             strict=True)],

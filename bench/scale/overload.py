@@ -58,6 +58,7 @@ def _summary(fleet: Fleet, windows: list[dict[str, Any]]) -> dict[str, Any]:
         "tabs_checked": min(w["checked"] for w in windows),
         "tabs_right": min(w["right"] for w in windows),
         "server_cpu_cores": statistics.median(w["server_cpu_cores"] for w in windows),
+        "server_waiting_share": statistics.median(w["server_waiting_share"] for w in windows),
         "client_processes": len(fleet.clients),
         "client_cpu_cores": statistics.median(sum(w["client_cpu_cores"]) for w in windows),
         "client_cpu_busiest_process": max(max(w["client_cpu_cores"]) for w in windows),
@@ -69,11 +70,12 @@ def _summary(fleet: Fleet, windows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _describe(label: str, window: dict[str, Any]) -> str:
-    acks = window["stop_ack_ms"]
+    acks, clients = window["stop_ack_ms"], window["client_cpu_cores"]
     return (f"{label}: Stop ack p50 {percentile(acks, 0.5):,.0f} ms p99 {percentile(acks, 0.99):,.0f} ms, "
             f"{window['ticks_per_s']:,.0f} ticks/s in {window['delivered_per_s']:,.0f} messages/s, "
             f"{window['right']:,} of {window['checked']:,} tabs right; server {window['server_cpu_cores']:.2f} "
-            f"cores, clients {sum(window['client_cpu_cores']):.2f} (busiest {max(window['client_cpu_cores']):.2f})")
+            f"cores (waited for one {window['server_waiting_share']:.0%} of the time), clients "
+            f"{sum(clients):.2f} (busiest {max(clients):.2f})")
 
 
 def run_overload(settings: OverloadSettings, log: Log) -> dict[str, Any]:
