@@ -185,6 +185,11 @@ class Settings:
         "each loop turn, so that clicks are served first (0.05 is a good start); 0, the default, leaves pacing "
         "off: measured past saturation it answered clicks sooner but delivered fewer ticks.", unit="s"
     )
+    gc_young_threshold: int = _setting(
+        50_000, "The garbage collector's youngest generation is collected once this many more objects exist "
+        "than were freed (Python's default is 700): with thousands of tabs in flight, the default triggers full "
+        "collections that stop the event loop for tenths of a second; 0 leaves Python's setting alone."
+    )
     loop_lag_warn: float = _setting(
         0.5, "Log the running handler when the event loop is blocked longer than this.", unit="s"
     )
