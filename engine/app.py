@@ -14,10 +14,11 @@ import asyncio
 import contextvars
 import logging
 import time
-from collections.abc import Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 from .directory import TabDirectory
+from .gctune import raise_young_threshold
 from .handler import EventSpec
 from .managers import MemoryStateManager, StateManager
 from .redisparts import RedisParts, stop_pubsub
@@ -113,6 +114,7 @@ class App:
         self.event_namespace = EventNamespace(self.runner, settings, bindings, relay=relay)
         self.sio.register_namespace(self.event_namespace)
         self._watchdog: LoopWatchdog | None = None
+        self._restore_gc: Callable[[], None] | None = None  # (App.startup raised the GC's young threshold)
         self._sweeper: asyncio.Task[None] | None = None
         self._stopping: asyncio.Future[dict[str, int]] | None = None
 
@@ -202,6 +204,8 @@ class App:
         if self._watchdog is None:
             self._watchdog = LoopWatchdog(self.settings.loop_lag_warn)
             self._watchdog.start()
+        if self._restore_gc is None:
+            self._restore_gc = raise_young_threshold(self.settings.gc_young_threshold)
         if self._sweeper is None and isinstance(self.state_manager, MemoryStateManager):
             self._sweeper = asyncio.create_task(self._sweep_idle(self.state_manager), name="engine:idle-sweeper")
 
@@ -255,6 +259,9 @@ class App:
             await self._watchdog.stop()
             self._watchdog = None
         self.pacer.stop()
+        if self._restore_gc is not None:
+            self._restore_gc()
+            self._restore_gc = None
         await self.sio.shutdown()  # python-socketio's own background task (its client monitor)
         await stop_pubsub(self.sio.manager)
         await self.state_manager.close()

@@ -173,6 +173,13 @@ def _big_table(results: dict[str, Any], mode: str) -> str | None:
     return markdown_table(header, rows)
 
 
+def _client_cpu(run: dict[str, Any]) -> str:
+    if "client_cpu_cores" not in run:
+        return ""
+    busiest = run["client_cpu_busiest_process"]
+    return f"{run['client_cpu_cores']:.2f} in {run['client_processes']} (busiest {busiest:.2f})"
+
+
 def _overload_table(results: dict[str, Any]) -> str | None:
     overload = results.get("overload") or {}
     rows = []
@@ -187,11 +194,12 @@ def _overload_table(results: dict[str, Any]) -> str | None:
                 f"{run['delivered_per_s']:,.0f}/s",
                 f"{run['tabs_right']:,} of {run['tabs_checked']:,}",
                 f"{run['server_cpu_cores']:.2f}",
+                _client_cpu(run),
             ])
     if not rows:
         return None
     header = ["Tabs", "Server", "Stop acknowledged p50 / p99 / max", "Counter ticks delivered",
-              "Messages delivered", "Tabs ending right", "Server CPU, cores"]
+              "Messages delivered", "Tabs ending right", "Server CPU, cores", "Client CPU, cores (processes)"]
     return markdown_table(header, rows)
 
 

@@ -1,12 +1,14 @@
 """Many live tabs in one process, for the scale workload: `python -m bench.scale.client URL TABS STATE SETTER TOGGLE`.
 
-Each tab is its own python-socketio `AsyncClient` (websocket transport,
-namespace /engine) speaking the protocol of docs/site/protocol.md as the
-browser runtime does: `auth` {token, states, client}, then `hello` and a full
-`update`, then deltas applied in `seq` order, a `resync` on a gap. Once
-connected, a tab raises the counter demo's `max_counter` with its setter
-event (so the counter runs through the whole measurement); the toggle event
-starts and stops the task, as clicks would.
+Each tab is its own websocket (`bench.scale.wire`: a bare Socket.IO client,
+one `asyncio.Protocol` per tab, cheap enough that the clients on the
+server's machine do not starve first) speaking the protocol of
+docs/site/protocol.md as the browser runtime does: `auth` {token, states,
+client}, then `hello` and a full `update`, then updates applied in `seq`
+order with `engine.protocol.apply_update` (merged ones by their `from`), a
+`resync` on a gap. Once connected, a tab raises the counter demo's
+`max_counter` with its setter event (so the counter runs through the whole
+measurement); the toggle event starts and stops the task, as clicks would.
 
 Like `bench.states.worker`, it reads JSON commands on stdin and answers JSON lines
 on stdout: first `{"ready": ...}` once every tab is open (its counter not yet
@@ -29,10 +31,12 @@ import time
 from array import array
 from bisect import bisect_left, bisect_right
 from typing import Any
+from urllib.parse import urlsplit
 
-import socketio
+from engine.protocol import Applied, apply_update
 
-NAMESPACE = "/engine"
+from .wire import EngineSocket, open_socket
+
 CONNECTS_AT_ONCE = 20
 CLICKS_AT_ONCE = 50
 EVENT_TIMEOUT = 30.0
@@ -65,74 +69,88 @@ class Totals:
 
 
 class Tab:
-    """One browser tab: its socket, its mirror of `seq` and `counter`, and the timing of its ticks."""
+    """One browser tab: its socket, its copy of the values (built with `engine.protocol.apply_update`),
+    and the timing of its ticks."""
 
     def __init__(self, url: str, state: str, totals: Totals) -> None:
-        self.url = url
+        parts = urlsplit(url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
         self.state = state
         self.totals = totals
+        self.values: dict[str, dict[str, Any]] = {}
         self.seq = -1
         self.counter: int | None = None
         self.last_tick = 0.0
         self.leaving = False
-        self.checking: asyncio.Future[bool] | None = None  # `check`: whether the server's counter is the mirror's
+        self.checking: asyncio.Future[bool] | None = None  # `check`: whether the server's counter is the copy's
         self.full = asyncio.Event()
-        self.sio = socketio.AsyncClient(reconnection=False)
-        self.sio.on("update", self.on_update, namespace=NAMESPACE)
-        self.sio.on("error", self.on_error, namespace=NAMESPACE)
-        self.sio.on("disconnect", self.on_disconnect, namespace=NAMESPACE)
+        self.sock: EngineSocket | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self.sock is not None and not self.sock.closed
 
     async def open(self, setter: str) -> None:
         auth = {"token": None, "states": [self.state], "client": secrets.token_urlsafe(9)}
-        await self.sio.connect(
-            self.url, namespaces=[NAMESPACE], transports=["websocket"], auth=auth, wait_timeout=EVENT_TIMEOUT
-        )
+        self.sock = await open_socket(self.host, self.port, auth, self.on_event, self.on_close, EVENT_TIMEOUT)
         await asyncio.wait_for(self.full.wait(), EVENT_TIMEOUT)
         await self.send(setter, HIGH_MAX_COUNTER)
 
-    async def send(self, name: str, *args: Any) -> bool:
+    async def send(self, name: str, *args: Any) -> float | None:
+        """Send an event; the `time.monotonic()` its acknowledgement arrived at, or None if it was refused."""
         payload = {"id": secrets.token_hex(4), "name": name, "args": list(args)}
+        arrived = None
         try:
-            ack = await self.sio.call("event", payload, namespace=NAMESPACE, timeout=EVENT_TIMEOUT)
+            assert self.sock is not None
+            ack, arrived = await self.sock.call("event", payload, EVENT_TIMEOUT)
         except Exception as exc:  # no acknowledgement: the socket is gone or the server too slow
             ack = f"{type(exc).__name__}: {exc}"
         if not (isinstance(ack, dict) and ack.get("ok")):
             self.totals.failed_events += 1
             self.totals.note(f"event {name.rsplit('.', 1)[-1]} refused: {ack!r}")
-            return False
-        return True
+            return None
+        return arrived
 
-    async def on_update(self, data: dict[str, Any]) -> None:
+    def on_event(self, name: str, data: Any) -> None:
+        if name == "update":
+            self.on_update(data)
+        elif name == "error":
+            self.totals.errors += 1
+            self.totals.note(f"error message: {data!r}")
+
+    def on_update(self, data: dict[str, Any]) -> None:
         now = time.monotonic()
-        seq = data["seq"]
         if "full" in data:
-            full_counter = data["full"].get(self.state, {}).get("counter")
+            self.values.clear()
+            _applied, self.seq = apply_update(self.values, self.seq, data)
+            full_counter = self.values.get(self.state, {}).get("counter")
             if self.checking is not None and not self.checking.done():
                 self.checking.set_result(full_counter == self.counter)
-            self.seq = seq
             self.counter = full_counter
             self.last_tick = 0.0  # no interval spans a resync
             self.full.set()
             return
         if self.seq < 0:
             return  # a resync is on its way; the full update it brings covers this one
-        if seq <= self.seq:
+        before = self.seq
+        applied, self.seq = apply_update(self.values, before, data)
+        if applied is Applied.OLD:
             self.totals.out_of_order += 1
             return
-        first = data.get("from", seq)  # (a merged update stands for the seqs from `from` to `seq`)
-        if first != self.seq + 1:
-            self.totals.lost += first - self.seq - 1
+        first = data.get("from", data["seq"])  # (a merged update stands for the seqs from `from` to `seq`)
+        if applied is Applied.GAP:
+            self.totals.lost += max(0, first - before - 1)
             self.totals.resyncs += 1
             self.seq = -1
-            await self.sio.emit("resync", {"states": [self.state]}, namespace=NAMESPACE)
+            assert self.sock is not None
+            self.sock.emit("resync", {"states": [self.state]})
             return
-        self.seq = seq
-        if first != seq:
+        if first != data["seq"]:
             self.totals.merged += 1
-        counter = data["delta"].get(self.state, {}).get("counter")
-        if counter is None:
+        if "counter" not in data.get("delta", {}).get(self.state, {}):
             return  # the setter's or the toggle's update, not a tick
-        if self.counter is not None and counter != self.counter + 1 and first == seq:
+        counter = self.values[self.state]["counter"]
+        if self.counter is not None and counter != self.counter + 1 and first == data["seq"]:
             self.totals.counter_jumps += 1
         advance = counter - self.counter if self.counter is not None else 1
         self.counter = counter
@@ -144,21 +162,15 @@ class Tab:
             totals.intervals.append(now - self.last_tick)
         self.last_tick = now
 
-    async def on_error(self, data: Any) -> None:
-        self.totals.errors += 1
-        self.totals.note(f"error message: {data!r}")
-
-    async def on_disconnect(self, *args: Any) -> None:
+    def on_close(self, why: str) -> None:
         if not self.leaving:
             self.totals.disconnects += 1
-            self.totals.note(f"socket closed by the server: {args!r}")
+            self.totals.note(f"socket closed before the run ended: {why}")
 
-    async def close(self) -> None:
+    def close(self) -> None:
         self.leaving = True
-        try:
-            await asyncio.wait_for(self.sio.disconnect(), 10)
-        except Exception:  # closing is best effort: the process exits next
-            pass
+        if self.sock is not None:
+            self.sock.close()
 
 
 def _window(totals: Totals, tabs: list[Tab], began: float, ended: float) -> dict[str, Any]:
@@ -188,7 +200,7 @@ async def _click_all(tabs: list[Tab], toggle: str) -> dict[str, Any]:
     async def click(tab: Tab) -> bool:
         async with gate:
             tab.last_tick = 0.0
-            done = await tab.send(toggle)
+            done = await tab.send(toggle) is not None
             tab.last_tick = 0.0
             return done
 
@@ -208,8 +220,9 @@ async def _stop_sample(tabs: list[Tab], toggle: str, count: int, spread_s: float
         await asyncio.sleep(delay)
         tab.last_tick = 0.0
         began = time.monotonic()
-        if await tab.send(toggle):
-            latencies.append((time.monotonic() - began) * 1000)
+        arrived = await tab.send(toggle)
+        if arrived is not None:
+            latencies.append((arrived - began) * 1000)
         tab.last_tick = 0.0
         await tab.send(toggle)
         tab.last_tick = 0.0
@@ -222,14 +235,15 @@ async def _stop_sample(tabs: list[Tab], toggle: str, count: int, spread_s: float
 async def _check_all(tabs: list[Tab]) -> dict[str, Any]:
     """Every tab asks for a full copy; how many mirrors (built from the deltas) equal the server's counter."""
     loop = asyncio.get_running_loop()
-    open_tabs = [tab for tab in tabs if tab.full.is_set() and tab.sio.connected]
+    open_tabs = [tab for tab in tabs if tab.full.is_set() and tab.connected]
     for tab in open_tabs:
         tab.checking = loop.create_future()
     gate = asyncio.Semaphore(CLICKS_AT_ONCE)
 
     async def ask(tab: Tab) -> bool:
         async with gate:
-            await tab.sio.emit("resync", {"states": [tab.state]}, namespace=NAMESPACE)
+            assert tab.sock is not None
+            tab.sock.emit("resync", {"states": [tab.state]})
             assert tab.checking is not None
             try:
                 return await asyncio.wait_for(tab.checking, EVENT_TIMEOUT)
@@ -289,9 +303,9 @@ async def run(url: str, count: int, state: str, setter: str, toggle: str, out: A
             report["ticks_total"] = len(totals.arrivals)
             answer({"result": report})
     finally:
-        closing = [tab.close() for tab in tabs]
-        for start in range(0, len(closing), 100):
-            await asyncio.gather(*closing[start:start + 100])
+        for tab in tabs:
+            tab.close()
+        await asyncio.sleep(0.5)  # (the close frames go out before the process exits)
 
 
 def main(argv: list[str]) -> None:

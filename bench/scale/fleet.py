@@ -115,8 +115,9 @@ class Fleet:
         then stop them all, and check every tab's counter against the server's. That window's figures."""
         self.click_all()
         time.sleep(settle_s)
+        client_pids = [client.pid for client in self.clients]
         began = time.monotonic()
-        server = self.server.usage()
+        server, clients = self.server.usage(), [procstat.usage([pid]) for pid in client_pids]
         shares = [stops // len(self.clients) + (1 if i < stops % len(self.clients) else 0)
                   for i in range(len(self.clients))]
         for client, share in zip(self.clients, shares, strict=True):
@@ -124,7 +125,7 @@ class Fleet:
         sampled = [client.answer(timeout=120 + window_s)["result"] for client in self.clients]
         time.sleep(max(0.0, began + window_s - time.monotonic()))
         ended = time.monotonic()
-        server_end = self.server.usage()
+        server_end, clients_end = self.server.usage(), [procstat.usage([pid]) for pid in client_pids]
         reports = [client.request({"report": [began, ended]}, timeout=120) for client in self.clients]
         self.click_all()
         time.sleep(settle_s)  # (what was on its way arrives)
@@ -139,6 +140,10 @@ class Fleet:
             "checked": sum(c["checked"] for c in checks),
             "right": sum(c["right"] for c in checks),
             "server_cpu_cores": (server_end.cpu_s - server.cpu_s) / seconds,
+            "server_waiting_share": (server_end.waiting_s - server.waiting_s) / seconds,
+            # (each client process is one thread: near 1 core, it would be the one falling behind)
+            "client_cpu_cores": [(end.cpu_s - start.cpu_s) / seconds for start, end in zip(clients, clients_end,
+                                                                                            strict=True)],
             "problems": {key: sum(r[key] for r in reports) for key in _COUNTED},
             "problem_samples": [sample for r in reports for sample in r["samples"]][:10],
         }

@@ -25,6 +25,7 @@ import statistics
 from collections.abc import Callable
 from typing import Any
 
+from .. import machine
 from .fleet import TICK, Fleet, percentile
 
 __all__ = ["OverloadSettings", "run_overload"]
@@ -57,6 +58,10 @@ def _summary(fleet: Fleet, windows: list[dict[str, Any]]) -> dict[str, Any]:
         "tabs_checked": min(w["checked"] for w in windows),
         "tabs_right": min(w["right"] for w in windows),
         "server_cpu_cores": statistics.median(w["server_cpu_cores"] for w in windows),
+        "server_waiting_share": statistics.median(w["server_waiting_share"] for w in windows),
+        "client_processes": len(fleet.clients),
+        "client_cpu_cores": statistics.median(sum(w["client_cpu_cores"]) for w in windows),
+        "client_cpu_busiest_process": max(max(w["client_cpu_cores"]) for w in windows),
         "open_s": max(entry["open_s"] for entry in fleet.ready),
         "problems": windows[-1]["problems"],
         "problem_samples": windows[-1]["problem_samples"],
@@ -65,10 +70,12 @@ def _summary(fleet: Fleet, windows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _describe(label: str, window: dict[str, Any]) -> str:
-    acks = window["stop_ack_ms"]
+    acks, clients = window["stop_ack_ms"], window["client_cpu_cores"]
     return (f"{label}: Stop ack p50 {percentile(acks, 0.5):,.0f} ms p99 {percentile(acks, 0.99):,.0f} ms, "
             f"{window['ticks_per_s']:,.0f} ticks/s in {window['delivered_per_s']:,.0f} messages/s, "
-            f"{window['right']:,} of {window['checked']:,} tabs right")
+            f"{window['right']:,} of {window['checked']:,} tabs right; server {window['server_cpu_cores']:.2f} "
+            f"cores (waited for one {window['server_waiting_share']:.0%} of the time), clients "
+            f"{sum(clients):.2f} (busiest {max(clients):.2f})")
 
 
 def run_overload(settings: OverloadSettings, log: Log) -> dict[str, Any]:
@@ -77,6 +84,7 @@ def run_overload(settings: OverloadSettings, log: Log) -> dict[str, Any]:
     for tabs in settings.sizes:
         fleets = [Fleet("engine", tabs, tag="overload"), Fleet("bare", tabs, tag="overload")]
         windows: dict[str, list[dict[str, Any]]] = {fleet.label: [] for fleet in fleets}
+        load_before = machine.load_average()
         try:
             for fleet in fleets:
                 fleet.start()
@@ -92,7 +100,8 @@ def run_overload(settings: OverloadSettings, log: Log) -> dict[str, Any]:
             for fleet in fleets:
                 fleet.close()
         engine, bare = (_summary(fleet, windows[fleet.label]) for fleet in fleets)
-        section["sizes"][str(tabs)] = {"tabs": tabs, "engine": engine, "bare": bare}
+        section["sizes"][str(tabs)] = {"tabs": tabs, "engine": engine, "bare": bare,
+                                       "load_average_before": load_before, "load_average_after": machine.load_average()}
     if len(settings.sizes) >= 2:
         low, high = (section["sizes"][str(n)] for n in (min(settings.sizes), max(settings.sizes)))
         section["throughput_held"] = {

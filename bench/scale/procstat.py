@@ -18,11 +18,13 @@ _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 @dataclass(frozen=True)
 class Usage:
-    """CPU seconds spent so far (user + system) and bytes resident now, summed over processes."""
+    """CPU seconds spent so far (user + system) and bytes resident now, summed over processes; and the
+    seconds their main threads spent ready to run but waiting for a core (a busy machine, not their work)."""
 
     cpu_s: float
     rss_bytes: int
     processes: int
+    waiting_s: float = 0.0
 
 
 def _stat_fields(pid: int) -> list[str] | None:
@@ -61,8 +63,17 @@ def descendants(pid: int) -> list[int]:
     return tree
 
 
+def _waiting_ns(pid: int) -> int:
+    """Nanoseconds the process's main thread sat on a run queue (schedstat's second field; 0 if unknown)."""
+    try:
+        with open(f"/proc/{pid}/schedstat") as schedstat:
+            return int(schedstat.read().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
 def usage(pids: list[int]) -> Usage:
-    cpu_ticks, pages, alive = 0, 0, 0
+    cpu_ticks, pages, alive, waiting_ns = 0, 0, 0, 0
     for pid in pids:
         fields = _stat_fields(pid)
         if fields is None:
@@ -70,4 +81,5 @@ def usage(pids: list[int]) -> Usage:
         alive += 1
         cpu_ticks += int(fields[11]) + int(fields[12])  # utime, stime
         pages += int(fields[21])  # rss
-    return Usage(cpu_s=cpu_ticks / _TICKS, rss_bytes=pages * _PAGE, processes=alive)
+        waiting_ns += _waiting_ns(pid)
+    return Usage(cpu_s=cpu_ticks / _TICKS, rss_bytes=pages * _PAGE, processes=alive, waiting_s=waiting_ns / 1e9)

@@ -15,12 +15,14 @@ less). Every task still makes progress, in order,
 and a click waits a few short turns instead of a few long ones. Regular
 events and the engine's own bookkeeping never wait here.
 
-Off by default (`pacing_lag=0`): past saturation on a shared machine it
-answered clicks sooner but delivered fewer ticks (docs/limits.md). Whether
-the loop is behind is measured by a heartbeat timer (every half of
-`pacing_lag`): when it fires later than `pacing_lag`, pacing begins; it ends
-once nothing waits and the heartbeat has been on time for a while. Until
-then a block pays one attribute read (`gate`).
+On by default (`pacing_lag=0.01`; 0 turns it off): in the bench's overload
+section, 5,000 counter tabs on one process, it answered Stop within 0.11 s
+at the 99th percentile instead of 2.3 s, and delivered more ticks, not
+fewer (docs/performance.md). Whether the loop is behind is measured by a
+heartbeat timer (every half of `pacing_lag`): when it fires later than
+`pacing_lag`, pacing begins; it ends once nothing waits and the heartbeat
+has been on time for a while. Until then a block pays one attribute read
+(`gate`).
 """
 
 from __future__ import annotations

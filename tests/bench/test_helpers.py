@@ -148,3 +148,11 @@ def test_big_state_targets_compare_the_largest_size_with_reflex_and_with_the_sma
     written = targets[f"{name}: bytes sent to Redis per block"]
     assert not written.met and written.needed_text == "<= 4,096 B" and written.value_text == "5,000 B"
     assert not any("10 items:" in label for label in targets)  # only the largest size has targets
+
+
+def test_the_bare_server_collects_garbage_as_the_engine_does() -> None:
+    # (otherwise the overload section would compare the engine with the collector, not with the stack)
+    from bench.scale.bare_server import GC_YOUNG_THRESHOLD
+    from engine.settings import Settings
+
+    assert GC_YOUNG_THRESHOLD == Settings().gc_young_threshold
