@@ -5,7 +5,8 @@ most of it. demo.css lays each row out as a card instead, one cell below the
 other, and shows each cell's `data-label` (its column header) before it. The
 labels are written here, when the site is built, so no script is needed.
 
-Code in a cell may wrap after a dot (`get_full_name().<wbr>split`), never
+Code in a cell may wrap after a dot or a slash (`get_full_name().<wbr>split`,
+`tests/<wbr>redis/<wbr>test_stream.<wbr>py`), never
 inside a name: site.css forbids every other break in table code on a
 desktop, and on a phone allows breaks between words only; a word with a
 hyphen in it (`"in-process"`, `down-after-milliseconds`) is kept on one
@@ -27,8 +28,9 @@ from markdown.util import HTML_PLACEHOLDER_RE, AtomicString
 
 __all__ = ["ReadableTables", "makeExtension"]
 
-# After a dot that starts a name: "a.b_c" may break as "a.|b_c"; "0.10.1" never.
-_AFTER_DOT = re.compile(r"(?<=\.)(?=[A-Za-z_])")
+# After a dot or a slash that starts a name: "a.b_c" may break as "a.|b_c", "tests/redis" as
+# "tests/|redis"; "0.10.1" never.
+_AFTER_DOT = re.compile(r"(?<=[./])(?=[A-Za-z_])")
 _TAG = re.compile(r"<[^>]+>")
 # A word with a hyphen between two letters or digits: a browser may break after the hyphen.
 _HYPHENATED = re.compile(r"[^\s<>]*\w-\w[^\s<>]*")

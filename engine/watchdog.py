@@ -77,7 +77,11 @@ class LoopWatchdog:
         self._beat = time.monotonic()
         self._task = asyncio.get_running_loop().create_task(self._heartbeat(), name="engine:watchdog")
         self._thread = threading.Thread(target=self._watch, name="engine-watchdog", daemon=True)
-        self._thread.start()
+        try:
+            self._thread.start()
+        except RuntimeError:  # a Python without threads (Pyodide): the loop serves all the same, unwatched
+            self._thread = None
+            logger.info("this Python cannot start threads: the loop-lag watchdog is off")
 
     async def stop(self) -> None:
         self._stop.set()

@@ -25,10 +25,10 @@ async def test_a_serving_app_collects_the_young_generation_less_often_and_gives_
     app = rx.App(gc_young_threshold=40_000)
     await app.startup()
     try:
-        assert gc.get_threshold() == (40_000, 10, 10)
+        assert gc.get_threshold()[:2] == (40_000, 10)
     finally:
         await app.shutdown(timeout=1)
-    assert gc.get_threshold() == (700, 10, 10)
+    assert gc.get_threshold()[:2] == (700, 10)
 
 
 async def test_the_default_is_50000_and_0_leaves_pythons_setting_alone():
@@ -36,7 +36,7 @@ async def test_the_default_is_50000_and_0_leaves_pythons_setting_alone():
     app = rx.App(gc_young_threshold=0)
     await app.startup()
     try:
-        assert gc.get_threshold() == (700, 10, 10)
+        assert gc.get_threshold()[:2] == (700, 10)
     finally:
         await app.shutdown(timeout=1)
 
@@ -44,14 +44,14 @@ async def test_the_default_is_50000_and_0_leaves_pythons_setting_alone():
 def test_a_higher_threshold_the_host_set_is_kept_and_a_later_change_is_not_undone():
     gc.set_threshold(100_000, 10, 10)
     raise_young_threshold(50_000)()
-    assert gc.get_threshold() == (100_000, 10, 10)
+    assert gc.get_threshold()[:2] == (100_000, 10)  # (CPython 3.14 keeps no third threshold: it reads 0)
 
     gc.set_threshold(700, 10, 10)
     restore = raise_young_threshold(50_000)
-    assert gc.get_threshold() == (50_000, 10, 10)
+    assert gc.get_threshold()[:2] == (50_000, 10)
     gc.set_threshold(80_000, 5, 5)  # (the host tuned it again while the app served)
     restore()
-    assert gc.get_threshold() == (80_000, 5, 5)
+    assert gc.get_threshold()[:2] == (80_000, 5)
 
 
 def test_many_tabs_in_flight_no_longer_trigger_full_collections():

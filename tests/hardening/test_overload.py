@@ -222,9 +222,11 @@ async def test_an_app_with_the_default_settings_paces_a_saturated_loop():
     try:
         assert app.settings.pacing_lag == 0.01
         tokens = [secrets.token_urlsafe(18) for _ in range(100)]
-        counts = [0] * 400
+        counts = [0] * 2000
         saturating = asyncio.ensure_future(_saturate(app, tokens, len(counts), counts, stop))
-        await asyncio.sleep(0.3)  # (400 blocks a loop turn: far more than 10 ms of work)
+        # 2,000 blocks a loop turn: tens of ms of work, so the 5 ms heartbeat is late by more than 10 ms
+        # even on a fast machine (400 could take under 15 ms, and pacing rightly stayed off).
+        await asyncio.sleep(0.3)
         stop.set()
         await saturating
         assert app.pacer.engagements >= 1 and app.pacer.waited > 0

@@ -10,7 +10,7 @@ TABLE = """\
 | Setting | `rx.State` method |
 |---|---|
 | `lock_timeout` | `SomeState.get_full_name().split(".")` |
-| `0.10.1` | `x` |
+| `0.10.1` | `tests/redis/test_stream.py` |
 """
 
 
@@ -29,6 +29,7 @@ def test_code_in_a_cell_may_break_after_a_dot_that_starts_a_name():
         shown = page.replace("<wbr />", "<wbr>")
         assert "<code>SomeState.<wbr>get_full_name().<wbr>split(" in shown
         assert "<code>0.10.1</code>" in shown  # numbers never break
+        assert "<code>tests/<wbr>redis/<wbr>test_stream.<wbr>py</code>" in shown  # paths may, after a slash
         assert "<code>lock_timeout</code>" in shown  # nor names
 
 

@@ -48,6 +48,9 @@ EXCLUDED_TESTS = {
     "tests/engine/test_seed_examples.py::test_fetch_demo_result_arrives_from_a_plain_asyncio_task": _HTTP,
     "tests/engine/test_seed_examples.py::test_fetch_demo_tasks_of_two_tabs_update_their_own_tab": _HTTP,
     "tests/engine/test_lab_demos.py::test_fetch_the_coroutine_that_calls_modify_state_has_a_lane_of_its_own": _HTTP,
+    "tests/engine/test_gc_tuning.py::test_many_tabs_in_flight_no_longer_trigger_full_collections":
+        "it measures the generational collector of CPython 3.11-3.13 (full collections from young churn); "
+        "3.14's collector is incremental and has none to count",
 }
 
 # Deselected by what they use: on Pyodide, a test's App is on the memory manager only.
