@@ -175,9 +175,10 @@ def init_class(
         f.name: f.default for f in cls._rx_fields.values() if not f.mutable
     }
     cls._rx_mutable_fields = tuple(f for f in cls._rx_fields.values() if f.mutable)
-    cls._rx_engine_lists = tuple(f for f in cls._rx_mutable_fields if f.internal)
+    cls._rx_engine_defaults = {f.name: f.default for f in cls._rx_mutable_fields if f.internal}
     cls._rx_holds_containers = any(not f.internal for f in cls._rx_mutable_fields)
     cls._rx_public = tuple(name for name, f in cls._rx_fields.items() if not f.backend)
+    cls._rx_backend = frozenset(name for name, f in cls._rx_fields.items() if f.backend)
 
 def add_task_control(cls: Any, handler: EventHandler) -> None:
     """A background handler's status vars (kept by the engine, per tab) and its `cancel` event."""

@@ -39,9 +39,11 @@ class State(metaclass=StateMeta):
     _rx_handlers: ClassVar[dict[str, EventHandler]] = {}
     _rx_immutable_defaults: ClassVar[dict[str, Any]] = {}
     _rx_mutable_fields: ClassVar[tuple[VarField, ...]] = ()
-    _rx_engine_lists: ClassVar[tuple[VarField, ...]] = ()  # the engine's own mutable vars (a task's copies)
+    # The engine's own mutable vars (a task's copies) at their defaults: what a task reads for them between blocks.
+    _rx_engine_defaults: ClassVar[dict[str, Any]] = {}
     _rx_holds_containers: ClassVar[bool] = False  # a var of the program's own can hold a list, dict or set
     _rx_public: ClassVar[tuple[str, ...]] = ()
+    _rx_backend: ClassVar[frozenset[str]] = frozenset()  # the names of its backend vars (never sent to the tab)
 
     _rx_values: dict[str, Any]
     _rx_parent: State | None

@@ -278,7 +278,14 @@ class Session(Guard):
             try:
                 commit = tx.commit_now(final=True)
                 self.committed = True
-                sending = self._publish(commit, True)
+                if commit.replace:
+                    sending = self._publish(commit, True)
+                elif commit.delta:  # (`_publish()`'s usual case, inline: a commit_now is never pipelined)
+                    publisher = self.parts.publisher
+                    send = publisher.background_update if self.background else publisher.update
+                    sending = send(self.token, commit.seq, commit.delta)
+                else:
+                    sending = None
                 if sending is not None:
                     await sending
             except BaseException as error:

@@ -108,6 +108,27 @@ class ViewVar:
         name = self.name
         old = values[name]
         kind = type(value)
+        if kind in _PLAIN:  # a number, a bool or None: the usual change, in as few steps as it takes
+            if kind is not self.exact:  # (an int to an int var needs no call: every int fits)
+                try:
+                    value = self.checks(value)
+                except Misfit as misfit:
+                    raise invalid(misfit, self.where) from None
+            log = guard.log
+            if log is not None:
+                olds = log.olds.get(state)  # (log.before(), inlined for a scalar)
+                if olds is None or name not in olds:
+                    if type(old) not in SCALAR_TYPES:
+                        log.before(state, name)
+                    elif olds is None:
+                        log.olds[state] = {name: old}
+                    else:
+                        olds[name] = old
+                logs = log.logs
+                if logs is not None and (state, name) in logs:  # (operations were logged: it goes out whole now)
+                    logs[(state, name)].whole = True
+            values[name] = value
+            return
         if kind not in SCALAR_TYPES:
             value = stored(value, old)
             if value is old:  # (`self.rows += [...]`: changed in place through its view, and logged there)
@@ -155,6 +176,7 @@ class ViewVar:
 
 _view_classes: dict[type[State], type[BoundState]] = {}
 _EXACT: dict[str, type] = {"int": int, "str": str, "bool": bool}  # (checks.py's names for those annotations)
+_PLAIN = SCALAR_TYPES - {str}  # the scalars that are never counted (max_state_bytes) nor sent as operations
 
 
 def _var_names(view_class: type) -> list[str]:
