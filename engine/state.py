@@ -39,9 +39,11 @@ class State(metaclass=StateMeta):
     _rx_handlers: ClassVar[dict[str, EventHandler]] = {}
     _rx_immutable_defaults: ClassVar[dict[str, Any]] = {}
     _rx_mutable_fields: ClassVar[tuple[VarField, ...]] = ()
-    # The engine's own mutable vars (a task's copies) at their defaults: what a task reads for them between blocks.
-    _rx_engine_defaults: ClassVar[dict[str, Any]] = {}
     _rx_holds_containers: ClassVar[bool] = False  # a var of the program's own can hold a list, dict or set
+    # This class and its ancestors, innermost first, each with the engine's own mutable vars at their
+    # defaults (a task's copies: what a task reads for them between blocks; None when there are none) and
+    # _rx_holds_containers: what a task's Seen takes at the end of every block, read in one lookup.
+    _rx_lineage: ClassVar[tuple[tuple[type[State], dict[str, Any] | None, bool], ...]] = ()
     _rx_public: ClassVar[tuple[str, ...]] = ()
     _rx_backend: ClassVar[frozenset[str]] = frozenset()  # the names of its backend vars (never sent to the tab)
 

@@ -70,8 +70,8 @@ class Session(Guard):
     """
 
     __slots__ = (
-        "_by_class", "_inner", "_watching", "after_commit", "background", "committed", "fence", "lane", "log",
-        "open", "parts", "pending", "root", "states", "token", "tx", "what",
+        "_by_class", "_inner", "_watching", "after_commit", "background", "committed", "fence", "gives", "lane",
+        "log", "open", "parts", "pending", "root", "states", "token", "tx", "what",
     )
 
     def __init__(self, parts: Parts, token: str, what: str | None = None, lane: str | None = None) -> None:
@@ -86,8 +86,7 @@ class Session(Guard):
         self.pending: asyncio.Future[None] | None = None  # the last commit still on its way (pipelined)
         self.open = False  # (as a guard: views write through only while it is)
         self.states = {}  # (as a guard: the state views handed out, one per state instance)
-        self.log = None  # (as a guard: where the views report changes: the transaction's change log)
-        self._watching = False
+        # (`log`, where the views report changes, and `_watching` are set as the lock is taken.)
         # The manager's `modify()` block; None when it was entered without waiting (`modify_now`).
         self._inner: AbstractAsyncContextManager[Transaction] | None = None
         self._by_class: dict[type[State], BoundState] | None = None
@@ -97,6 +96,8 @@ class Session(Guard):
         # Checked on the state as the lock hands it over, before anything can change: raises when this
         # holder may no longer write the tab (a task copy whose place another worker took, control.py).
         self.fence: Callable[[State], None] | None = None
+        # The state whose view `async with` gives (a task's own: `async with self`); None: the root's.
+        self.gives: type[State] | None = None
 
     # -- as a guard ---------------------------------------------------------------------------
     @property
@@ -128,19 +129,20 @@ class Session(Guard):
     # -- taking the lock ----------------------------------------------------------------------
     async def __aenter__(self) -> Any:
         """Take the tab's lock and load its state: at once when it is free in memory, else waiting."""
+        parts = self.parts
         views = self.what is not None
-        if self.background and self.parts.pacer.gate:  # (the loop is behind: clicks first, blocks take turns)
-            await self.parts.pacer.turn()
+        if self.background and parts.pacer.gate:  # (the loop is behind: clicks first, blocks take turns)
+            await parts.pacer.turn()
         if views:
             if not OPEN_BLOCKS.get():  # (no block open in this flow, the usual case: nothing to check)
                 OPEN_BLOCKS.set((self,))
             else:
                 self._enter_flow()
-        observers = self.parts.observers
+        observers = parts.observers
         watching = self._watching = observers.active and observers.watching(self.token)
         if watching:
             self._report(Kind.LOCK_WAITING)
-        tx = self.parts.manager.modify_now(self.token)  # (a free lock in memory: no waiting, no coroutine)
+        tx = parts.manager.modify_now(self.token)  # (a free lock in memory: no waiting, no coroutine)
         if tx is None:
             tx = await self._enter_waiting(views)
         self.tx = tx
@@ -153,6 +155,8 @@ class Session(Guard):
         if not views:
             return tx
         self.open = True
+        if self.gives is not None:
+            return self.view_of(self.gives)
         return bind(root, self)
 
     def _enter_flow(self) -> None:
@@ -278,14 +282,15 @@ class Session(Guard):
             try:
                 commit = tx.commit_now(final=True)
                 self.committed = True
-                if commit.replace:
+                seq, delta, replace, _, _ = commit  # (unpacked: a NamedTuple's fields are read the slow way)
+                if replace:
                     sending = self._publish(commit, True)
-                elif commit.delta:  # (`_publish()`'s usual case, inline: a commit_now is never pipelined)
-                    publisher = self.parts.publisher
-                    send = publisher.background_update if self.background else publisher.update
-                    sending = send(self.token, commit.seq, commit.delta)
-                else:
+                elif not delta:
                     sending = None
+                elif self.background:  # (`_publish()`'s usual case, inline: a commit_now is never pipelined)
+                    sending = self.parts.publisher.background_update(self.token, seq, delta)
+                else:
+                    sending = self.parts.publisher.update(self.token, seq, delta)
                 if sending is not None:
                     await sending
             except BaseException as error:

@@ -35,13 +35,12 @@ class Seen:
     def __init__(self, state: State) -> None:
         by_class: dict[type[State], dict[str, Any]] = {}
         nodes: list[tuple[State, dict[str, Any]]] | None = None
-        node: State | None = state
-        while node is not None:  # (taken at the end of every block of every task)
-            cls = type(node)
+        node: Any = state
+        for cls, engine_defaults, holds_containers in type(state)._rx_lineage:  # (at the end of every task block)
             values = by_class[cls] = dict(node._rx_values)
-            if cls._rx_engine_defaults:
-                values.update(cls._rx_engine_defaults)
-            if cls._rx_holds_containers:  # (only containers can change under the task: scalars are kept as they are)
+            if engine_defaults is not None:
+                values.update(engine_defaults)
+            if holds_containers:  # (only containers can change under the task: scalars are kept as they are)
                 if nodes is None:
                     nodes = []
                 nodes.append((node, values))
@@ -125,6 +124,7 @@ class TaskSelf:
         block: Callable[[], OpenBlock],
         progress: Callable[[float, float], Awaitable[None]],
     ) -> None:
+        """`block()` makes a block for the tab whose `async with` gives the view of `state_cls` (`Session.gives`)."""
         self._rx_token = token
         self._rx_cls = state_cls
         self._rx_stale = stale
@@ -203,11 +203,11 @@ class TaskSelf:
     # -- the lock ---------------------------------------------------------------------------
     async def __aenter__(self) -> TaskSelf:
         block = self._rx_block()
-        await block.__aenter__()
+        view = await block.__aenter__()  # (the block was made to give the view of this task's state)
         stale = self._rx_stale
         if stale.pinned:  # the lock is held: the block reads the live state, and its own changes copy nothing
             stale.unpin()
-        self._rx_in = (block, block.view_of(self._rx_cls))
+        self._rx_in = (block, view)
         return self
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
