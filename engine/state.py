@@ -156,12 +156,14 @@ class State(metaclass=StateMeta):
 
         `path` may start with this state's own name, as `get_full_name().split(".")` does.
         """
-        skip = 1 if path and path[0] == self._rx_name and type(self)._rx_children.get(path[0]) is None else 0
+        parts = iter(path)  # (no copies of `path`: every block of every task passes here)
+        if path and path[0] == self._rx_name and type(self)._rx_children.get(path[0]) is None:
+            next(parts)
         node: State = self
-        for index in range(skip, len(path)):  # (no copies of `path`: every block of every task passes here)
+        for part in parts:
             subs = node._rx_subs
-            child = subs.get(path[index]) if subs is not None else None
-            node = child if child is not None else node._rx_child(path[index])
+            child = subs.get(part) if subs is not None else None
+            node = child if child is not None else node._rx_child(part)
         return node
 
     def _rx_child(self, name: str) -> State:

@@ -11,7 +11,7 @@ from ..changes import Commitment
 from ..codec import SCALAR_TYPES
 from ..delta import Delta
 from ..errors import LimitExceededError, StateLockError
-from ..locks import TabLock
+from ..locks import TabLock, held_lock
 from ..settings import Settings
 from ..state import State
 from .base import Commit, StateManager, Transaction
@@ -97,7 +97,7 @@ class _MemoryTransaction(Transaction):
         token = self.token
         if token in locks:  # (a lock is in the dict only while it is held or waited for)
             return False
-        self._lock = locks[token] = TabLock(token[:8], taken=True)
+        self._lock = locks[token] = held_lock(token)
         self._held = True
         self._load()
         return True
@@ -188,7 +188,7 @@ class MemoryStateManager(StateManager):
         tx = object.__new__(_MemoryTransaction)
         tx._manager = self
         tx.token = token
-        tx._lock = locks[token] = TabLock(token[:8], taken=True)
+        tx._lock = locks[token] = held_lock(token)
         tx._held = True
         entries = self._entries
         entry = entries.get(token)

@@ -35,7 +35,7 @@ from ..views import Guard
 from .flow import OPEN_BLOCKS, forget, lane_here, remember
 from .observe import Kind
 from .parts import Parts
-from .stateviews import BoundState, bind
+from .stateviews import VIEW_CLASSES, BoundState, view_class
 
 __all__ = ["ASYNC_WITH_SELF", "EVENT_HANDLER", "MODIFY_STATE", "Session"]
 
@@ -118,7 +118,12 @@ class Session(Guard):
         view = by_class.get(state_cls)
         if view is None:
             node = self.root.get_substate(state_cls._rx_path)
-            view = by_class[state_cls] = bind(node, self)
+            view = self.states.get(node)  # (`bind()`, inline: every `async with self` asks)
+            if view is None:
+                view = self.states[node] = object.__new__(VIEW_CLASSES.get(type(node)) or view_class(type(node)))
+                view._rx_state = node
+                view._rx_guard = self
+            by_class[state_cls] = view
         return view
 
     def _report(self, kind: str, **detail: Any) -> None:
@@ -157,7 +162,11 @@ class Session(Guard):
         self.open = True
         if self.gives is not None:
             return self.view_of(self.gives)
-        return bind(root, self)
+        view = object.__new__(VIEW_CLASSES.get(type(root)) or view_class(type(root)))  # (`bind()`, inline)
+        view._rx_state = root
+        view._rx_guard = self
+        self.states[root] = view
+        return view
 
     def _enter_flow(self) -> None:
         """Note the block as open in this flow, or refuse it if the flow has one for the tab already."""

@@ -44,12 +44,15 @@ class Seen:
                 if nodes is None:
                     nodes = []
                 nodes.append((node, values))
+                pins = node._rx_pins  # (`pin()`, inline)
+                if pins is None:
+                    node._rx_pins = [values]
+                else:
+                    pins.append(values)
             node = node._rx_parent
         self.values = by_class
         self._nodes = nodes  # None: nothing to pin (every value is a scalar or a text)
-        self.pinned = False
-        if nodes is not None:
-            self.pin()
+        self.pinned = nodes is not None
 
     def get(self, state_cls: type[State]) -> dict[str, Any] | None:
         return self.values.get(state_cls)
@@ -73,6 +76,9 @@ class Seen:
         for node, values in self._nodes:
             pins = node._rx_pins
             if pins is None:
+                continue
+            if len(pins) == 1 and pins[0] is values:  # (the usual case: one task reads the state)
+                node._rx_pins = None
                 continue
             for index, pinned in enumerate(pins):
                 if pinned is values:
