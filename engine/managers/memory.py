@@ -31,9 +31,9 @@ class _Entry:
 class _MemoryTransaction(Transaction):
     """The `modify(token)` block and its transaction in one object: it is on every event's hot path.
 
-    Entering takes the tab's lock at once when it is free (`take_now`, which
-    `modify_now` uses too), else waits for it; both end by loading the state
-    (`_load`). Leaving rolls back if asked and releases (`end_now`).
+    Entering takes the tab's lock at once when it is free (as `modify_now`
+    does), else waits for it; both end by loading the state (`_load`).
+    Leaving rolls back if asked and releases (`end_now`).
     """
 
     __slots__ = ("_entry", "_held", "_lock", "_manager")
@@ -91,22 +91,16 @@ class _MemoryTransaction(Transaction):
     async def _persist(self, seq: int, changes: Commitment) -> None:
         self._store_now(seq, changes)
 
-    def take_now(self) -> bool:
-        """Take the tab's lock if nobody holds it or waits for it, and load the state; False if taken."""
-        locks = self._manager._locks
-        token = self.token
-        if token in locks:  # (a lock is in the dict only while it is held or waited for)
-            return False
-        self._lock = locks[token] = held_lock(token)
-        self._held = True
-        self._load()
-        return True
-
     async def __aenter__(self) -> Transaction:
-        if self.take_now():
-            return self
         manager, token = self._manager, self.token
-        lock = self._lock = manager._locks[token]
+        locks = manager._locks
+        lock = locks.get(token)
+        if lock is None:  # (a lock is in the dict only while it is held or waited for)
+            self._lock = locks[token] = held_lock(token)
+            self._held = True
+            self._load()
+            return self
+        self._lock = lock
         try:
             await lock.acquire(manager.settings.lock_timeout)
         except TimeoutError:
@@ -183,8 +177,8 @@ class MemoryStateManager(StateManager):
         locks = self._locks
         if token in locks:  # (a lock is in the dict only while it is held or waited for)
             return None
-        # `_MemoryTransaction(self, token).take_now()` in this one frame, `_load()` too for a tab that
-        # exists: every block of a live tab in memory starts here.
+        # `_MemoryTransaction(self, token)` and the start of its `__aenter__()` in this one frame, `_load()`
+        # too for a tab that exists: every block of a live tab in memory starts here.
         tx = object.__new__(_MemoryTransaction)
         tx._manager = self
         tx.token = token

@@ -148,8 +148,14 @@ class Session(Guard):
         if watching:
             self._report(Kind.LOCK_WAITING)
         tx = parts.manager.modify_now(self.token)  # (a free lock in memory: no waiting, no coroutine)
-        if tx is None:
-            tx = await self._enter_waiting(views)
+        if tx is None:  # (waiting for the lock, or Redis: the manager's `modify()` block)
+            inner = self._inner = parts.manager.modify(self.token)
+            try:
+                tx = await inner.__aenter__()
+            except BaseException:
+                if views:
+                    forget(self)
+                raise
         self.tx = tx
         if self.fence is not None:
             await self._check_fence(tx, views)
@@ -186,15 +192,6 @@ class Session(Guard):
             if views:
                 forget(self)
             await self.end(type(error), error, error.__traceback__)
-            raise
-
-    async def _enter_waiting(self, views: bool) -> Transaction:
-        inner = self._inner = self.parts.manager.modify(self.token)
-        try:
-            return await inner.__aenter__()
-        except BaseException:
-            if views:
-                forget(self)
             raise
 
     # -- committing ---------------------------------------------------------------------------
