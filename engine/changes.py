@@ -24,10 +24,9 @@ copy first (`pins`). A task that changes the state alone never copies.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .codec import SCALAR_TYPES, to_wire
+from .codec import SCALAR_TYPES, compact_json, to_wire
 from .patch import Patch
 
 if TYPE_CHECKING:
@@ -36,7 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["Changes", "Commitment", "Delta", "VarLog", "detached", "wire_size"]
 
 Delta = dict[str, dict[str, Any]]  # state full name -> var -> its JSON value, or a Patch of it
-_encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+_encode = compact_json
 _IMMUTABLE = frozenset({str, int, float, bool, type(None), bytes})
 
 

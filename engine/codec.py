@@ -10,17 +10,45 @@ Three directions, one set of rules keyed on a var's annotation:
 
 from __future__ import annotations
 
+import json
 import math
 import types
 import typing
+from collections.abc import Callable
+from json import encoder as _json_encoder
 from typing import Any
 
 from .errors import InvalidArgumentError
 
-__all__ = ["SCALAR_TYPES", "check_stored", "convert", "to_wire", "type_name", "wire_order"]
+__all__ = ["SCALAR_TYPES", "check_stored", "compact_json", "convert", "to_wire", "type_name", "wire_order"]
 
 _SCALARS = (str, int, float, bool, type(None))
 SCALAR_TYPES = frozenset(_SCALARS)  # for `type(value) in SCALAR_TYPES`: what to_wire() returns as it is
+
+
+def _not_json(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _compact_json() -> Callable[[Any], str]:
+    """`json.dumps(value, separators=(",", ":"), allow_nan=False)` with one C encoder made once.
+
+    (`JSONEncoder.encode` makes its C encoder again at every call: a block that changes one item of a
+    big list measures its operation's size with it.) No check for circular values: state values are
+    plain JSON, detached from anything else, so they never contain themselves.
+    """
+    make = getattr(_json_encoder, "c_make_encoder", None)
+    if make is None:  # (a Python without the C accelerator)
+        return json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+    chunks = make(None, _not_json, _json_encoder.encode_basestring_ascii, None, ":", ",", False, False, False)
+
+    def compact_json(value: Any) -> str:
+        return "".join(chunks(value, 0))
+
+    return compact_json
+
+
+compact_json = _compact_json()
 
 
 def type_name(type_: Any) -> str:

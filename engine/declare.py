@@ -132,6 +132,7 @@ def init_class(
     cls._rx_fields = {}
     if is_root:
         cls._rx_handlers = {}
+        cls._rx_lineage = ((cls, None, False),)
         return
     parent: Any = next(base for base in cls.__mro__[1:] if isinstance(base, StateMeta))
     cls._rx_parent_cls = parent
@@ -175,9 +176,11 @@ def init_class(
         f.name: f.default for f in cls._rx_fields.values() if not f.mutable
     }
     cls._rx_mutable_fields = tuple(f for f in cls._rx_fields.values() if f.mutable)
-    cls._rx_engine_lists = tuple(f for f in cls._rx_mutable_fields if f.internal)
+    engine_defaults = {f.name: f.default for f in cls._rx_mutable_fields if f.internal}  # (a task's copies...)
     cls._rx_holds_containers = any(not f.internal for f in cls._rx_mutable_fields)
+    cls._rx_lineage = ((cls, engine_defaults or None, cls._rx_holds_containers), *parent._rx_lineage)
     cls._rx_public = tuple(name for name, f in cls._rx_fields.items() if not f.backend)
+    cls._rx_backend = frozenset(name for name, f in cls._rx_fields.items() if f.backend)
 
 def add_task_control(cls: Any, handler: EventHandler) -> None:
     """A background handler's status vars (kept by the engine, per tab) and its `cancel` event."""

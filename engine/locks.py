@@ -13,12 +13,14 @@ from collections import deque
 
 from .errors import StateLockError
 
-__all__ = ["TabLock"]
+__all__ = ["TabLock", "held_lock"]
 
 _HANDED_OVER = object()  # owner placeholder between release() and the waiter resuming
 
 
 class TabLock:
+    """`name`: the tab's token (its first 8 characters name the tab in messages)."""
+
     __slots__ = ("_deadlines", "_owner", "_timer", "_waiters", "name")
 
     def __init__(self, name: str, *, taken: bool = False) -> None:
@@ -55,7 +57,7 @@ class TabLock:
             return
         if self._owner is task:
             raise StateLockError(
-                f"this task already holds the lock of tab {self.name}; "
+                f"this task already holds the lock of tab {self.name[:8]}; "
                 "taking it again (a nested `async with self` or `app.modify_state` "
                 "for the same tab) would wait forever"
             )
@@ -112,7 +114,7 @@ class TabLock:
     def release(self) -> bool:
         """Hand the lock to the first live waiter; True when there was none (the lock is now unused)."""
         if self._owner is None:
-            raise StateLockError(f"cannot release the lock of tab {self.name}: it is not held")
+            raise StateLockError(f"cannot release the lock of tab {self.name[:8]}: it is not held")
         waiters = self._waiters
         while waiters:
             waiter = waiters.popleft()
@@ -122,3 +124,19 @@ class TabLock:
                 return False
         self._owner = None
         return True
+
+
+_new = object.__new__
+_current_task = asyncio.current_task
+
+
+def held_lock(name: str) -> TabLock:
+    """`TabLock(name, taken=True)` in one frame: a free tab's lock is made, taken, for every block in memory."""
+    lock: TabLock = _new(TabLock)
+    lock.name = name
+    lock._owner = _current_task()
+    lock._waiters = None
+    lock._deadlines = None
+    lock._timer = None
+    return lock
+

@@ -39,9 +39,13 @@ class State(metaclass=StateMeta):
     _rx_handlers: ClassVar[dict[str, EventHandler]] = {}
     _rx_immutable_defaults: ClassVar[dict[str, Any]] = {}
     _rx_mutable_fields: ClassVar[tuple[VarField, ...]] = ()
-    _rx_engine_lists: ClassVar[tuple[VarField, ...]] = ()  # the engine's own mutable vars (a task's copies)
     _rx_holds_containers: ClassVar[bool] = False  # a var of the program's own can hold a list, dict or set
+    # This class and its ancestors, innermost first, each with the engine's own mutable vars at their
+    # defaults (a task's copies: what a task reads for them between blocks; None when there are none) and
+    # _rx_holds_containers: what a task's Seen takes at the end of every block, read in one lookup.
+    _rx_lineage: ClassVar[tuple[tuple[type[State], dict[str, Any] | None, bool], ...]] = ()
     _rx_public: ClassVar[tuple[str, ...]] = ()
+    _rx_backend: ClassVar[frozenset[str]] = frozenset()  # the names of its backend vars (never sent to the tab)
 
     _rx_values: dict[str, Any]
     _rx_parent: State | None
@@ -152,12 +156,14 @@ class State(metaclass=StateMeta):
 
         `path` may start with this state's own name, as `get_full_name().split(".")` does.
         """
-        skip = 1 if path and path[0] == self._rx_name and type(self)._rx_children.get(path[0]) is None else 0
+        parts = iter(path)  # (no copies of `path`: every block of every task passes here)
+        if path and path[0] == self._rx_name and type(self)._rx_children.get(path[0]) is None:
+            next(parts)
         node: State = self
-        for index in range(skip, len(path)):  # (no copies of `path`: every block of every task passes here)
+        for part in parts:
             subs = node._rx_subs
-            child = subs.get(path[index]) if subs is not None else None
-            node = child if child is not None else node._rx_child(path[index])
+            child = subs.get(part) if subs is not None else None
+            node = child if child is not None else node._rx_child(part)
         return node
 
     def _rx_child(self, name: str) -> State:

@@ -85,14 +85,14 @@ class Transaction(Changes):
     def commit_now(self, *, final: bool = False) -> Commit:
         """`commit()` for a store that needs no waiting (`stores_at_once`): the same steps, no await."""
         changes = self.delta()  # (`_changes()`, inlined: every block in memory commits here)
-        if changes.grew > 0 and self.root._rx_total + changes.grew > self.max_bytes:
+        delta, stored, sizes, grew = changes  # (unpacked: a NamedTuple's fields are read the slow way)
+        if grew > 0 and self.root._rx_total + grew > self.max_bytes:
             raise self._too_big(changes)
-        delta = changes.delta
-        if changes.stored:
+        if stored:
             seq = self.seq + 1 if delta else self.seq
             self._store_now(seq, changes)
             self.seq = seq
-        if changes.sizes:  # (`_committed()`, inlined likewise)
+        if sizes:  # (`_committed()`, inlined likewise)
             changes.settle(self.root)
         self.olds.clear()  # (`clear()`, inlined likewise)
         self.logs = None

@@ -8,11 +8,13 @@ from collections.abc import Callable
 from typing import Any
 
 from ..changes import Commitment
+from ..codec import SCALAR_TYPES
+from ..delta import Delta
 from ..errors import LimitExceededError, StateLockError
-from ..locks import TabLock
+from ..locks import TabLock, held_lock
 from ..settings import Settings
 from ..state import State
-from .base import StateManager, Transaction
+from .base import Commit, StateManager, Transaction
 
 __all__ = ["MemoryStateManager"]
 
@@ -29,9 +31,9 @@ class _Entry:
 class _MemoryTransaction(Transaction):
     """The `modify(token)` block and its transaction in one object: it is on every event's hot path.
 
-    Entering takes the tab's lock at once when it is free (`take_now`, which
-    `modify_now` uses too), else waits for it; both end by loading the state
-    (`_load`). Leaving rolls back if asked and releases (`end_now`).
+    Entering takes the tab's lock at once when it is free (as `modify_now`
+    does), else waits for it; both end by loading the state (`_load`).
+    Leaving rolls back if asked and releases (`end_now`).
     """
 
     __slots__ = ("_entry", "_held", "_lock", "_manager")
@@ -45,25 +47,60 @@ class _MemoryTransaction(Transaction):
     def _store_now(self, seq: int, changes: Commitment) -> None:
         self._entry.seq = seq
 
+    def commit_now(self, *, final: bool = False) -> Commit:
+        """`Transaction.commit_now()`, with the usual block's case in this one frame: plain values set.
+
+        When no operation was logged (`logs` is None) and every var that changed now holds a number,
+        a bool or None that replaced no counted text or container, the commit stores and sends just
+        the public ones that differ, and no size changes (`delta()` would find the same, and grew=0).
+        Anything else (a text, a container, a size to settle) is left to `delta()`.
+        """
+        if self.logs is not None:
+            return Transaction.commit_now(self, final=final)
+        delta: Delta = {}
+        changed = False
+        for state, olds in self.olds.items():
+            values = state._rx_values
+            known = state._rx_sizes
+            cls = type(state)
+            shown = None
+            for name, old in olds.items():
+                now = values[name]
+                kind = type(now)
+                if kind is str or kind not in SCALAR_TYPES or (known is not None and name in known):
+                    return Transaction.commit_now(self, final=final)  # (nothing has changed yet: delta() starts over)
+                if now is old or (kind is type(old) and now == old):
+                    continue
+                changed = True
+                if name in cls._rx_backend:
+                    continue
+                if shown is None:
+                    shown = delta[cls._rx_full_name] = {}
+                shown[name] = now
+        if changed:
+            if delta:
+                self.seq += 1
+            self._entry.seq = self.seq
+        self.olds.clear()
+        if self.undo:
+            self.undo.clear()
+        commit = tuple.__new__(Commit, (self.seq, delta, self._replace, False, None))
+        self._replace = False
+        return commit
+
     async def _persist(self, seq: int, changes: Commitment) -> None:
         self._store_now(seq, changes)
 
-    def take_now(self) -> bool:
-        """Take the tab's lock if nobody holds it or waits for it, and load the state; False if taken."""
-        locks = self._manager._locks
-        token = self.token
-        if token in locks:  # (a lock is in the dict only while it is held or waited for)
-            return False
-        self._lock = locks[token] = TabLock(token[:8], taken=True)
-        self._held = True
-        self._load()
-        return True
-
     async def __aenter__(self) -> Transaction:
-        if self.take_now():
-            return self
         manager, token = self._manager, self.token
-        lock = self._lock = manager._locks[token]
+        locks = manager._locks
+        lock = locks.get(token)
+        if lock is None:  # (a lock is in the dict only while it is held or waited for)
+            self._lock = locks[token] = held_lock(token)
+            self._held = True
+            self._load()
+            return self
+        self._lock = lock
         try:
             await lock.acquire(manager.settings.lock_timeout)
         except TimeoutError:
@@ -93,7 +130,7 @@ class _MemoryTransaction(Transaction):
             entries.move_to_end(token)  # most recently used last: eviction takes from the front
         entry.used = time.monotonic()
         self._entry = entry
-        Transaction.__init__(self, token, entry.root, entry.seq, manager.settings.max_state_bytes)
+        Transaction.__init__(self, token, entry.root, entry.seq, manager._max_bytes)
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         self.end_now(exc_type)
@@ -125,6 +162,7 @@ class MemoryStateManager(StateManager):
 
     def __init__(self, settings: Settings | None = None, *, protect: Callable[[str], bool] | None = None) -> None:
         self.settings = settings or Settings()
+        self._max_bytes = self.settings.max_state_bytes  # (read once: every block's transaction is given it)
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._locks: dict[str, TabLock] = {}
         # Tabs whose state must not be evicted however idle (the App protects connected
@@ -136,8 +174,26 @@ class MemoryStateManager(StateManager):
         return _MemoryTransaction(self, token)
 
     def modify_now(self, token: str) -> Transaction | None:
-        tx = _MemoryTransaction(self, token)
-        return tx if tx.take_now() else None
+        locks = self._locks
+        if token in locks:  # (a lock is in the dict only while it is held or waited for)
+            return None
+        # `_MemoryTransaction(self, token)` and the start of its `__aenter__()` in this one frame, `_load()`
+        # too for a tab that exists: every block of a live tab in memory starts here.
+        tx = object.__new__(_MemoryTransaction)
+        tx._manager = self
+        tx.token = token
+        tx._lock = locks[token] = held_lock(token)
+        tx._held = True
+        entries = self._entries
+        entry = entries.get(token)
+        if entry is None:
+            tx._load()  # a new tab: its state is made (or refused, and the lock let go) there
+            return tx
+        entries.move_to_end(token)  # most recently used last: eviction takes from the front
+        entry.used = time.monotonic()
+        tx._entry = entry
+        Transaction.__init__(tx, token, entry.root, entry.seq, self._max_bytes)
+        return tx
 
     def _create(self, token: str) -> _Entry:
         if self.full() and not self._make_room():

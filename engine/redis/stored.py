@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from ..changes import Delta, wire_size
-from ..codec import check_stored, to_wire
+from ..codec import check_stored, compact_json, to_wire
 from ..errors import InvalidArgumentError, UnknownStateError
 from ..patch import Patch, apply_ops
 from ..state import State
@@ -36,7 +36,7 @@ FORMAT = "2"
 FIELD = "v:"  # a var's field: "v:<state full name>:<var name>" (a var name has no ':')
 COMPACT_AFTER = 64 * 1024  # bytes of log below which it is never folded back into the fields
 logger = logging.getLogger("engine.redis")
-_encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode  # (one encoder, not one per commit)
+_encode = compact_json  # (one encoder, not one per commit)
 
 
 def _field(state: str, var: str) -> str:

@@ -120,6 +120,7 @@ class Background:
             def blocks() -> Session:
                 block = Session(parts, token, ASYNC_WITH_SELF)
                 block.fence = fence
+                block.gives = owner  # (`async with self` reads the view of the task's own state)
                 return block
 
             me = TaskSelf.of(owner)(token, owner, seen, blocks, self._progress(handle, spec))

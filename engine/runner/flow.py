@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from ..state import State
 from ..views import Guard
 
-__all__ = ["OPEN_BLOCKS", "OpenBlock", "current_lane", "forget", "innermost", "lane_here", "open_block", "remember"]
+__all__ = ["OPEN_BLOCKS", "OpenBlock", "current_lane", "forget", "lane_here", "open_block", "remember"]
 
 
 class OpenBlock(Protocol):
@@ -50,12 +50,6 @@ def open_block(token: str) -> OpenBlock | None:
         if block.token == token and block.open:
             return block
     return None
-
-
-def innermost() -> OpenBlock | None:
-    """The block this flow opened last and has not left (for a quick check before `open_block`)."""
-    blocks = OPEN_BLOCKS.get()
-    return blocks[-1] if blocks else None
 
 
 def remember(block: OpenBlock) -> bool:

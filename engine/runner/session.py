@@ -37,7 +37,7 @@ from .blockkinds import ASYNC_WITH_SELF, EVENT_HANDLER, MODIFY_STATE, refusal_of
 from .flow import OPEN_BLOCKS, forget, lane_here, remember
 from .observe import Kind
 from .parts import Parts
-from .stateviews import BoundState, bind
+from .stateviews import VIEW_CLASSES, BoundState, view_class
 
 __all__ = ["ASYNC_WITH_SELF", "EVENT_HANDLER", "MODIFY_STATE", "Session"]
 
@@ -57,8 +57,8 @@ class Session(Guard):
     """
 
     __slots__ = (
-        "_by_class", "_inner", "_watching", "after_commit", "background", "committed", "fence", "lane", "log",
-        "open", "parts", "pending", "root", "states", "token", "tx", "what",
+        "_by_class", "_inner", "_watching", "after_commit", "background", "committed", "fence", "gives", "lane",
+        "log", "open", "parts", "pending", "root", "states", "token", "tx", "what",
     )
 
     def __init__(self, parts: Parts, token: str, what: str | None = None, lane: str | None = None) -> None:
@@ -73,8 +73,7 @@ class Session(Guard):
         self.pending: asyncio.Future[None] | None = None  # the last commit still on its way (pipelined)
         self.open = False  # (as a guard: views write through only while it is)
         self.states = {}  # (as a guard: the state views handed out, one per state instance)
-        self.log = None  # (as a guard: where the views report changes: the transaction's change log)
-        self._watching = False
+        # (`log`, where the views report changes, and `_watching` are set as the lock is taken.)
         # The manager's `modify()` block; None when it was entered without waiting (`modify_now`).
         self._inner: AbstractAsyncContextManager[Transaction] | None = None
         self._by_class: dict[type[State], BoundState] | None = None
@@ -84,6 +83,8 @@ class Session(Guard):
         # Checked on the state as the lock hands it over, before anything can change: raises when this
         # holder may no longer write the tab (a task copy whose place another worker took, control.py).
         self.fence: Callable[[State], None] | None = None
+        # The state whose view `async with` gives (a task's own: `async with self`); None: the root's.
+        self.gives: type[State] | None = None
 
     # -- as a guard ---------------------------------------------------------------------------
     @property
@@ -103,7 +104,12 @@ class Session(Guard):
         view = by_class.get(state_cls)
         if view is None:
             node = self.root.get_substate(state_cls._rx_path)
-            view = by_class[state_cls] = bind(node, self)
+            view = self.states.get(node)  # (`bind()`, inline: every `async with self` asks)
+            if view is None:
+                view = self.states[node] = object.__new__(VIEW_CLASSES.get(type(node)) or view_class(type(node)))
+                view._rx_state = node
+                view._rx_guard = self
+            by_class[state_cls] = view
         return view
 
     def _report(self, kind: str, **detail: Any) -> None:
@@ -114,21 +120,28 @@ class Session(Guard):
     # -- taking the lock ----------------------------------------------------------------------
     async def __aenter__(self) -> Any:
         """Take the tab's lock and load its state: at once when it is free in memory, else waiting."""
+        parts = self.parts
         views = self.what is not None
-        if self.background and self.parts.pacer.gate:  # (the loop is behind: clicks first, blocks take turns)
-            await self.parts.pacer.turn()
+        if self.background and parts.pacer.gate:  # (the loop is behind: clicks first, blocks take turns)
+            await parts.pacer.turn()
         if views:
             if not OPEN_BLOCKS.get():  # (no block open in this flow, the usual case: nothing to check)
                 OPEN_BLOCKS.set((self,))
             else:
                 self._enter_flow()
-        observers = self.parts.observers
+        observers = parts.observers
         watching = self._watching = observers.active and observers.watching(self.token)
         if watching:
             self._report(Kind.LOCK_WAITING)
-        tx = self.parts.manager.modify_now(self.token)  # (a free lock in memory: no waiting, no coroutine)
-        if tx is None:
-            tx = await self._enter_waiting(views)
+        tx = parts.manager.modify_now(self.token)  # (a free lock in memory: no waiting, no coroutine)
+        if tx is None:  # (waiting for the lock, or Redis: the manager's `modify()` block)
+            inner = self._inner = parts.manager.modify(self.token)
+            try:
+                tx = await inner.__aenter__()
+            except BaseException:
+                if views:
+                    forget(self)
+                raise
         self.tx = tx
         if self.fence is not None:
             await self._check_fence(tx, views)
@@ -139,7 +152,13 @@ class Session(Guard):
         if not views:
             return tx
         self.open = True
-        return bind(root, self)
+        if self.gives is not None:
+            return self.view_of(self.gives)
+        view = object.__new__(VIEW_CLASSES.get(type(root)) or view_class(type(root)))  # (`bind()`, inline)
+        view._rx_state = root
+        view._rx_guard = self
+        self.states[root] = view
+        return view
 
     def _enter_flow(self) -> None:
         """Note the block as open in this flow, or refuse it if the flow has one for the tab already."""
@@ -159,15 +178,6 @@ class Session(Guard):
             if views:
                 forget(self)
             await self.end(type(error), error, error.__traceback__)
-            raise
-
-    async def _enter_waiting(self, views: bool) -> Transaction:
-        inner = self._inner = self.parts.manager.modify(self.token)
-        try:
-            return await inner.__aenter__()
-        except BaseException:
-            if views:
-                forget(self)
             raise
 
     # -- committing ---------------------------------------------------------------------------
@@ -264,7 +274,15 @@ class Session(Guard):
             try:
                 commit = tx.commit_now(final=True)
                 self.committed = True
-                sending = self._publish(commit, True)
+                seq, delta, replace, _, _ = commit  # (unpacked: a NamedTuple's fields are read the slow way)
+                if replace:
+                    sending = self._publish(commit, True)
+                elif not delta:
+                    sending = None
+                elif self.background:  # (`_publish()`'s usual case, inline: a commit_now is never pipelined)
+                    sending = self.parts.publisher.background_update(self.token, seq, delta)
+                else:
+                    sending = self.parts.publisher.update(self.token, seq, delta)
                 if sending is not None:
                     await sending
             except BaseException as error:

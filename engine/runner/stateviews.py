@@ -20,7 +20,9 @@ from ..handler import EventHandler
 from ..state import State, VarField
 from ..views import Guard, guarded, invalid, stored, text_appended
 
-__all__ = ["BoundState", "attribute", "behaviour", "bind", "is_slot", "var_fields", "ViewVar"]
+__all__ = [
+    "VIEW_CLASSES", "BoundState", "ViewVar", "attribute", "behaviour", "bind", "is_slot", "var_fields", "view_class",
+]
 
 _attributes: dict[type[State], dict[str, Any]] = {}  # class -> name -> class attribute: classes do not change
 
@@ -68,7 +70,7 @@ def var_fields(cls: type[State]) -> dict[str, VarField]:
 class ViewVar:
     """A var on a state view: read through the view's state, written only while its guard is open.
 
-    A data descriptor on a class made per State class (`_view_class`), so
+    A data descriptor on a class made per State class (`view_class`), so
     reading `view.counter` is an attribute lookup, not a failed one followed
     by `__getattr__`: a view is on the path of every change a handler makes.
     A value written is checked against the var's annotation (checks.py) and
@@ -108,6 +110,27 @@ class ViewVar:
         name = self.name
         old = values[name]
         kind = type(value)
+        if kind in _PLAIN:  # a number, a bool or None: the usual change, in as few steps as it takes
+            if kind is not self.exact:  # (an int to an int var needs no call: every int fits)
+                try:
+                    value = self.checks(value)
+                except Misfit as misfit:
+                    raise invalid(misfit, self.where) from None
+            log = guard.log
+            if log is not None:
+                olds = log.olds.get(state)  # (log.before(), inlined for a scalar)
+                if olds is None or name not in olds:
+                    if type(old) not in SCALAR_TYPES:
+                        log.before(state, name)
+                    elif olds is None:
+                        log.olds[state] = {name: old}
+                    else:
+                        olds[name] = old
+                logs = log.logs
+                if logs is not None and (state, name) in logs:  # (operations were logged: it goes out whole now)
+                    logs[(state, name)].whole = True
+            values[name] = value
+            return
         if kind not in SCALAR_TYPES:
             value = stored(value, old)
             if value is old:  # (`self.rows += [...]`: changed in place through its view, and logged there)
@@ -153,8 +176,9 @@ class ViewVar:
         delattr(view._rx_state, self.name)
 
 
-_view_classes: dict[type[State], type[BoundState]] = {}
+VIEW_CLASSES: dict[type[State], type[BoundState]] = {}
 _EXACT: dict[str, type] = {"int": int, "str": str, "bool": bool}  # (checks.py's names for those annotations)
+_PLAIN = SCALAR_TYPES - {str}  # the scalars that are never counted (max_state_bytes) nor sent as operations
 
 
 def _var_names(view_class: type) -> list[str]:
@@ -165,21 +189,22 @@ def _var_names(view_class: type) -> list[str]:
     ]
 
 
-def _view_class(cls: type[State]) -> type[BoundState]:
-    view_class = _view_classes.get(cls)
-    if view_class is None:
+def view_class(cls: type[State]) -> type[BoundState]:
+    """The class of the views of `cls`'s states, made at its first use (kept in VIEW_CLASSES)."""
+    found = VIEW_CLASSES.get(cls)
+    if found is None:
         namespace: dict[str, Any] = {"__slots__": ()}
         namespace.update((name, ViewVar(field)) for name, field in var_fields(cls).items())
-        view_class = _view_classes[cls] = type(f"{cls.__name__}View", (BoundState,), namespace)
-    return view_class
+        found = VIEW_CLASSES[cls] = type(f"{cls.__name__}View", (BoundState,), namespace)
+    return found
 
 
 def bind(state: State, guard: Guard) -> BoundState:
     """The view of `state` under `guard` (one per state and guard)."""
     view = guard.states.get(state)
     if view is None:
-        view_class = _view_classes.get(type(state)) or _view_class(type(state))
-        view = guard.states[state] = object.__new__(view_class)  # (no __init__ frame: this is a hot path)
+        cls = VIEW_CLASSES.get(type(state)) or view_class(type(state))
+        view = guard.states[state] = object.__new__(cls)  # (no __init__ frame: this is a hot path)
         view._rx_state = state
         view._rx_guard = guard
     return view  # type: ignore[no-any-return]

@@ -15,7 +15,7 @@ from ..codec import SCALAR_TYPES
 from ..errors import ImmutableStateError
 from ..state import State, VarField
 from ..views import STALE, guarded
-from .flow import OpenBlock, innermost, open_block
+from .flow import OPEN_BLOCKS, OpenBlock, open_block
 from .linked import OtherState
 from .stateviews import BoundState, ViewVar, attribute, behaviour, is_slot, var_fields
 
@@ -33,26 +33,33 @@ class Seen:
     __slots__ = ("_nodes", "pinned", "values")
 
     def __init__(self, state: State) -> None:
-        self.values: dict[type[State], dict[str, Any]] = {}
-        self._nodes: list[tuple[State, dict[str, Any]]] = []
-        node: State | None = state
-        while node is not None:
-            cls = type(node)
-            values = self.values[cls] = dict(node._rx_values)
-            for field in cls._rx_engine_lists:
-                values[field.name] = field.default
-            if cls._rx_holds_containers:  # (only containers can change under the task: scalars are kept as they are)
-                self._nodes.append((node, values))
+        by_class: dict[type[State], dict[str, Any]] = {}
+        nodes: list[tuple[State, dict[str, Any]]] | None = None
+        node: Any = state
+        for cls, engine_defaults, holds_containers in type(state)._rx_lineage:  # (at the end of every task block)
+            values = by_class[cls] = dict(node._rx_values)
+            if engine_defaults is not None:
+                values.update(engine_defaults)
+            if holds_containers:  # (only containers can change under the task: scalars are kept as they are)
+                if nodes is None:
+                    nodes = []
+                nodes.append((node, values))
+                pins = node._rx_pins  # (`pin()`, inline)
+                if pins is None:
+                    node._rx_pins = [values]
+                else:
+                    pins.append(values)
             node = node._rx_parent
-        self.pinned = False
-        self.pin()
+        self.values = by_class
+        self._nodes = nodes  # None: nothing to pin (every value is a scalar or a text)
+        self.pinned = nodes is not None
 
     def get(self, state_cls: type[State]) -> dict[str, Any] | None:
         return self.values.get(state_cls)
 
     def pin(self) -> None:
         """Keep these values safe from the changes to come (until `unpin`)."""
-        if self.pinned or not self._nodes:
+        if self.pinned or self._nodes is None:
             return
         for node, values in self._nodes:
             pins = node._rx_pins
@@ -64,11 +71,14 @@ class Seen:
 
     def unpin(self) -> None:
         """The task holds the lock (its block reads the live state) or has ended: nobody needs them kept."""
-        if not self.pinned:
+        if not self.pinned or self._nodes is None:
             return
         for node, values in self._nodes:
             pins = node._rx_pins
             if pins is None:
+                continue
+            if len(pins) == 1 and pins[0] is values:  # (the usual case: one task reads the state)
+                node._rx_pins = None
                 continue
             for index, pinned in enumerate(pins):
                 if pinned is values:
@@ -86,6 +96,27 @@ def _outside(what: str) -> ImmutableStateError:
     return ImmutableStateError(f"cannot {what} outside `async with self`; {STALE.refusal.split('; ', 1)[1]}")
 
 
+def _live_view(me: TaskSelf) -> BoundState | None:
+    """The view of the live state in the block this flow has open for the tab, or None outside one.
+
+    (Helpers gathered in separate tasks share this `self` but not their blocks,
+    so the last block found is used only when it is this flow's innermost one.)
+    A function, and `TaskSelf._rx_live`: every read and write of a var asks,
+    and a method of a class with `__getattr__` is looked up the slow way.
+    """
+    last = me._rx_in
+    if last is not None:
+        blocks = OPEN_BLOCKS.get()
+        if blocks and blocks[-1] is last[0] and last[0].open:
+            return last[1]
+    block = open_block(me._rx_token)
+    if block is None:
+        return None
+    view: BoundState = block.view_of(me._rx_cls)
+    me._rx_in = (block, view)
+    return view
+
+
 class TaskSelf:
     """A background task's `self` (see the module docstring)."""
 
@@ -99,6 +130,7 @@ class TaskSelf:
         block: Callable[[], OpenBlock],
         progress: Callable[[float, float], Awaitable[None]],
     ) -> None:
+        """`block()` makes a block for the tab whose `async with` gives the view of `state_cls` (`Session.gives`)."""
         self._rx_token = token
         self._rx_cls = state_cls
         self._rx_stale = stale
@@ -135,21 +167,7 @@ class TaskSelf:
         fields = var_fields(self._rx_cls)
         return MappingProxyType({name: getattr(self, name) for name, field in fields.items() if not field.internal})
 
-    def _rx_live(self) -> BoundState | None:
-        """The view of the live state in the block this flow has open for the tab, or None outside one.
-
-        (Helpers gathered in separate tasks share this `self` but not their blocks,
-        so the last block found is used only when it is this flow's innermost one.)
-        """
-        last = self._rx_in
-        if last is not None and last[0] is innermost() and last[0].open:
-            return last[1]
-        block = open_block(self._rx_token)
-        if block is None:
-            return None
-        view: BoundState = block.view_of(self._rx_cls)
-        self._rx_in = (block, view)
-        return view
+    _rx_live = _live_view
 
     # -- what works anywhere --------------------------------------------------------------
     def get_token(self) -> str:
@@ -191,22 +209,27 @@ class TaskSelf:
     # -- the lock ---------------------------------------------------------------------------
     async def __aenter__(self) -> TaskSelf:
         block = self._rx_block()
-        await block.__aenter__()
-        self._rx_stale.unpin()  # the lock is held: the block reads the live state, and its own changes copy nothing
-        self._rx_in = (block, block.view_of(self._rx_cls))
+        view = await block.__aenter__()  # (the block was made to give the view of this task's state)
+        stale = self._rx_stale
+        if stale.pinned:  # the lock is held: the block reads the live state, and its own changes copy nothing
+            stale.unpin()
+        self._rx_in = (block, view)
         return self
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        view = self._rx_live()  # (finds the block, and keeps it in _rx_in)
-        assert view is not None and self._rx_in is not None, "`async with self` left a block it did not open"
-        block = self._rx_in[0]
+        view = _live_view(self)  # (finds the block, and keeps it in _rx_in)
+        found = self._rx_in
+        assert view is not None and found is not None, "`async with self` left a block it did not open"
+        block = found[0]
         if exc_type is None:  # what the task reads next, outside a block, is what it saw when this one committed
             self._rx_leaving = view._rx_state
             block.after_commit = self._rx_saw
         try:
             await block.__aexit__(exc_type, exc, tb)
         finally:
-            self._rx_stale.pin()  # (the new values when the commit landed; else the old ones, still true)
+            stale = self._rx_stale  # (the new values when the commit landed, pinned already; else the old ones)
+            if not stale.pinned and stale._nodes is not None:
+                stale.pin()
 
     def _rx_saw(self) -> None:
         """The block being left has committed: keep what it saw."""
@@ -264,7 +287,7 @@ class _TaskVar:
     def __get__(self, me: Any, objtype: Any = None) -> Any:
         if me is None:
             return self.field.var
-        view = me._rx_live()
+        view = _live_view(me)
         if view is not None:
             return self.live.__get__(view)
         values = me._rx_stale.get(self.field.owner)
@@ -274,7 +297,7 @@ class _TaskVar:
         return guarded(value, STALE, self.field.owner, self.name)
 
     def __set__(self, me: Any, value: Any) -> None:
-        view = me._rx_live()
+        view = _live_view(me)
         if view is None:
             raise _outside(f"set {self.where}")
         self.live.__set__(view, value)

@@ -38,6 +38,9 @@ ATOMIC = frozenset({int, float, str, bool, bytes, type(None)})
 _VIEWS: dict[type, type[View]] = {}  # list, dict, set -> the view of it (each view's module registers itself)
 
 
+_new = object.__new__
+
+
 def register(kind: type, view: type[View]) -> None:
     """`guarded` wraps values of `kind` in `view` (lists.py, dicts.py and sets.py call this)."""
     _VIEWS[kind] = view
@@ -53,9 +56,16 @@ def guarded(value: Any, guard: Guard, state: Any = None, name: str = "", path: t
     kind = type(value)
     if kind in ATOMIC:
         return value
-    view = _VIEWS.get(kind)
-    if view is not None:
-        return view(value, guard, state, name, path, check.of(value))
+    view_class = _VIEWS.get(kind)
+    if view_class is not None:  # (`view_class(value, ...)` without its `__init__` frame: every read of a container)
+        view = _new(view_class)
+        view._data = value
+        view._guard = guard
+        view._state = state
+        view._name = name
+        view._path = path
+        view._check = check.of(value) if check.members else check
+        return view
     if kind is tuple:
         check = check.of(value)
         return tuple(guarded(item, guard, state, name, (*path, i), check.at(i)) for i, item in enumerate(value))

@@ -38,6 +38,11 @@ class GrowingTaskState(rx.State):
                 self.log += "one more line of the log\n"
 
 
+class DroppedLogState(rx.State):
+    lines: list[str] | None = None
+    more: list[str] = []
+
+
 class BigTableState(rx.State):
     rows: list[dict[str, str]] = []
 
@@ -200,6 +205,23 @@ async def test_a_state_that_would_outgrow_max_state_bytes_fails_naming_the_var(a
                 del root.get_substate(path).lines[:10]
             async with small.modify_state(tab.token) as root:
                 root.get_substate(path).lines.append("y")
+    finally:
+        await small.shutdown(timeout=1)
+
+
+async def test_a_big_value_given_up_for_none_no_longer_counts_against_max_state_bytes(app: rx.App) -> None:
+    """A block that only sets plain values (None here) still gives back what the value they replace counted."""
+    small = rx.App(redis_url=app.settings.redis_url, max_state_bytes=20_000) if app.settings.redis_url else \
+        rx.App(max_state_bytes=20_000)
+    big = ["x" * 100 for _ in range(150)]  # about 15,500 bytes: two of them do not fit
+    try:
+        async with RecordingTab(small, states=[DroppedLogState]) as tab:
+            await _fill(small, tab.token, DroppedLogState, "lines", big)
+            await _fill(small, tab.token, DroppedLogState, "lines", None)
+            await _fill(small, tab.token, DroppedLogState, "more", big)  # room again: None counts nothing
+            assert await server_values(small, tab.token, DroppedLogState) == {"lines": None, "more": big}
+            with pytest.raises(rx.LimitExceededError):  # (and the bound still holds)
+                await _fill(small, tab.token, DroppedLogState, "lines", big)
     finally:
         await small.shutdown(timeout=1)
 
