@@ -225,8 +225,12 @@ async def test_an_app_with_the_default_settings_paces_a_saturated_loop():
         counts = [0] * 2000
         saturating = asyncio.ensure_future(_saturate(app, tokens, len(counts), counts, stop))
         # 2,000 blocks a loop turn: tens of ms of work, so the 5 ms heartbeat is late by more than 10 ms
-        # even on a fast machine (400 could take under 15 ms, and pacing rightly stayed off).
-        await asyncio.sleep(0.3)
+        # even on a fast machine (400 could take under 15 ms, and pacing rightly stayed off). Saturated
+        # until blocks have waited for their turns (or 20 s: then the asserts below say what was missing).
+        for _ in range(200):
+            await asyncio.sleep(0.1)
+            if app.pacer.waited > 0:
+                break
         stop.set()
         await saturating
         assert app.pacer.engagements >= 1 and app.pacer.waited > 0
