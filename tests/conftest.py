@@ -39,6 +39,14 @@ def redis_server() -> Iterator[RedisServer]:
         yield server
 
 
+@pytest.fixture
+def private_redis_server() -> Iterator[RedisServer]:
+    """A redis-server of this test's own, for a test that stops or restarts it (never the shared one)."""
+    need(shutil.which("redis-server") is not None, "redis-server is not installed")
+    with RedisServer() as server:
+        yield server
+
+
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The site as the working tree builds it now (`mkdocs build --strict`), built once per run."""

@@ -93,12 +93,12 @@ async def test_after_its_worker_is_killed_a_resumable_task_starts_again_on_anoth
         assert back.task(ResumeMarkState.mark_on)["status"] == "running"
 
 
-async def test_after_redis_restarts_empty_the_counter_starts_again(redis_server, start_worker):
-    worker = start_worker(redis_server.url, **QUICK)
+async def test_after_redis_restarts_empty_the_counter_starts_again(private_redis_server, start_worker):
+    worker = start_worker(private_redis_server.url, **QUICK)
     async with TabClient(url=worker.url, states=STATES) as tab:
         await start_counting(tab)
-        redis_server.stop()
-        redis_server.start()  # the same port, nothing stored
+        private_redis_server.stop()
+        private_redis_server.start()  # the same port, nothing stored
         await tab.wait_for(lambda t: not t.state(MyTaskState)["running"], timeout=15)  # told: defaults again
         await tab.send(MyTaskState.set_max_counter, 1000)
         await press_stop_then_start_and_see_it_count(tab)

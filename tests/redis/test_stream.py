@@ -121,33 +121,33 @@ async def test_a_flushed_script_cache_is_loaded_again(redis_server):
         assert await script(keys=(NAME,), args=(1,)) == 2
 
 
-async def test_a_stopped_redis_fails_the_commands_with_a_clear_error_once_their_deadline_passes(redis_server):
-    async with _Stream(redis_server.url) as stream:
+async def test_a_stopped_redis_fails_the_commands_with_a_clear_error_once_their_deadline_passes(private_redis_server):
+    async with _Stream(private_redis_server.url) as stream:
         assert await stream.send(("PING",), "pinging") == b"PONG"
-        redis_server.stop()
+        private_redis_server.stop()
         try:
             with pytest.raises(StateStoreError) as failure:
                 await asyncio.wait_for(stream.send(("PING",), "pinging again", within=0.5), 10)
             assert "pinging again" in str(failure.value)
             assert stream.refused >= 1
         finally:
-            redis_server.start()
+            private_redis_server.start()
         assert await stream.send(("PING",), "pinging") == b"PONG"  # and it works again afterwards
 
 
-async def test_commands_wait_out_a_redis_restart_shorter_than_their_deadline(redis_server):
-    redis_server.flush()
-    async with _Stream(redis_server.url) as stream:
+async def test_commands_wait_out_a_redis_restart_shorter_than_their_deadline(private_redis_server):
+    private_redis_server.flush()
+    async with _Stream(private_redis_server.url) as stream:
         script = stream.script(INCREMENT, "adding")
         assert await script(keys=(NAME,), args=(1,)) == 1
-        redis_server.stop()  # (empty when it comes back: the script cache too)
+        private_redis_server.stop()  # (empty when it comes back: the script cache too)
         try:
             sent = [script(keys=(NAME,), args=(1,), within=10) for _ in range(20)]
             await asyncio.sleep(1.0)  # refused all this time
             assert not any(reply.done() for reply in sent)
             assert stream.refused >= 2  # it kept trying
         finally:
-            redis_server.start()
+            private_redis_server.start()
         replies = await asyncio.wait_for(asyncio.gather(*sent), 10)
         assert sorted(replies) == list(range(1, 21))  # each ran once, on the new server
 

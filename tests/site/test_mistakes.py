@@ -94,7 +94,7 @@ async def test_a_value_the_vars_type_refuses() -> None:
 async def test_a_state_that_grew_past_what_a_tab_may_hold() -> None:
     errors, _ = await _errors(MistakeGrowingState.my_task, max_state_bytes=1000)
     (message,) = errors
-    token = re.search(r"tab (\w{8})'s", message)
+    token = re.search(r"tab ([\w-]{8})'s", message)
     assert token is not None, message
     message = re.sub(r"to [\d,]+ bytes", "to 1,048,600 bytes", message.replace(token.group(1), "1a2b3c4d"))
     assert_quoted(message.replace("MistakeGrowingState", "MyState").replace("=1,000)", "=1,048,576)"))
