@@ -8,6 +8,8 @@ separator also splits on dots and punctuation, and never on underscores.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.async_api import Page, expect
 
@@ -32,7 +34,9 @@ async def search(page: Page, query: str) -> list[str]:
     await box.fill("")
     await box.press_sequentially(query)
     results = page.locator(".md-search-result")
-    await expect(results.locator(".md-search-result__meta")).not_to_have_text("Type to start searching")
+    # Until the index has loaded the box says "Initializing search" (CI caught an empty list read then):
+    # the results are in once it counts them ("3 matching documents", "No matching documents").
+    await expect(results.locator(".md-search-result__meta")).to_have_text(re.compile("matching document"))
     return [href or "" for href in await results.get_by_role("link").evaluate_all(
         "links => links.map(link => link.getAttribute('href'))"
     )]
