@@ -14,6 +14,7 @@ so the last figure compares the reader's browser with the site's server.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import shutil
 import subprocess
@@ -53,10 +54,10 @@ console.log(out);
 """
 
 
-async def measure(blocks: int) -> float:
-    """Blocks per second of one background task doing `blocks` blocks of `self.n += 1`."""
+@functools.cache
+def _blocks_state() -> type:
+    """The state both measurements run: one background task, `blocks` blocks of `self.n += 1`."""
     import engine as rx
-    from engine.local import LocalApp
 
     class BenchBlocks(rx.State):
         n: int = 0
@@ -67,6 +68,14 @@ async def measure(blocks: int) -> float:
                 async with self:
                     self.n += 1
 
+    return BenchBlocks
+
+
+async def measure(blocks: int) -> float:
+    """Blocks per second of one background task doing `blocks` blocks of `self.n += 1`."""
+    from engine.local import LocalApp
+
+    BenchBlocks = _blocks_state()
     app = LocalApp()
     tab = app.tab(lambda name, data: None)
     await tab.connect({"states": [BenchBlocks.get_full_name()]})
@@ -84,15 +93,7 @@ async def measure_on_server(blocks: int) -> float:
     import engine as rx
     from engine.testing import TabClient
 
-    class BenchServerBlocks(rx.State):
-        n: int = 0
-
-        @rx.event(background=True)
-        async def spin(self, times: int):
-            for _ in range(times):
-                async with self:
-                    self.n += 1
-
+    BenchServerBlocks = _blocks_state()
     app = rx.App()
     try:
         async with TabClient(app, states=[BenchServerBlocks]) as tab:
