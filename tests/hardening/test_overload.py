@@ -200,10 +200,16 @@ async def test_background_blocks_take_turns_fairly_while_the_loop_is_saturated_a
             stop.set()
             await saturating
             assert app.pacer.engagements >= 1 and app.pacer.waited > 0
-            # Blocks of a tab with a socket cost more (an update is sent), so compare like with like.
-            for watched in (True, False):
-                group = [counts[me] for me in range(workers) if (me % len(tokens) < len(tabs)) is watched]
-                assert min(group) >= 1 and max(group) - min(group) <= 3, (watched, min(group), max(group))
+            # The pacer's fairness, across the 96 tabs without a socket (384 coroutines): turns in arrival order.
+            quiet = [counts[me] for me in range(workers) if me % len(tokens) >= len(tabs)]
+            assert min(quiet) >= 1 and max(quiet) - min(quiet) <= 3, (min(quiet), max(quiet))
+            # A tab with a socket holds its lock while its update is sent, and its reader (a TabClient) runs
+            # in this same loop, so under load one such tab gets fewer blocks than another: that is the cost
+            # of its socket, not the pacer's order. Its own four coroutines share its lock (first come, first
+            # served), so they take the same turns as each other.
+            for index in range(len(tabs)):
+                mine = [counts[me] for me in range(workers) if me % len(tokens) == index]
+                assert min(mine) >= 1 and max(mine) - min(mine) <= 3, (index, mine)
             for index, tab in enumerate(tabs):
                 total = sum(counts[me] for me in range(workers) if me % len(tokens) == index)
                 await tab.wait_for(lambda t, total=total: t.state(OverloadState)["n"] == total, timeout=20)
