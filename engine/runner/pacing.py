@@ -20,9 +20,9 @@ section, 5,000 counter tabs on one process, it answered Stop within 0.11 s
 at the 99th percentile instead of 2.3 s, and delivered more ticks, not
 fewer (docs/performance.md). Whether the loop is behind is measured by a
 heartbeat timer (every half of `pacing_lag`): when it fires later than
-`pacing_lag`, pacing begins; it ends once nothing waits and the heartbeat
-has been on time for a while. Until then a block pays one attribute read
-(`gate`).
+`pacing_lag`, pacing begins; it ends once the heartbeat has been on time
+for a while with no more blocks waiting than a turn admits. Until then a
+block pays one attribute read (`gate`).
 """
 
 from __future__ import annotations
@@ -138,10 +138,15 @@ class Pacer:
                 self._budget = _START_BUDGET
                 self._free = int(_START_BUDGET)
         elif self.engaged:
-            self._calm = self._calm + 1 if not self._waiting and late < self.lag / 2 else 0
+            # Calm: the beat is on time and whoever waits fits in one turn's budget, so pacing holds nobody
+            # back (a steady crowd smaller than the budget always has someone queued at the beat; waiting
+            # for an empty queue kept pacing on for good after one late beat, at a cost in throughput).
+            holding_back = len(self._waiting) > self._budget
+            self._calm = self._calm + 1 if not holding_back and late < self.lag / 2 else 0
             if self._calm >= _CALM_BEATS:
                 self.engaged = self.gate = False
                 self._calm = 0
+                self._release_all()
         self._schedule(loop)
 
     # -- the turns ----------------------------------------------------------------------------

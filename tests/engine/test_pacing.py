@@ -63,6 +63,36 @@ async def test_a_crowd_larger_than_the_budget_is_admitted_first_come_first_serve
         pacer.stop()
 
 
+async def test_pacing_ends_when_the_loop_keeps_up_though_a_steady_crowd_always_has_someone_queued():
+    """One late beat (a pause) engages pacing; a crowd of 100 quick blocks then never empties the queue at
+    a beat, yet the loop is on time and every waiter fits in a turn: pacing ends, and the crowd runs free."""
+    pacer = await _engaged()
+    stop = asyncio.Event()
+    blocks = 0
+
+    async def work() -> None:
+        nonlocal blocks
+        while not stop.is_set():
+            await pacer.turn()
+            blocks += 1
+            await asyncio.sleep(0)
+
+    crowd = [asyncio.ensure_future(work()) for _ in range(100)]
+    try:
+        for _ in range(400):  # (2 s at most)
+            await asyncio.sleep(0.005)
+            if not pacer.engaged:
+                break
+        assert not pacer.engaged and pacer.waited > 0, (pacer.engaged, pacer.budget, pacer.waited)
+        waited, ran = pacer.waited, blocks
+        await asyncio.sleep(0.05)  # the crowd goes on at once, no longer queueing
+        assert blocks > ran and pacer.waited == waited and not pacer.engaged
+    finally:
+        stop.set()
+        await asyncio.gather(*crowd)
+        pacer.stop()
+
+
 async def test_blocks_cancelled_while_waiting_or_just_let_go_do_not_hold_the_others_back():
     pacer = await _engaged()
     try:
