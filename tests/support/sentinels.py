@@ -31,6 +31,28 @@ def _command(port: int, *args: str, timeout: float = 2) -> bytes:
         return conn.recv(65536)
 
 
+def _read_reply(stream: Any) -> Any:
+    """One RESP2 reply from a socket file: bulk strings as str, arrays as lists."""
+    line = stream.readline().rstrip(b"\r\n")
+    kind, rest = line[:1], line[1:]
+    if kind == b"*":
+        return [_read_reply(stream) for _ in range(int(rest))] if int(rest) >= 0 else None
+    if kind == b"$":
+        if int(rest) < 0:
+            return None
+        return stream.read(int(rest) + 2)[:-2].decode()
+    if kind == b"-":
+        raise RuntimeError(rest.decode())
+    return rest.decode()
+
+
+def _query(port: int, *args: str, timeout: float = 2) -> Any:
+    """One inline command to 127.0.0.1:`port`, its reply parsed (the whole of it, however long)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as conn, conn.makefile("rb") as stream:
+        conn.sendall(" ".join(args).encode() + b"\r\n")
+        return _read_reply(stream)
+
+
 class SentinelGroup:
     """A primary, `replicas` replicas and `sentinels` Sentinels (quorum: a majority)."""
 
@@ -104,6 +126,25 @@ class SentinelGroup:
             if values.get("num-slaves") != str(len(self.server_ports) - 1):
                 return False
             if values.get("num-other-sentinels") != str(len(self.sentinel_ports) - 1):
+                return False
+            if not self._replicas_promotable(port):
+                return False
+        return True
+
+    def _replicas_promotable(self, sentinel: int) -> bool:
+        """True when the Sentinel on `sentinel` could promote every replica now: it has heard each one's
+        INFO lately and each has its link to the primary up. A Sentinel learns of a replica from the
+        primary's INFO before it has talked to the replica itself; `SENTINEL FAILOVER` in that gap
+        answers NOGOODSLAVE (seen in CI)."""
+        replicas = _query(sentinel, "SENTINEL", "replicas", SERVICE)
+        if len(replicas) != len(self.server_ports) - 1:
+            return False
+        for replica in replicas:
+            fields = dict(zip(replica[::2], replica[1::2], strict=True))
+            # (master-link-status is "err" until the Sentinel has parsed the replica's own INFO)
+            if fields.get("flags") != "slave" or fields.get("master-link-status") != "ok":
+                return False
+            if int(fields.get("last-ok-ping-reply", "1000000")) > 3000:
                 return False
         return True
 
