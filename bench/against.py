@@ -9,6 +9,9 @@ checkout's run against REV's run just before or after it), with its
 quartiles: on a shared machine one pair can be off by 20 %, the median of
 many pairs far less. Reflex is not involved: it is the same on both
 sides. `--against HEAD` shows how far from 1 the noise alone takes it.
+With `--against-redis` the state workloads also run on a redis-server of
+the bench's own (confirm mode, smaller runs, wall-clock rates: there the
+cost is the waiting on Redis, not the CPU).
 
 REV is checked out into a temporary git worktree, removed at the end. Each
 tree runs its own bench's worker and round trip on its own engine, so the
@@ -30,6 +33,7 @@ from typing import NamedTuple
 
 from .child_process import LineProcess
 from .paths import ROOT
+from .redis_server import RedisServer
 
 __all__ = ["PairedRatio", "main", "module_in", "paired"]
 
@@ -47,6 +51,7 @@ TITLES = {
     "background": "`async with self` in a background task",
     "background_demo": "the demo's loop in a background task",
 }
+REDIS_SHARE = 5  # a Redis run makes this many times fewer increments (a few tenths of a second each)
 
 
 class PairedRatio(NamedTuple):
@@ -83,26 +88,31 @@ def _env(tree: Path) -> dict[str, str]:
     return dict(os.environ, PYTHONPATH=str(tree), PYTHONUNBUFFERED="1")
 
 
-def _state_workloads(trees: dict[str, Path], rounds: int) -> dict[str, dict[str, list[float]]]:
+def _state_workloads(trees: dict[str, Path], rounds: int, redis_url: str | None = None
+                     ) -> dict[str, dict[str, list[float]]]:
     """Each round in fresh worker processes: one process can run the same code 10 % faster or slower than
-    another for the whole of its life (where its memory happened to land), so that must average out too."""
+    another for the whole of its life (where its memory happened to land), so that must average out too.
+    With `redis_url`, on Redis: smaller runs, wall-clock rates."""
     rates: dict[str, dict[str, list[float]]] = {w: {name: [] for name in trees} for w in SIZES}
     modules = {name: module_in(tree, WORKER_MODULES) for name, tree in trees.items()}
+    args = ["ours", "redis", redis_url] if redis_url else ["ours", "memory"]
+    share, pick = (REDIS_SHARE, "rate") if redis_url else (1, "cpu_rate")
     for round_ in range(rounds):
-        workers = {name: LineProcess(modules[name], ["ours", "memory"], f"against-{name}", env=_env(tree), cwd=tree)
+        workers = {name: LineProcess(modules[name], args, f"against-{name}", env=_env(tree), cwd=tree)
                    for name, tree in trees.items()}
         try:
             for worker in workers.values():
                 worker.answer(timeout=120)  # ready
             order = list(trees) if round_ % 2 == 0 else list(reversed(trees))
-            for workload, n in SIZES.items():
+            for workload, size in SIZES.items():
+                n = size // share
                 for name in order:
                     workers[name].request({"run": workload, "n": n // 4})  # warm-up, not counted
                 for name in order:
                     result = workers[name].request({"run": workload, "n": n})
                     if not result.get("ok"):
                         raise RuntimeError(f"{name}: {workload} lost updates ({result})")
-                    rates[workload][name].append(result["cpu_rate"])
+                    rates[workload][name].append(result[pick])
         finally:
             for worker in workers.values():
                 worker.close()
@@ -126,16 +136,18 @@ def _round_trips(trees: dict[str, Path], rounds: int, samples: int) -> dict[str,
     return ratios
 
 
-def _report(rev: str, rates: dict[str, dict[str, list[float]]], trips: dict[str, dict[str, list[float]]]) -> str:
+def _report(rev: str, rates: dict[str, dict[str, list[float]]], trips: dict[str, dict[str, list[float]]],
+            on_redis: dict[str, dict[str, list[float]]] | None = None) -> str:
     lines = [
         f"| Workload | {rev} (median) | this checkout (median) | speed of this checkout / {rev}, paired (quartiles) |",
         "|---|---|---|---|",
     ]
-    for workload, sides in rates.items():
-        ratio = paired(sides["here"], sides["rev"])
-        theirs, mine = statistics.median(sides["rev"]), statistics.median(sides["here"])
-        spread = f"{ratio.median:.3f} ({ratio.q1:.3f}-{ratio.q3:.3f})"
-        lines.append(f"| {TITLES[workload]} | {theirs:,.0f}/s | {mine:,.0f}/s | {spread} |")
+    for where, section in (("", rates), (", on Redis (confirm)", on_redis or {})):
+        for workload, sides in section.items():
+            ratio = paired(sides["here"], sides["rev"])
+            theirs, mine = statistics.median(sides["rev"]), statistics.median(sides["here"])
+            spread = f"{ratio.median:.3f} ({ratio.q1:.3f}-{ratio.q3:.3f})"
+            lines.append(f"| {TITLES[workload]}{where} | {theirs:,.0f}/s | {mine:,.0f}/s | {spread} |")
     for pick, sides in trips.items():
         ratio = paired(sides["rev"], sides["here"])  # (a time: the lower, the faster)
         theirs, mine = statistics.median(sides["rev"]), statistics.median(sides["here"])
@@ -144,11 +156,12 @@ def _report(rev: str, rates: dict[str, dict[str, list[float]]], trips: dict[str,
     return "\n".join(lines)
 
 
-def main(rev: str, rounds: int = 15, trip_rounds: int = 4, samples: int = 2_000) -> int:
+def main(rev: str, rounds: int = 15, trip_rounds: int = 4, samples: int = 2_000, redis: bool = False) -> int:
     """Compare, print the table. In its last column, above 1 means this checkout is faster there.
 
-    Rates are CPU-time rates (what a run cost its process); round trips are
-    ours against the bare echo measured in the same process.
+    Rates in memory are CPU-time rates (what a run cost its process), on Redis
+    wall-clock rates; round trips are ours against the bare echo measured in
+    the same process.
     """
     with tempfile.TemporaryDirectory(prefix="bench-against-") as scratch:
         tree = Path(scratch) / "rev"
@@ -159,7 +172,17 @@ def main(rev: str, rounds: int = 15, trip_rounds: int = 4, samples: int = 2_000)
             rates = _state_workloads(trees, rounds)
             print(f"[bench] event round trip: {trip_rounds} processes each, in turns", file=sys.stderr)
             trips = _round_trips(trees, trip_rounds, samples)
+            on_redis = None
+            if redis:
+                server = RedisServer()
+                if not server.available:
+                    raise RuntimeError("--against-redis needs redis-server (apt-get install redis-server)")
+                print(f"[bench] state workloads on Redis: {rounds} rounds, in turns", file=sys.stderr)
+                try:
+                    on_redis = _state_workloads(trees, rounds, server.start())
+                finally:
+                    server.stop()
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
-    print(_report(rev, rates, trips))
+    print(_report(rev, rates, trips, on_redis))
     return 0

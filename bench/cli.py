@@ -62,6 +62,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="instead of the sections: this checkout's engine beside the one at git revision REV "
                              "(see bench.against)")
     parser.add_argument("--rounds", type=int, default=15, help="with --against: runs of each workload per side")
+    parser.add_argument("--against-redis", action="store_true",
+                        help="with --against: the state workloads on Redis too (a redis-server of the bench's own)")
     args = parser.parse_args(argv)
     if args.quick:
         args.repeats, args.seconds, args.redis_seconds, args.tabs, args.samples = 2, 0.1, 0.2, 2_000, 200
@@ -86,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.against:
         from . import against
 
-        return against.main(args.against, rounds=args.rounds, samples=args.samples)
+        return against.main(args.against, rounds=args.rounds, samples=args.samples, redis=args.against_redis)
     progress = Progress()
     os.environ["BENCH_REFLEX_ENV"] = args.reflex_env
     _raise_open_files()

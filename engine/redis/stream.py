@@ -6,10 +6,10 @@ pays a full client round. Redis answers the commands of one connection in
 the order it received them, so one connection can carry every lock and
 commit of a worker: a command goes out at once when nothing is on its way, else
 with the others queued in the same turn of the event loop, in one write;
-replies are parsed as they arrive on the socket (link.py, resp.py) and each goes to
-the oldest command still waiting. Order on the connection is order in Redis, which the engine
-relies on: a tab's release queued after its commits runs after them, and a
-commit sent without waiting (pipelined mode) is fenced by the ones before it.
+replies are parsed as they arrive (link.py, resp.py), each going to the oldest
+command still waiting. Order on the connection is order in Redis: a tab's release
+queued after its commits runs after them, and a commit sent without waiting
+(pipelined mode) is fenced by the ones before it.
 
 A connection that breaks is replaced and the commands that had no reply are
 sent again, in order (every script is safe to repeat, see scripts.py). While
@@ -197,12 +197,7 @@ class CommandStream:
             return
         link = Link(connection, self._answer, self._broken)
         self._link = link
-        deadline = loop.time() + WITHIN
-        loads = [Command(("SCRIPT", "LOAD", source), "loading the engine's scripts", loop.create_future(), deadline)
-                 for source in self._scripts.values()]
-        for load in loads:
-            load.future.add_done_callback(_quiet)
-        self._queue[:0] = loads
+        self._queue[:0] = self._script_loads()
         self._write(link)
 
     # -- reading ------------------------------------------------------------------------
@@ -233,13 +228,19 @@ class CommandStream:
             future.set_result(reply)
         return True
 
+    def _script_loads(self) -> list[Command]:
+        """SCRIPT LOAD of every script, to go ahead of anything else (a new connection, a SCRIPT FLUSH)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WITHIN
+        loads = [Command(("SCRIPT", "LOAD", source), "loading the engine's scripts", loop.create_future(), deadline)
+                 for source in self._scripts.values()]
+        for load in loads:
+            load.future.add_done_callback(_quiet)
+        return loads
+
     def _reload_scripts(self) -> None:
         loop = asyncio.get_running_loop()
-        for source in self._scripts.values():
-            load = Command(("SCRIPT", "LOAD", source), "loading the engine's scripts", loop.create_future(),
-                            loop.time() + WITHIN)
-            load.future.add_done_callback(_quiet)
-            self._queue.insert(0, load)
+        self._queue[:0] = self._script_loads()
         if not self._flush_soon:
             self._flush_soon = True
             loop.call_soon(self._flush)
