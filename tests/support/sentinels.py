@@ -81,6 +81,12 @@ class SentinelGroup:
                 if port != self.primary_port:
                     args += ["--replicaof", "127.0.0.1", str(self.primary_port)]
                 self._spawn(port, args)
+            # Sentinels start once the replicas are in sync: a Sentinel asks a primary for INFO (which
+            # names its replicas) as it connects and then every 10 s, so one started earlier would
+            # not see the replicas for 10 s.
+            self._wait(lambda: all(_command(port, "PING") == b"+PONG\r\n" for port in self.server_ports), "servers")
+            self._wait(lambda: self.replica_count(self.primary_port) == len(self.server_ports) - 1, "replicas")
+            self._wait(self._replicas_in_sync, "replicas' first sync")
             quorum = len(self.sentinel_ports) // 2 + 1
             for port in self.sentinel_ports:
                 conf = self.dir / f"sentinel-{port}.conf"
@@ -92,8 +98,6 @@ class SentinelGroup:
                     f"sentinel parallel-syncs {SERVICE} {len(self.server_ports)}\n"
                 )
                 self._spawn(port, [str(conf), "--sentinel"])
-            self._wait(lambda: all(_command(port, "PING") == b"+PONG\r\n" for port in self.server_ports), "servers")
-            self._wait(lambda: self.replica_count(self.primary_port) == len(self.server_ports) - 1, "replicas")
             self._wait(self._sentinels_see_everyone, "Sentinels")
         except BaseException:
             self.stop()
@@ -117,6 +121,10 @@ class SentinelGroup:
                 pass
             time.sleep(0.05)
         raise RuntimeError(f"the {what} of the Sentinel group were not ready within {timeout}s")
+
+    def _replicas_in_sync(self) -> bool:
+        return all("master_link_status:up" in _command(port, "INFO", "replication").decode()
+                   for port in self.server_ports if port != self.primary_port)
 
     def _sentinels_see_everyone(self) -> bool:
         for port in self.sentinel_ports:
