@@ -32,7 +32,7 @@ from .patch import Patch
 if TYPE_CHECKING:
     from .state import State
 
-__all__ = ["Changes", "Commitment", "Delta", "VarLog", "detached", "wire_size"]
+__all__ = ["Changes", "Commitment", "Delta", "VarLog", "detached", "op_size", "wire_size"]
 
 Delta = dict[str, dict[str, Any]]  # state full name -> var -> its JSON value, or a Patch of it
 _encode = compact_json
@@ -65,6 +65,18 @@ def wire_size(wire: Any) -> int:
     if kind is int or kind is float:
         return len(repr(wire))
     return len(_encode(wire))
+
+
+def op_size(op: list[Any]) -> int:
+    """About how many bytes an operation takes as JSON (`wire_size`'s count, without encoding it: every
+    change in place is counted, and only to choose between its operations and its value)."""
+    path = op[1]
+    size = len(op[0]) + 7 + (len(path) - 1 if path else 0)  # ["op",[...]...]: quotes, brackets, commas
+    for key in path:
+        size += len(key) + 2 if type(key) is str else len(repr(key))
+    if len(op) > 2:
+        size += 1 + wire_size(op[2])
+    return size
 
 
 _NO_SIZES: dict[str, int] = {}
@@ -172,12 +184,12 @@ class Changes:
             last = ops[-1]
             if last[1] == op[1] and (op[0] == "set" == last[0] or (op[0] == "del" and last[0] == "ins")):
                 ops.pop()  # the same item set twice, or put in and taken out again: the first one is gone
-                log.bytes -= len(_encode(last))
+                log.bytes -= op_size(last)
                 if op[0] == "del":
                     log.grew += grew
                     return
         ops.append(op)
-        log.bytes += len(_encode(op))
+        log.bytes += op_size(op)
         log.grew += grew
 
     # -- the commit ---------------------------------------------------------------------------

@@ -171,6 +171,7 @@ def _dict(annotation: Any, key_type: Any, values: Check) -> Check:
     result = Check(type_name(annotation), check, "dict")
     result.items = values
     result.key = lambda key: key if key_ok(key) else _raise(Misfit(keys_are, key))
+    result.str_keys = key_ok is _str_key
     return result
 
 

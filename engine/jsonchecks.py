@@ -47,14 +47,18 @@ class Check:
     container holds, so a view of a nested list checks what is appended to it.
     """
 
-    __slots__ = ("fields", "fn", "items", "key", "kind", "members", "name")
+    __slots__ = ("exact", "fields", "fn", "items", "key", "kind", "members", "name", "str_keys")
 
-    def __init__(self, name: str, fn: Callable[[Any], Any], kind: str = "") -> None:
+    def __init__(
+        self, name: str, fn: Callable[[Any], Any], kind: str = "", exact: frozenset[type] = frozenset(),
+    ) -> None:
         self.name = name
         self.fn = fn  # (what __call__ calls: a caller on a hot path calls it directly)
         self.kind = kind
+        self.exact = exact  # the types every value of which fits as it is (a hot path skips the call for them)
         self.items: Check = self  # list/set/tuple[T, ...]: the items' check; dict: the values'
         self.key: Callable[[Any], Any] | None = None  # dict: the keys' check
+        self.str_keys = True  # every text key fits (all but a dict with int keys)
         self.fields: tuple[Check, ...] = ()  # tuple[A, B]: each position's check
         self.members: tuple[Check, ...] = ()  # a union: its options
 
@@ -127,7 +131,7 @@ def plain_json(value: Any) -> Any:
     raise Misfit("plain JSON (str, int, float, bool, None, lists, dicts, sets, tuples)", value)
 
 
-ANY = Check("Any", plain_json)
+ANY = Check("Any", plain_json, exact=frozenset({str, int, bool, type(None)}))
 _KINDS: dict[type, str] = {list: "list", dict: "dict", set: "set", frozenset: "set", tuple: "tuple"}
 
 
@@ -173,7 +177,9 @@ def _none(value: Any) -> Any:
     raise Misfit("None", value)
 
 
+_NONE_ONLY = frozenset({type(None)})
 SCALARS: dict[Any, Check] = {
-    int: Check("int", _int), float: Check("float", _float), str: Check("str", _str), bool: Check("bool", _bool),
-    type(None): Check("None", _none), None: Check("None", _none),
+    int: Check("int", _int, exact=frozenset({int})), float: Check("float", _float),
+    str: Check("str", _str, exact=frozenset({str})), bool: Check("bool", _bool, exact=frozenset({bool})),
+    type(None): Check("None", _none, exact=_NONE_ONLY), None: Check("None", _none, exact=_NONE_ONLY),
 }

@@ -9,14 +9,13 @@ not inherit it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any, Protocol
 
 from ..state import State
 from ..views import Guard
 
-__all__ = ["OPEN_BLOCKS", "OpenBlock", "current_lane", "forget", "lane_here", "open_block", "remember"]
+__all__ = ["OPEN_BLOCKS", "BlockHolder", "OpenBlock", "current_lane", "forget", "lane_here", "open_block", "remember"]
 
 
 class OpenBlock(Protocol):
@@ -25,7 +24,7 @@ class OpenBlock(Protocol):
     token: str
     root: State
     open: bool  # until the block starts to end
-    after_commit: Callable[[], None] | None  # called once its last commit landed, before the lock goes
+    holder: BlockHolder | None  # a task's `self`, told how the block ended
 
     @property
     def guard(self) -> Guard: ...
@@ -35,6 +34,16 @@ class OpenBlock(Protocol):
     async def __aenter__(self) -> Any: ...
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None: ...
+
+
+class BlockHolder(Protocol):
+    """Whose `async with` a block is (a task's `self`): what it gives, and how it ended (session.py)."""
+
+    def _rx_entered(self, block: OpenBlock, view: Any) -> Any: ...  # what `async with` gives
+
+    def _rx_saw(self) -> None: ...  # its last commit landed (the lock is still held)
+
+    def _rx_failed(self) -> None: ...  # it ended without committing (rolled back)
 
 
 # The blocks this flow has open, innermost last. (Session reads and sets it itself when the flow has

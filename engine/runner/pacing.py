@@ -50,7 +50,7 @@ def _cpu_time() -> float:
 
 
 class Pacer:
-    """`if pacer.gate: await pacer.turn()` before a background block takes its tab's lock."""
+    """`if pacer.gate and not pacer.goes_now(): await pacer.turn()` before a background block takes its tab's lock."""
 
     def __init__(self, lag: float) -> None:
         self.lag = lag
@@ -76,18 +76,26 @@ class Pacer:
         """Background blocks the next turn admits."""
         return int(self._budget)
 
-    async def turn(self) -> None:
-        """Wait for this block's turn while the loop is behind (at once otherwise)."""
+    def goes_now(self) -> bool:
+        """Whether this block may go at once (counted as going if so); if not, it must `await turn()`.
+        (The usual answer needs no coroutine: a block asks this first.)"""
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
             self._start(loop)
         if not self.engaged:
-            return
+            return True
         if self._free and not self._waiting and not self._admitted:  # (room left: a few busy tasks never wait)
             self._free -= 1
             if self._refill is None:
                 self._refill = loop.call_soon(self._new_turn)
+            return True
+        return False
+
+    async def turn(self) -> None:
+        """Wait for this block's turn while the loop is behind (at once otherwise)."""
+        if self.goes_now():
             return
+        loop = asyncio.get_running_loop()
         waiter: asyncio.Future[None] = loop.create_future()
         self._waiting.append(waiter)
         self.waited += 1

@@ -34,7 +34,7 @@ from ..managers import Commit, Transaction
 from ..state import State
 from ..views import Guard
 from .blockkinds import ASYNC_WITH_SELF, EVENT_HANDLER, MODIFY_STATE, refusal_of
-from .flow import OPEN_BLOCKS, forget, lane_here, remember
+from .flow import OPEN_BLOCKS, BlockHolder, forget, lane_here, remember
 from .observe import Kind
 from .parts import Parts
 from .stateviews import VIEW_CLASSES, BoundState, view_class
@@ -57,7 +57,7 @@ class Session(Guard):
     """
 
     __slots__ = (
-        "_by_class", "_inner", "_watching", "after_commit", "background", "committed", "fence", "gives", "lane",
+        "_by_class", "_inner", "_watching", "background", "committed", "fence", "gives", "holder", "lane",
         "log", "open", "parts", "pending", "root", "states", "token", "tx", "what",
     )
 
@@ -77,9 +77,10 @@ class Session(Guard):
         # The manager's `modify()` block; None when it was entered without waiting (`modify_now`).
         self._inner: AbstractAsyncContextManager[Transaction] | None = None
         self._by_class: dict[type[State], BoundState] | None = None
-        # Called once the block's last commit has landed, before the lock is released (a task's `self`
-        # keeps what it saw then, to read between its blocks).
-        self.after_commit: Callable[[], None] | None = None
+        # A task's `self` whose `async with` this is (taskself.py): `async with` gives what it makes of the
+        # view (itself), and it hears how the block ended: once the last commit has landed, before the lock
+        # goes (it keeps what it saw then, to read between its blocks), or that the block did not commit.
+        self.holder: BlockHolder | None = None
         # Checked on the state as the lock hands it over, before anything can change: raises when this
         # holder may no longer write the tab (a task copy whose place another worker took, control.py).
         self.fence: Callable[[State], None] | None = None
@@ -122,8 +123,8 @@ class Session(Guard):
         """Take the tab's lock and load its state: at once when it is free in memory, else waiting."""
         parts = self.parts
         views = self.what is not None
-        if self.background and parts.pacer.gate:  # (the loop is behind: clicks first, blocks take turns)
-            await parts.pacer.turn()
+        if self.background and parts.pacer.gate and not parts.pacer.goes_now():  # (the loop is behind: clicks
+            await parts.pacer.turn()  # first, blocks take turns)
         if views:
             if not OPEN_BLOCKS.get():  # (no block open in this flow, the usual case: nothing to check)
                 OPEN_BLOCKS.set((self,))
@@ -153,7 +154,9 @@ class Session(Guard):
             return tx
         self.open = True
         if self.gives is not None:
-            return self.view_of(self.gives)
+            holder = self.holder
+            view = self.view_of(self.gives)
+            return view if holder is None else holder._rx_entered(self, view)
         view = object.__new__(VIEW_CLASSES.get(type(root)) or view_class(type(root)))  # (`bind()`, inline)
         view._rx_state = root
         view._rx_guard = self
@@ -267,9 +270,14 @@ class Session(Guard):
             self.states.clear()
             self._by_class = None
         tx = self.tx
+        holder = self.holder
         if tx.stores_at_once and not self._watching:  # (every block in memory: nothing awaits but the send)
             if exc_type is not None or not views:
-                tx.end_now(exc_type)
+                try:
+                    tx.end_now(exc_type)
+                finally:
+                    if holder is not None:
+                        holder._rx_failed()
                 return
             try:
                 commit = tx.commit_now(final=True)
@@ -286,21 +294,35 @@ class Session(Guard):
                 if sending is not None:
                     await sending
             except BaseException as error:
-                tx.end_now(type(error))
+                try:
+                    tx.end_now(type(error))
+                finally:
+                    if holder is not None:
+                        holder._rx_failed()
                 raise
-            if self.after_commit is not None:
-                self.after_commit()
+            if holder is not None:
+                holder._rx_saw()
             tx.end_now(None)
             return
         if exc_type is None and views:
             try:
                 await self.commit(final=True)
             except BaseException as error:
-                await self.end(type(error), error, error.__traceback__)
+                try:
+                    await self.end(type(error), error, error.__traceback__)
+                finally:
+                    if holder is not None:
+                        holder._rx_failed()
                 raise
-            if self.after_commit is not None:
-                self.after_commit()
-        await self.end(exc_type, exc, tb)
+            if holder is not None:
+                holder._rx_saw()
+            await self.end(None, None, None)
+            return
+        try:
+            await self.end(exc_type, exc, tb)
+        finally:
+            if holder is not None:
+                holder._rx_failed()
 
     async def end(self, exc_type: Any, exc: Any, tb: Any) -> None:
         """Roll back what was not committed if `exc_type` is set; release the lock."""

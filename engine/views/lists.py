@@ -7,11 +7,14 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..changes import detached, wire_size
+from ..checks import Misfit
 from ..codec import to_wire
-from .base import View, detach, guarded, register, size_of, stored, text_appended
+from .base import ATOMIC, View, detach, guarded, invalid, register, size_of, stored, text_appended
 from .guards import SORT_KEY
 
 __all__ = ['GuardedList']
+
+_FLAT = frozenset({str, int, float, bool, type(None)})  # values stored as they are (no view, no copy)
 
 
 def _restore_list(data: list[Any], items: list[Any]) -> None:
@@ -34,7 +37,10 @@ class GuardedList(View, Sequence[Any]):
         if isinstance(index, slice):
             return detached(self._data[index])  # a slice is a copy: change the list itself to change the state
         index = self._index(index)
-        return self._child(index, self._data[index])
+        value = self._data[index]
+        if type(value) in ATOMIC:  # (a text or a number: as it is, no view to make)
+            return value
+        return self._child(index, value)
 
     def __iter__(self) -> Iterator[Any]:
         return (self._child(i, item) for i, item in enumerate(self._data))
@@ -122,8 +128,34 @@ class GuardedList(View, Sequence[Any]):
             self._op(log, "ins", index, wire, wire_size(wire) + (1 if len(data) > 1 else 0))
 
     def append(self, item: Any) -> None:
-        self._begin_check()
-        self._insert(len(self._data), item)
+        guard = self._guard
+        if not guard.open:
+            self._begin_check()
+        kind = type(item)
+        check = self._check
+        if kind not in _FLAT or check.fields:
+            self._insert(len(self._data), item)
+            return
+        # (`self.lines.append(line)`, the usual append: `_insert` in one frame, the same checks, undo and operation)
+        items = check.items
+        if kind not in items.exact:
+            try:
+                item = items.fn(item)
+            except Misfit as misfit:
+                raise invalid(misfit, self._where(), (*self._path, len(self._data))) from None
+        log = guard.log
+        data = self._data
+        if log is None:
+            data.append(item)
+            return
+        state, name = self._state, self._name
+        log.before(state, name)
+        index = len(data)
+        data.append(item)
+        log.undo.append((list.pop, data, index))
+        at = self._at()
+        if at is not None:
+            log.op(state, name, ["ins", [*at, index], item], wire_size(item) + (1 if index else 0))
 
     def insert(self, index: int, item: Any) -> None:
         self._begin_check()

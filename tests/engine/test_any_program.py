@@ -15,6 +15,7 @@ import asyncio
 import copy
 import datetime
 import math
+import re
 from typing import Any
 
 import pytest
@@ -283,3 +284,49 @@ async def test_a_task_reads_its_old_values_between_blocks_while_others_change_th
         release.set()
         await tasks_finished(app, tab.token)
         assert seen == [[1], [1, 2]]
+
+
+class ItemWritesState(rx.State):
+    scores: dict[str, int] = {"a": 1}
+    ratios: dict[str, float] = {"a": 0.5}
+    names: list[str] = ["x"]
+    loose: dict = {}
+
+
+@pytest.mark.parametrize(
+    ("write", "expected"),
+    [
+        (lambda s: s.scores.__setitem__("a", "one"), "ItemWritesState.scores['a'] must be int, got str 'one'"),
+        (lambda s: s.scores.__setitem__("b", True), "ItemWritesState.scores['b'] must be int, got bool True"),
+        (lambda s: s.ratios.__setitem__("a", math.nan), "ItemWritesState.ratios['a'] must be a finite float"),
+        (lambda s: s.names.append(3), "ItemWritesState.names[2] must be str, got int 3"),
+        (lambda s: s.loose.__setitem__("x", math.inf), "ItemWritesState.loose['x'] must be a finite number"),
+    ],
+)
+async def test_one_item_of_the_wrong_type_is_refused_where_it_is_written_and_the_block_changes_nothing(
+    app: rx.App, write: Any, expected: str,
+) -> None:
+    path = ItemWritesState.get_full_name().split(".")
+    with pytest.raises(rx.InvalidValueError, match=re.escape(expected)):
+        async with app.modify_state("item-writes") as root:
+            state = root.get_substate(path)
+            state.names.append("kept only if the block commits")
+            write(state)
+    async with app.modify_state("item-writes") as root:
+        state = root.get_substate(path)
+        assert (state.scores.copy(), state.ratios.copy(), state.names.copy(), state.loose.copy()) == (
+            {"a": 1}, {"a": 0.5}, ["x"], {})
+
+
+async def test_one_item_written_the_ordinary_way_is_stored_converted_and_reaches_the_tab(app: rx.App) -> None:
+    async with TabClient(app, states=[ItemWritesState]) as tab:
+        async with app.modify_state(tab.token) as root:
+            state = root.get_substate(ItemWritesState.get_full_name().split("."))
+            state.ratios["b"] = 2  # an int where a float goes: stored as a float
+            state.names.append("y")
+            state.loose["k"] = None
+        await tab.wait_for(lambda t: t.state(ItemWritesState)["names"] == ["x", "y"])
+        shown = tab.state(ItemWritesState)
+        assert shown["ratios"] == {"a": 0.5, "b": 2.0} and shown["loose"] == {"k": None}
+        async with app.modify_state(tab.token) as root:
+            assert type(root.get_substate(ItemWritesState.get_full_name().split(".")).ratios["b"]) is float
