@@ -125,7 +125,7 @@ class VarLog:
     __slots__ = ("bytes", "grew", "ops", "whole")
 
     def __init__(self) -> None:
-        self.ops: list[list[Any]] = []
+        self.ops = Patch()  # (what the delta carries as it is, once the var's log is done)
         self.bytes = 0  # what the operations take on the wire
         self.grew = 0  # how much they grew the var's value (negative when it shrank)
         self.whole = False  # the var was given a new value: send it whole
@@ -176,8 +176,14 @@ class Changes:
 
     def op(self, state: State, name: str, op: list[Any], grew: int) -> None:
         """An operation on the var's value, as the tab will apply it; `grew`: bytes it added (or removed)."""
-        log = self.var_log(state, name)
-        if log.whole:
+        logs = self.logs  # (`var_log()`, inline: every change in place is logged here)
+        if logs is None:
+            logs = self.logs = {}
+        key = (state, name)
+        log = logs.get(key)
+        if log is None:
+            log = logs[key] = VarLog()
+        elif log.whole:
             return  # the var goes out whole anyway
         ops = log.ops
         if ops:
@@ -228,7 +234,7 @@ class Changes:
                 if log is not None and log.ops and not log.whole:
                     before = known.get(name)
                     size = wire_size(to_wire(now)) if before is None else before + log.grew
-                    entry = Patch(log.ops) if log.bytes < size else to_wire(now)
+                    entry = log.ops if log.bytes < size else to_wire(now)
                     grew += size - (before or 0)
                     sizes.append((state, name, size))
                 elif (log is None or not log.whole) and type(now) is type(old) and (now is old or now == old):

@@ -9,7 +9,9 @@ was handed to it passes the lock on.
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections import deque
+from typing import Any
 
 from .errors import StateLockError
 
@@ -128,13 +130,19 @@ class TabLock:
 
 _new = object.__new__
 _current_task = asyncio.current_task
+# Python 3.11's `current_task` is a Python function reading this dict (its C task steps keep it); every
+# block in memory asks, so 3.11 reads the dict itself. (A C function from 3.12 on: asked as it is.)
+_TASKS_BY_LOOP: dict[Any, Any] | None = (
+    getattr(asyncio.tasks, "_current_tasks", None) if sys.version_info < (3, 12) else None
+)
+_running_loop = asyncio.get_running_loop
 
 
 def held_lock(name: str) -> TabLock:
     """`TabLock(name, taken=True)` in one frame: a free tab's lock is made, taken, for every block in memory."""
     lock: TabLock = _new(TabLock)
     lock.name = name
-    lock._owner = _current_task()
+    lock._owner = _current_task() if _TASKS_BY_LOOP is None else _TASKS_BY_LOOP.get(_running_loop())
     lock._waiters = None
     lock._deadlines = None
     lock._timer = None

@@ -32,10 +32,10 @@ from ..codec import to_wire
 from ..errors import InvalidValueError
 from .guards import Guard
 
-__all__ = ["ATOMIC", "View", "detach", "guarded", "invalid", "register", "size_of", "stored", "text_appended"]
+__all__ = ["ATOMIC", "VIEWS", "View", "detach", "guarded", "invalid", "register", "size_of", "stored", "text_appended"]
 
 ATOMIC = frozenset({int, float, str, bool, bytes, type(None)})
-_VIEWS: dict[type, type[View]] = {}  # list, dict, set -> the view of it (each view's module registers itself)
+VIEWS: dict[type, type[View]] = {}  # list, dict, set -> the view of it (each view's module registers itself)
 
 
 _new = object.__new__
@@ -43,7 +43,7 @@ _new = object.__new__
 
 def register(kind: type, view: type[View]) -> None:
     """`guarded` wraps values of `kind` in `view` (lists.py, dicts.py and sets.py call this)."""
-    _VIEWS[kind] = view
+    VIEWS[kind] = view
 
 
 def guarded(value: Any, guard: Guard, state: Any = None, name: str = "", path: tuple[Any, ...] = (),
@@ -56,7 +56,7 @@ def guarded(value: Any, guard: Guard, state: Any = None, name: str = "", path: t
     kind = type(value)
     if kind in ATOMIC:
         return value
-    view_class = _VIEWS.get(kind)
+    view_class = VIEWS.get(kind)
     if view_class is not None:  # (`view_class(value, ...)` without its `__init__` frame: every read of a container)
         view = _new(view_class)
         view._data = value

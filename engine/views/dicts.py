@@ -48,13 +48,52 @@ class GuardedDict(View, Mapping[Any, Any]):
             raise invalid(misfit, self._where(), self._path) from None
 
     def __setitem__(self, key: Any, value: Any) -> None:
+        """`row["status"] = "paid"`: a text, a number, a bool or None at a text key, the usual write, is done
+        in this one frame (`_value`, `_begin`, `text_appended`, `_op` inline: the same checks, undo and
+        operation as `_set_any`, which takes everything else)."""
         guard = self._guard
         if not guard.open:
             guard.check(f"change {self._where()}{''.join(f'[{k!r}]' for k in self._path)}")
         kind = type(value)
-        if kind in _FLAT and type(key) is str and self._check.str_keys:  # (`row["status"] = "paid"`: the usual write)
-            self._set_flat(key, value, kind)
+        if kind not in _FLAT or type(key) is not str or not self._check.str_keys:
+            self._set_any(key, value)
             return
+        data = self._data
+        old = data.get(key, _MISSING)
+        if value is old:
+            return
+        items = self._check.items
+        if kind not in items.exact:
+            try:
+                value = items.fn(value)
+            except Misfit as misfit:
+                raise invalid(misfit, self._where(), (*self._path, key)) from None
+        log = guard.log
+        if log is None:
+            data[key] = value
+            return
+        state, name = self._state, self._name
+        log.before(state, name)
+        data[key] = value
+        if old is _MISSING:
+            log.undo.append((dict.pop, data, key))
+            size = len(value) + 2 if kind is str else wire_size(value)
+            op, arg, grew = "set", value, size + len(key) + 3 + (1 if len(data) > 1 else 0)
+        else:
+            log.undo.append((operator.setitem, data, key, old))
+            if kind is str and type(old) is str and len(old) >= 64 and len(value) > len(old) and value.startswith(old):
+                op, arg = "text", value[len(old):]  # (`text_appended`)
+                grew = len(arg)
+            else:
+                size = len(value) + 2 if kind is str else wire_size(value)
+                was = type(old)
+                op, arg = "set", value
+                grew = size - (len(old) + 2 if was is str else wire_size(old) if was in _FLAT else size_of(old))
+        at = self._at()
+        if at is not None:  # (else a container no longer in the state: the tab has nothing to hear of)
+            log.op(state, name, [op, [*at, key], arg], grew)
+
+    def _set_any(self, key: Any, value: Any) -> None:
         data = self._data
         key = self._key(key)
         had = key in data
@@ -79,44 +118,6 @@ class GuardedDict(View, Mapping[Any, Any]):
             log.undo.append((dict.pop, data, key))
             wire = to_wire(value)
             self._op(log, "set", key, wire, wire_size(wire) + len(str(key)) + 3 + (1 if len(data) > 1 else 0))
-
-    def _set_flat(self, key: str, value: Any, kind: type) -> None:
-        """`__setitem__` of a text, a number, a bool or None at a text key, in one frame (`_value`, `_begin`,
-        `text_appended`, `_op` inline): the same checks, undo and operation as the general case."""
-        data = self._data
-        old = data.get(key, _MISSING)
-        if value is old:
-            return
-        items = self._check.items
-        if kind not in items.exact:
-            try:
-                value = items.fn(value)
-            except Misfit as misfit:
-                raise invalid(misfit, self._where(), (*self._path, key)) from None
-        log = self._guard.log
-        if log is None:
-            data[key] = value
-            return
-        state, name = self._state, self._name
-        log.before(state, name)
-        data[key] = value
-        if old is _MISSING:
-            log.undo.append((dict.pop, data, key))
-            size = len(value) + 2 if kind is str else wire_size(value)
-            op, arg, grew = "set", value, size + len(key) + 3 + (1 if len(data) > 1 else 0)
-        else:
-            log.undo.append((operator.setitem, data, key, old))
-            if kind is str and type(old) is str and len(old) >= 64 and len(value) > len(old) and value.startswith(old):
-                op, arg = "text", value[len(old):]  # (`text_appended`)
-                grew = len(arg)
-            else:
-                size = len(value) + 2 if kind is str else wire_size(value)
-                was = type(old)
-                op, arg = "set", value
-                grew = size - (len(old) + 2 if was is str else wire_size(old) if was in _FLAT else size_of(old))
-        at = self._at()
-        if at is not None:  # (else a container no longer in the state: the tab has nothing to hear of)
-            log.op(state, name, [op, [*at, key], arg], grew)
 
     def __delitem__(self, key: Any) -> None:
         guard = self._guard

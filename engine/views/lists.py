@@ -9,11 +9,12 @@ from typing import Any
 from ..changes import detached, wire_size
 from ..checks import Misfit
 from ..codec import to_wire
-from .base import ATOMIC, View, detach, guarded, invalid, register, size_of, stored, text_appended
+from .base import ATOMIC, VIEWS, View, detach, guarded, invalid, register, size_of, stored, text_appended
 from .guards import SORT_KEY
 
 __all__ = ['GuardedList']
 
+_new = object.__new__
 _FLAT = frozenset({str, int, float, bool, type(None)})  # values stored as they are (no view, no copy)
 
 
@@ -34,6 +35,28 @@ class GuardedList(View, Sequence[Any]):
         return index
 
     def __getitem__(self, index: Any) -> Any:
+        if type(index) is int:  # (`self.rows[i]`, the usual read: `_index` and `_child` in this one frame)
+            data = self._data
+            size = len(data)
+            at = index + size if index < 0 else index
+            if not 0 <= at < size:
+                raise IndexError("list index out of range")
+            value = data[at]
+            kind = type(value)
+            if kind in ATOMIC:  # (a text or a number: as it is, no view to make)
+                return value
+            view_class = VIEWS.get(kind)
+            if view_class is None:
+                return self._child(at, value)
+            check = self._check.at(at)
+            view = _new(view_class)
+            view._data = value
+            view._guard = self._guard
+            view._state = self._state
+            view._name = self._name
+            view._path = (*self._path, at)
+            view._check = check.of(value) if check.members else check
+            return view
         if isinstance(index, slice):
             return detached(self._data[index])  # a slice is a copy: change the list itself to change the state
         index = self._index(index)
