@@ -42,10 +42,10 @@ from .cluster import Cluster
 from .flow import current_lane, open_block
 from .parts import Parts
 from .queueorder import QueueOrder
+from .seen import Seen
 from .session import Session
 from .status import Status, copies_vars, forget_args, path_of, progress_fraction, resume_lost, set_running, store_copies
 from .tasks import TaskHandle, TaskRegistry
-from .taskself import Seen
 
 __all__ = ["TaskControl"]
 

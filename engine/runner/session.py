@@ -18,19 +18,19 @@ in memory: `modify_now`, `commit_now`), tried first, and one that does
 (Redis, or a lock somebody holds), as `trio.Lock.acquire()` tries
 `acquire_nowait()` first. Both are written once, here. What a session is
 given to work with (`Parts`: the manager, the publisher...) is in `parts.py`;
-the kinds of blocks, and what each says once it has ended, in `blockkinds.py`.
+the kinds of blocks, and what each says once it has ended, in `blockkinds.py`;
+how a commit reaches the tab when it is not the usual case, in `telling.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from ..delta import Delta, every_public_value
 from ..errors import NestedBlockError
-from ..managers import Commit, Transaction
+from ..managers import Transaction
 from ..state import State
 from ..views import Guard
 from .blockkinds import ASYNC_WITH_SELF, EVENT_HANDLER, MODIFY_STATE, refusal_of
@@ -38,6 +38,7 @@ from .flow import OPEN_BLOCKS, BlockHolder, forget, lane_here, remember
 from .observe import Kind
 from .parts import Parts
 from .stateviews import VIEW_CLASSES, BoundState, view_class
+from .telling import deliver, publish
 
 __all__ = ["ASYNC_WITH_SELF", "EVENT_HANDLER", "MODIFY_STATE", "Session"]
 
@@ -57,8 +58,8 @@ class Session(Guard):
     """
 
     __slots__ = (
-        "_by_class", "_inner", "_watching", "background", "committed", "fence", "gives", "holder", "lane",
-        "log", "open", "parts", "pending", "root", "states", "token", "tx", "what",
+        "_by_class", "_inner", "background", "committed", "fence", "gives", "holder", "lane",
+        "log", "open", "parts", "pending", "root", "states", "token", "tx", "watching", "what",
     )
 
     def __init__(self, parts: Parts, token: str, what: str | None = None, lane: str | None = None) -> None:
@@ -73,7 +74,7 @@ class Session(Guard):
         self.pending: asyncio.Future[None] | None = None  # the last commit still on its way (pipelined)
         self.open = False  # (as a guard: views write through only while it is)
         self.states = {}  # (as a guard: the state views handed out, one per state instance)
-        # (`log`, where the views report changes, and `_watching` are set as the lock is taken.)
+        # (`log`, where the views report changes, and `watching` are set as the lock is taken.)
         # The manager's `modify()` block; None when it was entered without waiting (`modify_now`).
         self._inner: AbstractAsyncContextManager[Transaction] | None = None
         self._by_class: dict[type[State], BoundState] | None = None
@@ -113,7 +114,7 @@ class Session(Guard):
             by_class[state_cls] = view
         return view
 
-    def _report(self, kind: str, **detail: Any) -> None:
+    def report(self, kind: str, **detail: Any) -> None:
         if self.lane is None:
             self.lane = lane_here()
         self.parts.observers.report(self.token, kind, self.lane, **detail)
@@ -131,9 +132,9 @@ class Session(Guard):
             else:
                 self._enter_flow()
         observers = parts.observers
-        watching = self._watching = observers.active and observers.watching(self.token)
+        watching = self.watching = observers.active and observers.watching(self.token)
         if watching:
-            self._report(Kind.LOCK_WAITING)
+            self.report(Kind.LOCK_WAITING)
         tx = parts.manager.modify_now(self.token)  # (a free lock in memory: no waiting, no coroutine)
         if tx is None:  # (waiting for the lock, or Redis: the manager's `modify()` block)
             inner = self._inner = parts.manager.modify(self.token)
@@ -147,7 +148,7 @@ class Session(Guard):
         if self.fence is not None:
             await self._check_fence(tx, views)
         if watching:
-            self._report(Kind.LOCK_TAKEN)
+            self.report(Kind.LOCK_TAKEN)
         self.log = tx  # (the transaction is the change log: every change goes through this session's views first)
         root = self.root = tx.root
         if not views:
@@ -191,7 +192,7 @@ class Session(Guard):
             commit = tx.commit_now(final=final)
             if final:
                 self.committed = True
-            sending = self._publish(commit, final)
+            sending = publish(self, commit, final)
         else:
             try:
                 commit = await tx.commit(final=final)
@@ -199,48 +200,13 @@ class Session(Guard):
                 landed = tx.landed_when_cancelled
                 if landed is not None:
                     self.committed = self.committed or final
-                    await asyncio.shield(self._deliver(landed, final))
+                    await asyncio.shield(deliver(self, landed, final))
                 raise
             if final:
                 self.committed = True
-            sending = self._publish(commit, final)
+            sending = publish(self, commit, final)
         if sending is not None:
             await sending
-
-    def _publish(self, commit: Commit, final: bool) -> Awaitable[None] | None:
-        """How the tab hears of a commit: the sending to await, or None (nothing to send, or sent later)."""
-        if commit.confirmed is not None:  # pipelined: the tab is sent the change once Redis holds it
-            self.pending = commit.confirmed
-            full = every_public_value(self.tx.root) if commit.replace and not commit.published else None
-            self.parts.confirmed.after(commit.confirmed, lambda: self._deliver(commit, final, full))
-            return None
-        if not commit.replace and not commit.published and not self._watching:  # the usual case
-            if not commit.delta:
-                return None
-            publisher = self.parts.publisher
-            if self.background:
-                return publisher.background_update(self.token, commit.seq, commit.delta)
-            return publisher.update(self.token, commit.seq, commit.delta)
-        return self._deliver(commit, final)
-
-    async def _deliver(self, commit: Commit, final: bool, full: Delta | None = None) -> None:
-        """Send the commit's update (or the full state, when it replaces), and tell whoever watches."""
-        publisher, token = self.parts.publisher, self.token
-        sent = True
-        if commit.published:  # the commit itself published it for the tab's worker (not this one)
-            pass
-        elif commit.replace:
-            await publisher.replace(token, commit.seq, full or every_public_value(self.tx.root))
-        elif commit.delta:
-            send = publisher.background_update if self.background else publisher.update
-            sending = send(token, commit.seq, commit.delta)
-            if sending is not None:
-                await sending
-        else:
-            sent = False
-        if self._watching:  # (the root lets an inspector read the values now, under the lock; it must not keep it)
-            kind = Kind.BLOCK_LEFT if final else Kind.CHECKPOINT
-            self._report(kind, seq=commit.seq if sent else None, root=self.tx.root)
 
     async def confirmation(self) -> None:
         """Wait until Redis holds this session's last commit and the tab was sent it (pipelined mode);
@@ -271,7 +237,7 @@ class Session(Guard):
             self._by_class = None
         tx = self.tx
         holder = self.holder
-        if tx.stores_at_once and not self._watching:  # (every block in memory: nothing awaits but the send)
+        if tx.stores_at_once and not self.watching:  # (every block in memory: nothing awaits but the send)
             if exc_type is not None or not views:
                 try:
                     tx.end_now(exc_type)
@@ -284,10 +250,10 @@ class Session(Guard):
                 self.committed = True
                 seq, delta, replace, _, _ = commit  # (unpacked: a NamedTuple's fields are read the slow way)
                 if replace:
-                    sending = self._publish(commit, True)
+                    sending = publish(self, commit, True)
                 elif not delta:
                     sending = None
-                elif self.background:  # (`_publish()`'s usual case, inline: a commit_now is never pipelined)
+                elif self.background:  # (`telling.publish()`'s usual case, inline: a commit_now is never pipelined)
                     sending = self.parts.publisher.background_update(self.token, seq, delta)
                 else:
                     sending = self.parts.publisher.update(self.token, seq, delta)
@@ -333,5 +299,5 @@ class Session(Guard):
             else:
                 await inner.__aexit__(exc_type, exc, tb)
         finally:
-            if self._watching:
-                self._report(Kind.LOCK_RELEASED, outcome="rolled_back" if exc_type is not None else "committed")
+            if self.watching:
+                self.report(Kind.LOCK_RELEASED, outcome="rolled_back" if exc_type is not None else "committed")
