@@ -236,14 +236,9 @@ class Session(Guard):
             self.states.clear()
             self._by_class = None
         tx = self.tx
-        holder = self.holder
         if tx.stores_at_once and not self.watching:  # (every block in memory: nothing awaits but the send)
             if exc_type is not None or not views:
-                try:
-                    tx.end_now(exc_type)
-                finally:
-                    if holder is not None:
-                        holder._rx_failed()
+                await self.end(exc_type, exc, tb)
                 return
             try:
                 commit = tx.commit_now(final=True)
@@ -260,38 +255,25 @@ class Session(Guard):
                 if sending is not None:
                     await sending
             except BaseException as error:
-                try:
-                    tx.end_now(type(error))
-                finally:
-                    if holder is not None:
-                        holder._rx_failed()
+                await self.end(type(error), error, error.__traceback__)
                 raise
-            if holder is not None:
-                holder._rx_saw()
+            if self.holder is not None:
+                self.holder._rx_saw()
             tx.end_now(None)
             return
         if exc_type is None and views:
             try:
                 await self.commit(final=True)
             except BaseException as error:
-                try:
-                    await self.end(type(error), error, error.__traceback__)
-                finally:
-                    if holder is not None:
-                        holder._rx_failed()
+                await self.end(type(error), error, error.__traceback__)
                 raise
-            if holder is not None:
-                holder._rx_saw()
-            await self.end(None, None, None)
-            return
-        try:
-            await self.end(exc_type, exc, tb)
-        finally:
-            if holder is not None:
-                holder._rx_failed()
+            if self.holder is not None:
+                self.holder._rx_saw()
+        await self.end(exc_type, exc, tb)
 
     async def end(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        """Roll back what was not committed if `exc_type` is set; release the lock."""
+        """Roll back what was not committed if `exc_type` is set; release the lock. (A holder hears that
+        its block did not commit.)"""
         try:
             inner = self._inner
             if inner is None:
@@ -299,5 +281,7 @@ class Session(Guard):
             else:
                 await inner.__aexit__(exc_type, exc, tb)
         finally:
+            if exc_type is not None and self.holder is not None:
+                self.holder._rx_failed()
             if self.watching:
                 self.report(Kind.LOCK_RELEASED, outcome="rolled_back" if exc_type is not None else "committed")

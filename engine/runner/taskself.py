@@ -156,14 +156,11 @@ class TaskSelf:
         return self
 
     def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> Awaitable[None]:
+        view = _live_view(self)  # (finds the block, and keeps it in _rx_in)
         found = self._rx_in
-        blocks = OPEN_BLOCKS.get()
-        if found is None or not blocks or blocks[-1] is not found[0] or not found[0].open:  # (`_live_view`'s
-            _live_view(self)  # usual case above, inline; this finds the flow's block and keeps it in _rx_in)
-            found = self._rx_in
-        assert found is not None and found[0].open, "`async with self` left a block it did not open"
+        assert view is not None and found is not None, "`async with self` left a block it did not open"
         if exc_type is None:  # what the task reads next, outside a block, is what it saw when this one committed
-            self._rx_leaving = found[1]._rx_state
+            self._rx_leaving = view._rx_state
         return found[0].__aexit__(exc_type, exc, tb)
 
     def _rx_saw(self) -> None:

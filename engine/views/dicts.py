@@ -8,12 +8,11 @@ from typing import Any
 
 from ..changes import detached, wire_size
 from ..checks import Misfit
-from ..codec import to_wire
+from ..codec import SCALAR_TYPES, to_wire
 from .base import ATOMIC, View, detach, invalid, register, size_of, stored, text_appended
 
 __all__ = ['GuardedDict']
 
-_FLAT = frozenset({str, int, float, bool, type(None)})  # values stored as they are (no view, no copy)
 _MISSING = object()
 
 
@@ -55,7 +54,7 @@ class GuardedDict(View, Mapping[Any, Any]):
         if not guard.open:
             guard.check(f"change {self._where()}{''.join(f'[{k!r}]' for k in self._path)}")
         kind = type(value)
-        if kind not in _FLAT or type(key) is not str or not self._check.str_keys:
+        if kind not in SCALAR_TYPES or type(key) is not str or not self._check.str_keys:
             self._set_any(key, value)
             return
         data = self._data
@@ -88,7 +87,7 @@ class GuardedDict(View, Mapping[Any, Any]):
                 size = len(value) + 2 if kind is str else wire_size(value)
                 was = type(old)
                 op, arg = "set", value
-                grew = size - (len(old) + 2 if was is str else wire_size(old) if was in _FLAT else size_of(old))
+                grew = size - (len(old) + 2 if was is str else wire_size(old) if was in SCALAR_TYPES else size_of(old))
         at = self._at()
         if at is not None:  # (else a container no longer in the state: the tab has nothing to hear of)
             log.op(state, name, [op, [*at, key], arg], grew)

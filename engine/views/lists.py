@@ -8,14 +8,13 @@ from typing import Any
 
 from ..changes import detached, wire_size
 from ..checks import Misfit
-from ..codec import to_wire
+from ..codec import SCALAR_TYPES, to_wire
 from .base import ATOMIC, VIEWS, View, detach, guarded, invalid, register, size_of, stored, text_appended
 from .guards import SORT_KEY
 
 __all__ = ['GuardedList']
 
 _new = object.__new__
-_FLAT = frozenset({str, int, float, bool, type(None)})  # values stored as they are (no view, no copy)
 
 
 def _restore_list(data: list[Any], items: list[Any]) -> None:
@@ -156,7 +155,7 @@ class GuardedList(View, Sequence[Any]):
             self._begin_check()
         kind = type(item)
         check = self._check
-        if kind not in _FLAT or check.fields:
+        if kind not in SCALAR_TYPES or check.fields:
             self._insert(len(self._data), item)
             return
         # (`self.lines.append(line)`, the usual append: `_insert` in one frame, the same checks, undo and operation)
